@@ -1,0 +1,61 @@
+using Cray.Ims.Images;
+using Cray.Platform.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Cray.Ims.Api;
+
+public static class ImagesApi
+{
+    public static RouteGroupBuilder MapImagesApi(this RouteGroupBuilder group, ImsRouteFamily family)
+    {
+        group.MapGet("/images", async (ImageService images, CancellationToken cancellationToken)
+            => ImsApi.Json(await images.ListAsync(cancellationToken)));
+
+        group.MapPost("/images", async (HttpRequest request, ImageService images, CancellationToken cancellationToken) =>
+        {
+            var create = ImageRequests.ParseCreate(await JsonBodies.ReadObjectAsync(request, cancellationToken));
+            return ImsApi.Json(await images.CreateAsync(create, cancellationToken), StatusCodes.Status201Created);
+        });
+
+        group.MapGet("/images/{id}", async (string id, ImageService images, CancellationToken cancellationToken)
+            => ImsApi.Json(await images.GetAsync(id, cancellationToken)));
+
+        group.MapPatch("/images/{id}", async (string id, HttpRequest request, ImageService images, CancellationToken cancellationToken) =>
+        {
+            // The record must exist before the body is judged, as in the reference (404 before 400).
+            await images.GetAsync(id, cancellationToken);
+            var patch = ImageRequests.ParsePatch(await JsonBodies.ReadObjectAsync(request, cancellationToken));
+            return ImsApi.Json(await images.PatchAsync(id, patch, cancellationToken));
+        });
+
+        if (family == ImsRouteFamily.V3)
+        {
+            group.MapDelete("/images", async (ImageService images, CancellationToken cancellationToken) =>
+            {
+                await images.SoftDeleteAllAsync(cancellationToken);
+                return Results.NoContent();
+            });
+            group.MapDelete("/images/{id}", async (string id, ImageService images, CancellationToken cancellationToken) =>
+            {
+                await images.SoftDeleteAsync(id, cancellationToken);
+                return Results.NoContent();
+            });
+        }
+        else
+        {
+            group.MapDelete("/images", async (string? cascade, ImageService images, CancellationToken cancellationToken) =>
+            {
+                await images.HardDeleteAllAsync(ImsApi.ParseCascade(cascade), cancellationToken);
+                return Results.NoContent();
+            });
+            group.MapDelete("/images/{id}", async (string id, string? cascade, ImageService images, CancellationToken cancellationToken) =>
+            {
+                await images.HardDeleteAsync(id, ImsApi.ParseCascade(cascade), cancellationToken);
+                return Results.NoContent();
+            });
+        }
+        return group;
+    }
+}

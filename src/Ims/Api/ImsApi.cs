@@ -1,0 +1,63 @@
+using System.Reflection;
+using Cray.Platform.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Cray.Ims.Api;
+
+/// <summary>The reference's three route families; records and checks are shared, only DELETE differs.</summary>
+public enum ImsRouteFamily
+{
+    /// <summary>/apis/ims/v3: the CLI's family; deletes are soft.</summary>
+    V3,
+
+    /// <summary>/apis/ims/v2: deletes are hard, with cascade.</summary>
+    V2,
+
+    /// <summary>/apis/ims: what CFS and in-job helpers call; behaves as v2.</summary>
+    Root,
+}
+
+public static class ImsApi
+{
+    public const string BasePath = "/apis/ims";
+
+    public static IEndpointRouteBuilder MapImsApi(this IEndpointRouteBuilder routes)
+    {
+        foreach (var (prefix, family) in new[] { ("/v3", ImsRouteFamily.V3), ("/v2", ImsRouteFamily.V2), ("", ImsRouteFamily.Root) })
+        {
+            var group = routes.MapGroup(BasePath + prefix);
+            group.MapImagesApi(family);
+            group.MapPublicKeysApi(family);
+            if (family == ImsRouteFamily.V3)
+            {
+                group.MapDeletedImagesApi();
+                group.MapDeletedPublicKeysApi();
+            }
+            group.MapImsHealthApi();
+        }
+        return routes;
+    }
+
+    internal static IResult Json(object value, int statusCode = StatusCodes.Status200OK)
+        => Results.Json(value, RecordJson.Options, statusCode: statusCode);
+
+    /// <summary>The reference's reading of <c>?cascade=</c>: true unless it says otherwise.</summary>
+    internal static bool ParseCascade(string? cascade)
+        => cascade is null || cascade.ToLowerInvariant() is "true" or "yes" or "t" or "1" or "y";
+
+    internal static string Version { get; } =
+        typeof(ImsApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "Unknown";
+}
+
+public static class ImsHealthApi
+{
+    public static RouteGroupBuilder MapImsHealthApi(this RouteGroupBuilder group)
+    {
+        group.MapGet("/healthz/ready", () => Results.Json(new { }));
+        group.MapGet("/healthz/live", () => Results.Json(new { }));
+        group.MapGet("/version", () => Results.Json(new { version = ImsApi.Version }));
+        return group;
+    }
+}

@@ -1,0 +1,354 @@
+using System.Text.Json.Nodes;
+using Cray.Artifacts;
+using Cray.Ims.Manifests;
+using Cray.Ims.Model;
+using Cray.Ims.Validation;
+using Cray.Platform;
+using Cray.Platform.Storage;
+
+namespace Cray.Ims.Images;
+
+/// <summary>
+/// The image registry: records in the store, their files in the artifact repository. Soft delete
+/// (v3) moves both aside so that undelete can restore them exactly; hard delete (v2 and the
+/// unversioned root) removes the record and, with cascade, the files.
+/// </summary>
+public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, TimeProvider clock)
+{
+    public const string DeletedPrefix = "deleted/";
+    public const string DeletedManifestName = "deleted_manifest.json";
+
+    private readonly ManifestReader manifests = new(artifacts);
+
+    // One writer at a time: link uniqueness and record moves are read-then-write sequences.
+    private readonly SemaphoreSlim writeLock = new(1, 1);
+
+    public Task<IReadOnlyList<Image>> ListAsync(CancellationToken cancellationToken)
+        => store.ListAsync<Image>(ImsCollections.Images, cancellationToken);
+
+    public async Task<Image> GetAsync(string id, CancellationToken cancellationToken)
+        => await store.GetAsync<Image>(ImsCollections.Images, id, cancellationToken) ?? throw ImsProblems.NotFound();
+
+    public Task<IReadOnlyList<DeletedImage>> ListDeletedAsync(CancellationToken cancellationToken)
+        => store.ListAsync<DeletedImage>(ImsCollections.DeletedImages, cancellationToken);
+
+    public async Task<DeletedImage> GetDeletedAsync(string id, CancellationToken cancellationToken)
+        => await store.GetAsync<DeletedImage>(ImsCollections.DeletedImages, id, cancellationToken) ?? throw ImsProblems.NotFound();
+
+    public async Task<Image> CreateAsync(ImageCreate request, CancellationToken cancellationToken)
+    {
+        await writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (request.Link is not null)
+            {
+                await ValidateNewLinkAsync(request.Link, exceptImageId: null, cancellationToken);
+            }
+            var image = new Image(request.Arch, Now(), Guid.NewGuid().ToString(), request.Link, request.Metadata, request.Name);
+            await store.WriteAsync(RecordWrite.Insert(ImsCollections.Images, image.Id, image), cancellationToken);
+            return image;
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+    }
+
+    public async Task<Image> PatchAsync(string id, ImagePatch patch, CancellationToken cancellationToken)
+    {
+        await writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            var image = await GetAsync(id, cancellationToken);
+            if (patch.Link is not null)
+            {
+                if (image.Link is null)
+                {
+                    await ValidateNewLinkAsync(patch.Link, exceptImageId: id, cancellationToken);
+                    image = image with { Link = patch.Link };
+                }
+                else if (!image.Link.SameTarget(patch.Link))
+                {
+                    throw ImsProblems.Conflict();
+                }
+            }
+            if (patch.Arch is not null)
+            {
+                image = image with { Arch = patch.Arch };
+            }
+            if (patch.Metadata is { } change)
+            {
+                var metadata = new Dictionary<string, string>(image.Metadata);
+                if (change.Operation == MetadataOperation.Set)
+                {
+                    metadata[change.Key] = change.Value;
+                }
+                else
+                {
+                    metadata.Remove(change.Key);
+                }
+                image = image with { Metadata = metadata };
+            }
+            await store.WriteAsync(RecordWrite.Upsert(ImsCollections.Images, id, image), cancellationToken);
+            return image;
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+    }
+
+    /// <summary>v3 delete: the record moves to the deleted collection and its files under <c>deleted/</c>.</summary>
+    public async Task SoftDeleteAsync(string id, CancellationToken cancellationToken)
+    {
+        await writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            await SoftDeleteLockedAsync(await GetAsync(id, cancellationToken), cancellationToken);
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+    }
+
+    public async Task SoftDeleteAllAsync(CancellationToken cancellationToken)
+    {
+        await writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            foreach (var image in await ListAsync(cancellationToken))
+            {
+                await SoftDeleteLockedAsync(image, cancellationToken);
+            }
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+    }
+
+    /// <summary>v2 and root delete: the record goes; with cascade, every file its manifest lists and the manifest too.</summary>
+    public async Task HardDeleteAsync(string id, bool cascade, CancellationToken cancellationToken)
+    {
+        await writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            await HardDeleteLockedAsync(await GetAsync(id, cancellationToken), cascade, cancellationToken);
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+    }
+
+    public async Task HardDeleteAllAsync(bool cascade, CancellationToken cancellationToken)
+    {
+        await writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            foreach (var image in await ListAsync(cancellationToken))
+            {
+                await HardDeleteLockedAsync(image, cascade, cancellationToken);
+            }
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+    }
+
+    public async Task UndeleteAsync(string id, CancellationToken cancellationToken)
+    {
+        await writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            await UndeleteLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken);
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+    }
+
+    public async Task UndeleteAllAsync(CancellationToken cancellationToken)
+    {
+        await writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            foreach (var deleted in await ListDeletedAsync(cancellationToken))
+            {
+                await UndeleteLockedAsync(deleted, cancellationToken);
+            }
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+    }
+
+    /// <summary>Permanent removal of a deleted image and every file its deleted manifest lists.</summary>
+    public async Task PurgeAsync(string id, CancellationToken cancellationToken)
+    {
+        await writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            await PurgeLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken);
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+    }
+
+    public async Task PurgeAllAsync(CancellationToken cancellationToken)
+    {
+        await writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            foreach (var deleted in await ListDeletedAsync(cancellationToken))
+            {
+                await PurgeLockedAsync(deleted, cancellationToken);
+            }
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+    }
+
+    private async Task ValidateNewLinkAsync(ArtifactLink link, string? exceptImageId, CancellationToken cancellationToken)
+    {
+        var images = await ListAsync(cancellationToken);
+        var holder = images.FirstOrDefault(image => image.Id != exceptImageId && image.Link is not null && image.Link.Path == link.Path);
+        if (holder is not null)
+        {
+            throw FieldErrors.Invalid(new JsonObject
+            {
+                ["link"] = new JsonArray($"Image {holder.Id} already uses the link path {link.Path}. The link value must be unique."),
+            });
+        }
+        manifests.Validate(link);
+    }
+
+    private async Task SoftDeleteLockedAsync(Image image, CancellationToken cancellationToken)
+    {
+        var link = image.Link;
+        var manifest = manifests.TryRead(image.Link);
+        if (manifest is not null && ArtifactPath.TryParse(image.Link!.Path, out var bucket, out var manifestKey))
+        {
+            link = await MoveArtifactsAsideAsync(image.Id, manifest, bucket, manifestKey, cancellationToken);
+        }
+        await store.WriteAsync(
+            [
+                RecordWrite.Delete(ImsCollections.Images, image.Id),
+                RecordWrite.Insert(ImsCollections.DeletedImages, image.Id, image.ToDeleted(Now(), link)),
+            ],
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Moves every listed file and the manifest to <c>deleted/&lt;key&gt;</c> and records them in a
+    /// deleted manifest. A failure part-way moves back what was already moved.
+    /// </summary>
+    private async Task<ArtifactLink> MoveArtifactsAsideAsync(string imageId, ImageManifest manifest, string manifestBucket, string manifestKey, CancellationToken cancellationToken)
+    {
+        var moved = new List<(string Bucket, string Key)>();
+        try
+        {
+            var entries = new List<ManifestArtifact>();
+            foreach (var artifact in manifest.Artifacts)
+            {
+                if (!ArtifactPath.TryParse(artifact.Link.Path, out var bucket, out var key) || key.StartsWith(DeletedPrefix, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+                // Files that are already gone are skipped, as the reference does.
+                if (artifacts.Move(bucket, key, DeletedPrefix + key) is { } result)
+                {
+                    moved.Add((bucket, key));
+                    entries.Add(new ManifestArtifact(ArtifactLink.S3(result.S3Path, result.ETag), artifact.Md5, artifact.Type));
+                }
+            }
+            if (artifacts.Move(manifestBucket, manifestKey, DeletedPrefix + manifestKey) is { } movedManifest)
+            {
+                moved.Add((manifestBucket, manifestKey));
+                entries.Add(new ManifestArtifact(ArtifactLink.S3(movedManifest.S3Path, movedManifest.ETag), movedManifest.Md5, ArtifactTypes.Manifest));
+            }
+            var deletedManifest = ImageManifest.Create(entries, clock.GetUtcNow());
+            using var content = new MemoryStream(deletedManifest.ToUtf8Bytes());
+            var stored = await artifacts.PutAsync(manifestBucket, $"{DeletedPrefix}{imageId}/{DeletedManifestName}", content,
+                contentType: "application/json", cancellationToken: cancellationToken);
+            return ArtifactLink.S3(stored.S3Path, stored.ETag);
+        }
+        catch
+        {
+            foreach (var (bucket, key) in moved)
+            {
+                artifacts.Move(bucket, DeletedPrefix + key, key);
+            }
+            throw;
+        }
+    }
+
+    private async Task UndeleteLockedAsync(DeletedImage deleted, CancellationToken cancellationToken)
+    {
+        var link = deleted.Link;
+        var deletedManifest = manifests.TryRead(deleted.Link);
+        if (deletedManifest is not null && ArtifactPath.TryParse(deleted.Link!.Path, out var deletedManifestBucket, out var deletedManifestKey))
+        {
+            foreach (var artifact in deletedManifest.Artifacts)
+            {
+                if (!ArtifactPath.TryParse(artifact.Link.Path, out var bucket, out var key) || !key.StartsWith(DeletedPrefix, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+                var restored = artifacts.Move(bucket, key, key[DeletedPrefix.Length..]);
+                if (restored is not null && artifact.Type == ArtifactTypes.Manifest)
+                {
+                    link = ArtifactLink.S3(restored.S3Path, restored.ETag);
+                }
+            }
+            artifacts.Delete(deletedManifestBucket, deletedManifestKey);
+        }
+        await store.WriteAsync(
+            [
+                RecordWrite.Delete(ImsCollections.DeletedImages, deleted.Id),
+                RecordWrite.Insert(ImsCollections.Images, deleted.Id, deleted.ToImage(link)),
+            ],
+            cancellationToken);
+    }
+
+    private async Task HardDeleteLockedAsync(Image image, bool cascade, CancellationToken cancellationToken)
+    {
+        await store.WriteAsync(RecordWrite.Delete(ImsCollections.Images, image.Id), cancellationToken);
+        if (cascade)
+        {
+            DeleteListedFiles(image.Link);
+        }
+    }
+
+    private async Task PurgeLockedAsync(DeletedImage deleted, CancellationToken cancellationToken)
+    {
+        await store.WriteAsync(RecordWrite.Delete(ImsCollections.DeletedImages, deleted.Id), cancellationToken);
+        DeleteListedFiles(deleted.Link);
+    }
+
+    /// <summary>Deletes every file a manifest lists, then the manifest itself; missing files are skipped.</summary>
+    private void DeleteListedFiles(ArtifactLink? manifestLink)
+    {
+        foreach (var artifact in manifests.TryRead(manifestLink)?.Artifacts ?? [])
+        {
+            if (ArtifactPath.TryParse(artifact.Link.Path, out var bucket, out var key))
+            {
+                artifacts.Delete(bucket, key);
+            }
+        }
+        if (manifestLink is not null && ArtifactPath.TryParse(manifestLink.Path, out var manifestBucket, out var manifestKey))
+        {
+            artifacts.Delete(manifestBucket, manifestKey);
+        }
+    }
+
+    private string Now() => Timestamps.Format(clock.GetUtcNow());
+}

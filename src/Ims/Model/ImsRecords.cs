@@ -1,0 +1,77 @@
+using System.Text.Json.Serialization;
+
+namespace Cray.Ims.Model;
+
+// Properties are declared in alphabetical order: the reference serves its records with sorted keys,
+// and the CLI prints keys in the order the server sends them.
+
+public sealed record ArtifactLink(
+    [property: JsonPropertyName("etag")] string Etag,
+    [property: JsonPropertyName("path")] string Path,
+    [property: JsonPropertyName("type")] string Type)
+{
+    public const string S3Type = "s3";
+
+    public static ArtifactLink S3(string path, string? etag = null) => new(etag ?? "", path, S3Type);
+
+    /// <summary>Two links name the same artifact when their path and type agree; the etag is informational.</summary>
+    public bool SameTarget(ArtifactLink other) => Path == other.Path && Type == other.Type;
+}
+
+public sealed record Image(
+    [property: JsonPropertyName("arch")] string Arch,
+    [property: JsonPropertyName("created")] string Created,
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("link")] ArtifactLink? Link,
+    [property: JsonPropertyName("metadata")] IReadOnlyDictionary<string, string> Metadata,
+    [property: JsonPropertyName("name")] string Name)
+{
+    public DeletedImage ToDeleted(string deleted, ArtifactLink? link) => new(Arch, Created, deleted, Id, link, Metadata, Name);
+}
+
+public sealed record DeletedImage(
+    [property: JsonPropertyName("arch")] string Arch,
+    [property: JsonPropertyName("created")] string Created,
+    [property: JsonPropertyName("deleted")] string Deleted,
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("link")] ArtifactLink? Link,
+    [property: JsonPropertyName("metadata")] IReadOnlyDictionary<string, string> Metadata,
+    [property: JsonPropertyName("name")] string Name)
+{
+    public Image ToImage(ArtifactLink? link) => new(Arch, Created, Id, link, Metadata, Name);
+}
+
+public sealed record PublicKey(
+    [property: JsonPropertyName("created")] string Created,
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("public_key")] string Key)
+{
+    public DeletedPublicKey ToDeleted(string deleted) => new(Created, deleted, Id, Name, Key);
+}
+
+public sealed record DeletedPublicKey(
+    [property: JsonPropertyName("created")] string Created,
+    [property: JsonPropertyName("deleted")] string Deleted,
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("public_key")] string Key)
+{
+    public PublicKey ToPublicKey() => new(Created, Id, Name, Key);
+}
+
+public static class Architectures
+{
+    public const string X86_64 = "x86_64";
+    public const string Aarch64 = "aarch64";
+
+    public static readonly string[] All = [Aarch64, X86_64];
+}
+
+public static class ImsCollections
+{
+    public const string Images = "ims.images";
+    public const string DeletedImages = "ims.deleted_images";
+    public const string PublicKeys = "ims.public_keys";
+    public const string DeletedPublicKeys = "ims.deleted_public_keys";
+}

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Cray.Ims.Validation;
+
+/// <summary>Small readers for request fields that record what is wrong instead of throwing.</summary>
+public static class JsonFields
+{
+    public static void RejectUnknown(JsonObject body, IReadOnlyCollection<string> allowed, FieldErrors errors)
+    {
+        foreach (var (name, _) in body)
+        {
+            if (!allowed.Contains(name))
+            {
+                errors.Add(name, FieldErrors.UnknownField);
+            }
+        }
+    }
+
+    /// <summary>Reads an optional string; records an error when present but not a string.</summary>
+    public static string? OptionalString(JsonObject body, string field, FieldErrors errors)
+    {
+        if (!body.TryGetPropertyValue(field, out var node))
+        {
+            return null;
+        }
+        if (node is JsonValue value && value.GetValueKind() == JsonValueKind.String)
+        {
+            return value.GetValue<string>();
+        }
+        errors.Add(field, FieldErrors.NotAString);
+        return null;
+    }
+
+    public static string? RequiredString(JsonObject body, string field, FieldErrors errors)
+    {
+        if (!body.ContainsKey(field) || body[field] is null)
+        {
+            errors.Add(field, body.ContainsKey(field) ? "Field may not be null." : FieldErrors.MissingField);
+            return null;
+        }
+        return OptionalString(body, field, errors);
+    }
+
+    /// <summary>A required string that must hold at least one non-blank character.</summary>
+    public static string? RequiredNonBlank(JsonObject body, string field, FieldErrors errors)
+    {
+        var text = RequiredString(body, field, errors);
+        if (text is not null && string.IsNullOrWhiteSpace(text))
+        {
+            errors.Add(field, $"{field} field must not be blank");
+            return null;
+        }
+        return text;
+    }
+
+    public static string? OneOf(JsonObject body, string field, IReadOnlyList<string> choices, string message, FieldErrors errors)
+    {
+        var text = OptionalString(body, field, errors);
+        if (text is not null && !choices.Contains(text))
+        {
+            errors.Add(field, message);
+            return null;
+        }
+        return text;
+    }
+
+    public static bool IsUuid(string text) => Guid.TryParseExact(text, "D", out _);
+}

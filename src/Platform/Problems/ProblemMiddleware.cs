@@ -1,0 +1,66 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Cray.Platform.Problems;
+
+/// <summary>
+/// Turns <see cref="ProblemException"/> into problem+json, gives unknown URLs and wrong methods the
+/// reference's 404/405 bodies, and makes sure no other failure reaches a client as a bare 500.
+/// </summary>
+public static class ProblemMiddleware
+{
+    public const string NotFoundDetail = "Requested resource does not exist. Re-run request with valid ID.";
+    public const string MethodNotAllowedDetail = "The method is not allowed for the requested URL.";
+
+    public static IApplicationBuilder UseProblemResponses(this IApplicationBuilder app)
+    {
+        return app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            catch (ProblemException problem) when (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                await ProblemResponses.WriteAsync(context, problem.Status, problem.Detail, problem.Errors);
+                return;
+            }
+            catch (BadHttpRequestException badRequest) when (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                await ProblemResponses.WriteAsync(context, badRequest.StatusCode, badRequest.Message);
+                return;
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception) when (!context.Response.HasStarted)
+            {
+                var logger = context.RequestServices.GetService(typeof(ILoggerFactory)) is ILoggerFactory factory
+                    ? factory.CreateLogger("Cray.Platform.Problems")
+                    : null;
+                logger?.LogError(exception, "Unhandled error for {Method} {Path}", context.Request.Method, context.Request.Path);
+                context.Response.Clear();
+                await ProblemResponses.WriteAsync(context, StatusCodes.Status500InternalServerError,
+                    "An internal error occurred; the server log has the details.");
+                return;
+            }
+
+            if (context.Response.HasStarted || context.Response.ContentLength > 0 || context.Response.ContentType is not null)
+            {
+                return;
+            }
+            if (context.Response.StatusCode == StatusCodes.Status404NotFound)
+            {
+                await ProblemResponses.WriteAsync(context, StatusCodes.Status404NotFound, NotFoundDetail);
+            }
+            else if (context.Response.StatusCode == StatusCodes.Status405MethodNotAllowed)
+            {
+                await ProblemResponses.WriteAsync(context, StatusCodes.Status405MethodNotAllowed, MethodNotAllowedDetail);
+            }
+        });
+    }
+}

@@ -1,0 +1,34 @@
+using Cray.Platform.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
+
+namespace Cray.Platform.Problems;
+
+/// <summary>Writes problem+json bodies with the keys the reference services send: detail, errors (when any), status, title.</summary>
+public static class ProblemResponses
+{
+    public const string ContentType = "application/problem+json";
+
+    public static JsonObject Body(int status, string detail, JsonNode? errors = null)
+    {
+        var body = new JsonObject { ["detail"] = detail };
+        if (errors is not null)
+        {
+            body["errors"] = errors.DeepClone();
+        }
+        body["status"] = status;
+        body["title"] = ReasonPhrases.GetReasonPhrase(status);
+        return body;
+    }
+
+    public static IResult Result(int status, string detail, JsonNode? errors = null)
+        => Results.Text(Body(status, detail, errors).ToJsonString(RecordJson.Options), ContentType, statusCode: status);
+
+    public static async Task WriteAsync(HttpContext context, int status, string detail, JsonNode? errors = null)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = ContentType;
+        await context.Response.WriteAsync(Body(status, detail, errors).ToJsonString(RecordJson.Options), context.RequestAborted);
+    }
+}

@@ -1,0 +1,42 @@
+namespace Cray.Platform.Storage;
+
+/// <summary>
+/// The one persistence boundary every service module uses. Records are JSON documents grouped in
+/// named collections and listed in insertion order; writes are applied atomically as a batch so a
+/// move between collections (soft delete) never leaves a record in both or neither. The shape is
+/// kept this narrow so that a PostgreSQL implementation can be added without touching handlers.
+/// </summary>
+public interface IRecordStore
+{
+    Task<T?> GetAsync<T>(string collection, string id, CancellationToken cancellationToken = default) where T : class;
+
+    Task<IReadOnlyList<T>> ListAsync<T>(string collection, CancellationToken cancellationToken = default);
+
+    /// <summary>Applies every write or none. Throws <see cref="RecordConflictException"/> when an insert finds its id taken.</summary>
+    Task WriteAsync(IReadOnlyList<RecordWrite> writes, CancellationToken cancellationToken = default);
+}
+
+public enum RecordWriteKind
+{
+    Insert,
+    Upsert,
+    Delete,
+}
+
+public sealed record RecordWrite(RecordWriteKind Kind, string Collection, string Id, object? Record)
+{
+    public static RecordWrite Insert(string collection, string id, object record) => new(RecordWriteKind.Insert, collection, id, record);
+
+    public static RecordWrite Upsert(string collection, string id, object record) => new(RecordWriteKind.Upsert, collection, id, record);
+
+    public static RecordWrite Delete(string collection, string id) => new(RecordWriteKind.Delete, collection, id, null);
+}
+
+public sealed class RecordConflictException(string collection, string id)
+    : Exception($"A record with id '{id}' already exists in '{collection}'.");
+
+public static class RecordStoreExtensions
+{
+    public static Task WriteAsync(this IRecordStore store, RecordWrite write, CancellationToken cancellationToken = default)
+        => store.WriteAsync([write], cancellationToken);
+}

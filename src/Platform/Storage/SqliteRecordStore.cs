@@ -1,0 +1,162 @@
+using System.Text.Json;
+using Cray.Platform.Json;
+using Microsoft.Data.Sqlite;
+
+namespace Cray.Platform.Storage;
+
+/// <summary>SQLite in WAL mode. Each collection's records keep insertion order through an autoincrement sequence.</summary>
+public sealed class SqliteRecordStore : IRecordStore
+{
+    /// <summary>Schema migrations in order; the database's user_version is the number already applied.</summary>
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE records (
+            sequence   INTEGER PRIMARY KEY AUTOINCREMENT,
+            collection TEXT NOT NULL,
+            id         TEXT NOT NULL,
+            body       TEXT NOT NULL,
+            UNIQUE (collection, id)
+        );
+        """,
+    ];
+
+    private readonly string connectionString;
+
+    public SqliteRecordStore(string databasePath)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
+        connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = databasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            DefaultTimeout = 30,
+        }.ToString();
+        Migrate();
+    }
+
+    public static int LatestSchemaVersion => Migrations.Length;
+
+    public int SchemaVersion
+    {
+        get
+        {
+            using var connection = Open();
+            return ReadUserVersion(connection);
+        }
+    }
+
+    public async Task<T?> GetAsync<T>(string collection, string id, CancellationToken cancellationToken = default) where T : class
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT body FROM records WHERE collection = $collection AND id = $id";
+        command.Parameters.AddWithValue("$collection", collection);
+        command.Parameters.AddWithValue("$id", id);
+        var body = (string?)await command.ExecuteScalarAsync(cancellationToken);
+        return body is null ? null : JsonSerializer.Deserialize<T>(body, RecordJson.Options);
+    }
+
+    public async Task<IReadOnlyList<T>> ListAsync<T>(string collection, CancellationToken cancellationToken = default)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT body FROM records WHERE collection = $collection ORDER BY sequence";
+        command.Parameters.AddWithValue("$collection", collection);
+        var records = new List<T>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            records.Add(JsonSerializer.Deserialize<T>(reader.GetString(0), RecordJson.Options)!);
+        }
+        return records;
+    }
+
+    public async Task WriteAsync(IReadOnlyList<RecordWrite> writes, CancellationToken cancellationToken = default)
+    {
+        await using var connection = Open();
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var write in writes)
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.Parameters.AddWithValue("$collection", write.Collection);
+            command.Parameters.AddWithValue("$id", write.Id);
+            switch (write.Kind)
+            {
+                case RecordWriteKind.Insert:
+                    command.CommandText = "INSERT INTO records (collection, id, body) VALUES ($collection, $id, $body)";
+                    command.Parameters.AddWithValue("$body", Serialize(write.Record));
+                    try
+                    {
+                        await command.ExecuteNonQueryAsync(cancellationToken);
+                    }
+                    catch (SqliteException exception) when (exception.SqliteErrorCode == 19)
+                    {
+                        throw new RecordConflictException(write.Collection, write.Id);
+                    }
+                    break;
+                case RecordWriteKind.Upsert:
+                    // An update keeps the record's place in its collection's order.
+                    command.CommandText = """
+                        INSERT INTO records (collection, id, body) VALUES ($collection, $id, $body)
+                        ON CONFLICT (collection, id) DO UPDATE SET body = excluded.body
+                        """;
+                    command.Parameters.AddWithValue("$body", Serialize(write.Record));
+                    await command.ExecuteNonQueryAsync(cancellationToken);
+                    break;
+                case RecordWriteKind.Delete:
+                    command.CommandText = "DELETE FROM records WHERE collection = $collection AND id = $id";
+                    await command.ExecuteNonQueryAsync(cancellationToken);
+                    break;
+            }
+        }
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static string Serialize(object? record)
+        => JsonSerializer.Serialize(record ?? throw new ArgumentNullException(nameof(record)), record.GetType(), RecordJson.Options);
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        using var pragmas = connection.CreateCommand();
+        pragmas.CommandText = "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+        pragmas.ExecuteNonQuery();
+        return connection;
+    }
+
+    private void Migrate()
+    {
+        using var connection = Open();
+        using (var wal = connection.CreateCommand())
+        {
+            wal.CommandText = "PRAGMA journal_mode = WAL;";
+            wal.ExecuteNonQuery();
+        }
+        var applied = ReadUserVersion(connection);
+        if (applied > Migrations.Length)
+        {
+            throw new InvalidOperationException(
+                $"The database schema version {applied} is newer than this server understands ({Migrations.Length}); upgrade cray-server.");
+        }
+        for (var version = applied; version < Migrations.Length; version++)
+        {
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = Migrations[version] + $"\nPRAGMA user_version = {version + 1};";
+            command.ExecuteNonQuery();
+            transaction.Commit();
+        }
+    }
+
+    private static int ReadUserVersion(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA user_version;";
+        return Convert.ToInt32(command.ExecuteScalar());
+    }
+}
