@@ -1,1 +1,67 @@
-System.Console.WriteLine("x");
+using System.CommandLine;
+using System.Reflection;
+using System.Text.RegularExpressions;
+using Cray.Cli.Artifacts;
+using Cray.Cli.Common;
+using Cray.Cli.Configuration;
+using Cray.Cli.Ims;
+
+var (arguments, verbosity) = GlobalOptions.ExtractVerbosity(args);
+Leaf.Verbosity = verbosity;
+
+var root = new RootCommand("Cray management and workflow tool");
+root.Subcommands.Add(ConfigCommands.BuildInit());
+root.Subcommands.Add(ConfigCommands.BuildConfig());
+root.Subcommands.Add(ImsCommands.Build());
+root.Subcommands.Add(ArtifactsCommands.Build());
+var version = root.Options.OfType<VersionOption>().FirstOrDefault();
+if (version is not null)
+{
+    version.Description = "Show the version and exit";
+}
+
+var parseResult = root.Parse(arguments);
+if (parseResult.Errors.Count > 0)
+{
+    var command = parseResult.CommandResult.Command;
+    if (command.Subcommands.Count > 0 && parseResult.Errors.All(error => error.Message.StartsWith("Required command was not provided", StringComparison.Ordinal)))
+    {
+        // A group without a command shows its help, as the reference does.
+        return root.Parse([.. arguments, "-h"]).Invoke();
+    }
+    Console.Error.Write(Leaf.UsageBlock(command));
+    Console.Error.WriteLine($"Error: {UsageErrors.Translate(parseResult.Errors[0].Message)}");
+    return 2;
+}
+return await parseResult.InvokeAsync();
+
+/// <summary>Rewrites the parser's messages into the reference CLI's wording.</summary>
+internal static partial class UsageErrors
+{
+    public static string Translate(string message)
+    {
+        if (RequiredOption().Match(message) is { Success: true } required)
+        {
+            return $"Missing option '{required.Groups[1].Value}'.";
+        }
+        if (Unrecognized().Match(message) is { Success: true } unrecognized)
+        {
+            var token = unrecognized.Groups[1].Value;
+            return token.StartsWith('-') ? $"No such option: {token}" : $"Got unexpected extra argument ({token})";
+        }
+        if (MissingArgument().IsMatch(message))
+        {
+            return "Missing argument.";
+        }
+        return message;
+    }
+
+    [GeneratedRegex("^Option '(.+)' is required\\.$")]
+    private static partial Regex RequiredOption();
+
+    [GeneratedRegex("^Unrecognized command or argument '(.+)'\\.$")]
+    private static partial Regex Unrecognized();
+
+    [GeneratedRegex("^Required argument missing")]
+    private static partial Regex MissingArgument();
+}

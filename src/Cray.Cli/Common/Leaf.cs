@@ -1,0 +1,96 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Cray.Cli.Output;
+
+namespace Cray.Cli.Common;
+
+/// <summary>Builds leaf commands: the global options, error reporting, and the result printed in the chosen format.</summary>
+public static class Leaf
+{
+    /// <summary>Set once from the raw arguments, since -v is counted before parsing.</summary>
+    public static int Verbosity { get; set; }
+
+    public static Command Create(string name, string description, Func<CliContext, CancellationToken, Task<JsonNode?>> run, params Symbol[] symbols)
+    {
+        var command = new Command(name, description);
+        foreach (var symbol in symbols)
+        {
+            switch (symbol)
+            {
+                case Argument argument:
+                    command.Arguments.Add(argument);
+                    break;
+                case Option option:
+                    command.Options.Add(option);
+                    break;
+            }
+        }
+        GlobalOptions.AddTo(command);
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var context = new CliContext(parseResult, Verbosity);
+            try
+            {
+                var format = context.Format;
+                var result = await run(context, cancellationToken);
+                if (!ReferenceEquals(result, NoOutput))
+                {
+                    Console.Out.Write(OutputFormats.Render(result, format));
+                }
+                return 0;
+            }
+            catch (CliException exception)
+            {
+                return Report(parseResult, exception);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                Console.Error.WriteLine("Aborted!");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    public static Command Group(string name, string description, params Command[] children)
+    {
+        var group = new Command(name, description);
+        foreach (var child in children)
+        {
+            group.Subcommands.Add(child);
+        }
+        return group;
+    }
+
+    /// <summary>Writes the error as the reference does and returns its exit code.</summary>
+    public static int Report(ParseResult parseResult, CliException exception)
+    {
+        if (exception.ShowUsage)
+        {
+            Console.Error.Write(UsageBlock(parseResult.CommandResult.Command));
+        }
+        Console.Error.WriteLine($"Error: {exception.Message}");
+        return exception.ExitCode;
+    }
+
+    public static string UsageBlock(Command command)
+    {
+        var path = CommandPath(command);
+        var arguments = string.Concat(command.Arguments.Where(argument => !argument.Hidden).Select(argument => " " + argument.Name));
+        var kind = command.Subcommands.Count > 0 ? " COMMAND [ARGS]..." : "";
+        return $"Usage: {path} [OPTIONS]{arguments}{kind}\nTry '{path} -h' for help.\n\n";
+    }
+
+    public static string CommandPath(Command command)
+    {
+        var names = new List<string>();
+        for (Symbol? symbol = command; symbol is Command current; symbol = current.Parents.FirstOrDefault())
+        {
+            names.Insert(0, current is RootCommand ? "cray" : current.Name);
+        }
+        return string.Join(' ', names);
+    }
+
+    /// <summary>A result marker for commands that print nothing (downloads, for example).</summary>
+    public static readonly JsonNode NoOutput = JsonValue.Create("<no output>");
+}

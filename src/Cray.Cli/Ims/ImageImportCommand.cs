@@ -1,0 +1,183 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Cray.Cli.Artifacts;
+using Cray.Cli.Common;
+using Cray.Platform.Processes;
+
+namespace Cray.Cli.Ims;
+
+/// <summary>
+/// <c>cray ims images import</c>: the documented "Import an External Image" procedure (checksums,
+/// uploads, a manifest, the link) in one command. A failure part-way removes what it created.
+/// </summary>
+public static class ImageImportCommand
+{
+    public const string BootImagesBucket = "boot-images";
+
+    private sealed record Part(string Key, string File, string Type);
+
+    public static Command Build()
+    {
+        var name = new Option<string>("--name") { Description = "Name of the new image", Required = true, HelpName = "NAME" };
+        var rootfs = new Option<string>("--rootfs") { Description = "The root file system: a squashfs file, or a directory to pack with mksquashfs", Required = true, HelpName = "PATH" };
+        var kernel = new Option<string>("--kernel") { Description = "Kernel file", HelpName = "FILE" };
+        var initrd = new Option<string>("--initrd") { Description = "Initrd file", HelpName = "FILE" };
+        var parameters = new Option<string>("--kernel-parameters") { Description = "Kernel parameters file", HelpName = "FILE" };
+        var arch = ImsCommands.ArchOption();
+        var compressor = new Option<string>("--compressor")
+        {
+            Description = "mksquashfs compressor when --rootfs is a directory (zstd, gzip, xz, lz4, lzo)",
+            HelpName = "NAME",
+            DefaultValueFactory = _ => "zstd",
+        };
+        compressor.AcceptOnlyFromAmong("zstd", "gzip", "xz", "lz4", "lzo");
+        return Leaf.Create("import", "Import an image from a root file system (and kernel, initrd, parameters) in one step",
+            (context, token) => ImportAsync(context, context.Value(name)!, context.Value(rootfs)!, context.Value(kernel), context.Value(initrd),
+                context.Value(parameters), context.Value(arch), context.Value(compressor)!, token),
+            name, rootfs, kernel, initrd, parameters, arch, compressor);
+    }
+
+    private static async Task<JsonNode?> ImportAsync(CliContext context, string name, string rootfs, string? kernel, string? initrd,
+        string? parameters, string? arch, string compressor, CancellationToken cancellationToken)
+    {
+        var rootfsIsDirectory = Directory.Exists(rootfs);
+        if (!rootfsIsDirectory && !File.Exists(rootfs))
+        {
+            throw new CliException($"Invalid value for '--rootfs': '{rootfs}' is neither a file nor a directory.", showUsage: true);
+        }
+        foreach (var (option, path) in new[] { ("--kernel", kernel), ("--initrd", initrd), ("--kernel-parameters", parameters) })
+        {
+            if (path is not null && !File.Exists(path))
+            {
+                throw new CliException($"Invalid value for '{option}': File '{path}' does not exist.", showUsage: true);
+            }
+        }
+
+        return await TransferProgress.RunAsync(context, async progress =>
+        {
+            string? packed = null;
+            string? imageId = null;
+            var uploaded = new List<string>();
+            try
+            {
+                var squashfs = rootfs;
+                if (rootfsIsDirectory)
+                {
+                    packed = Path.Combine(Path.GetTempPath(), $"cray-import-{Guid.NewGuid():n}.squashfs");
+                    squashfs = packed;
+                    await progress.StepAsync($"Packing {rootfs} with mksquashfs ({compressor})", () => PackAsync(rootfs, packed, compressor, cancellationToken));
+                }
+
+                var body = ImsCommands.Body(("name", name), ("arch", arch));
+                var image = await context.Api.SendAsync(HttpMethod.Post, $"{ImsCommands.Base}/images", body, cancellationToken: cancellationToken);
+                imageId = image?["id"]?.GetValue<string>() ?? throw new CliException("The server did not return an image id.");
+
+                var parts = new List<Part> { new($"{imageId}/rootfs", squashfs, "application/vnd.cray.image.rootfs.squashfs") };
+                if (kernel is not null)
+                {
+                    parts.Add(new($"{imageId}/kernel", kernel, "application/vnd.cray.image.kernel"));
+                }
+                if (initrd is not null)
+                {
+                    parts.Add(new($"{imageId}/initrd", initrd, "application/vnd.cray.image.initrd"));
+                }
+                if (parameters is not null)
+                {
+                    parts.Add(new($"{imageId}/boot_parameters", parameters, "application/vnd.cray.image.parameters.boot"));
+                }
+
+                var entries = new JsonArray();
+                foreach (var part in parts)
+                {
+                    var metadata = new Dictionary<string, string> { ["x-shasta-ims-image-name"] = name, ["x-shasta-ims-image-id"] = imageId };
+                    uploaded.Add(part.Key);
+                    var md5 = await ArtifactTransfers.UploadAsync(context, progress, BootImagesBucket, part.Key, part.File, metadata, cancellationToken);
+                    entries.Add(new JsonObject
+                    {
+                        ["link"] = new JsonObject { ["etag"] = md5, ["path"] = $"s3://{BootImagesBucket}/{part.Key}", ["type"] = "s3" },
+                        ["md5"] = md5,
+                        ["type"] = part.Type,
+                    });
+                }
+
+                var manifest = new JsonObject
+                {
+                    ["artifacts"] = entries,
+                    ["created"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm:ss.ffffff", System.Globalization.CultureInfo.InvariantCulture),
+                    ["version"] = "1.0",
+                };
+                var manifestFile = Path.Combine(Path.GetTempPath(), $"cray-import-{Guid.NewGuid():n}.json");
+                string manifestEtag;
+                try
+                {
+                    await File.WriteAllTextAsync(manifestFile, manifest.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+                    var manifestKey = $"{imageId}/manifest.json";
+                    uploaded.Add(manifestKey);
+                    manifestEtag = await ArtifactTransfers.UploadAsync(context, progress, BootImagesBucket, manifestKey, manifestFile, null, cancellationToken);
+                }
+                finally
+                {
+                    File.Delete(manifestFile);
+                }
+
+                var link = new JsonObject
+                {
+                    ["link"] = new JsonObject { ["path"] = $"s3://{BootImagesBucket}/{imageId}/manifest.json", ["etag"] = manifestEtag, ["type"] = "s3" },
+                };
+                return await context.Api.SendAsync(HttpMethod.Patch, $"{ImsCommands.Base}/images/{imageId}", link, cancellationToken: cancellationToken);
+            }
+            catch
+            {
+                await UndoAsync(context, imageId, uploaded);
+                throw;
+            }
+            finally
+            {
+                if (packed is not null)
+                {
+                    File.Delete(packed);
+                }
+            }
+        });
+    }
+
+    private static async Task<bool> PackAsync(string directory, string target, string compressor, CancellationToken cancellationToken)
+    {
+        var request = new ProcessRequest("mksquashfs", [directory, target, "-noappend", "-no-progress", "-comp", compressor, "-processors", Environment.ProcessorCount.ToString()])
+        {
+            Timeout = TimeSpan.FromHours(2),
+        };
+        try
+        {
+            await ProcessRunner.Instance.RunCheckedAsync(request, cancellationToken);
+        }
+        catch (ProcessFailedException exception)
+        {
+            throw new CliException(exception.Message.StartsWith("Cannot start", StringComparison.Ordinal)
+                ? "mksquashfs is needed to pack a directory; install it with: apt-get install squashfs-tools"
+                : $"Packing {directory} failed: {exception.Message}");
+        }
+        return true;
+    }
+
+    /// <summary>Removes what a failed import created: its objects and its image record (hard delete, so nothing lingers in the deleted list).</summary>
+    private static async Task UndoAsync(CliContext context, string? imageId, List<string> uploadedKeys)
+    {
+        foreach (var key in uploadedKeys)
+        {
+            await ArtifactTransfers.DeleteQuietlyAsync(context, BootImagesBucket, key);
+        }
+        if (imageId is null)
+        {
+            return;
+        }
+        try
+        {
+            await context.Api.SendAsync(HttpMethod.Delete, $"apis/ims/v2/images/{imageId}", query: [new("cascade", "false")]);
+        }
+        catch (CliException exception)
+        {
+            Console.Error.WriteLine($"Warning: could not remove the partly imported image {imageId}: {exception.Message}");
+        }
+    }
+}
