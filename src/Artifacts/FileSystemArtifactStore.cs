@@ -14,6 +14,8 @@ public sealed class FileSystemArtifactStore : IArtifactStore
     private const int CopyBufferBytes = 1024 * 1024;
     private const string DefaultContentType = "binary/octet-stream";
 
+    public const string Md5MetadataName = "md5sum";
+
     private readonly string bucketsDirectory;
     private readonly string metadataDirectory;
     private readonly string uploadsDirectory;
@@ -160,12 +162,15 @@ public sealed class FileSystemArtifactStore : IArtifactStore
                 throw new ArtifactChecksumMismatchException(
                     $"The content received for {ArtifactPath.Format(bucket, key)} has md5 {md5}, not the {expectedMd5} the client sent; nothing was stored.");
             }
+            var userMetadata = metadata is null ? new Dictionary<string, string>() : new Dictionary<string, string>(metadata);
+            // IMS reads the checksum from the object's md5sum metadata, as the reference's uploaders set it.
+            userMetadata.TryAdd(Md5MetadataName, md5);
             var stored = new StoredMetadata(
                 md5,
                 size,
                 string.IsNullOrWhiteSpace(contentType) ? DefaultContentType : contentType,
                 DateTimeOffset.UtcNow,
-                metadata is null ? new Dictionary<string, string>() : new Dictionary<string, string>(metadata));
+                userMetadata);
             await WriteDurablyAsync(temporaryMetadata, JsonSerializer.SerializeToUtf8Bytes(stored), cancellationToken);
 
             lock (publishLock)

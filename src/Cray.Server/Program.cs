@@ -6,7 +6,8 @@ using Cray.Platform.Problems;
 using Cray.Platform.Storage;
 using Cray.Server;
 
-var knownFlags = new[] { "--listen", "--data-dir", "--roles" };
+// The last three are the generic host's own flags (the in-process test host passes them).
+var knownFlags = new[] { "--listen", "--data-dir", "--roles", "--environment", "--contentRoot", "--applicationName" };
 for (var index = 0; index < args.Length; index++)
 {
     var flag = args[index].Split('=')[0];

@@ -46,6 +46,7 @@ public static class ArtifactsApi
 
     private static IResult HeadObject(string bucket, string key, IArtifactStore store, HttpContext context)
     {
+        key = DecodeKey(key);
         var artifact = store.Head(bucket, key) ?? throw NotFound(bucket, key);
         WriteObjectHeaders(context.Response, artifact);
         context.Response.ContentLength = artifact.Size;
@@ -54,6 +55,7 @@ public static class ArtifactsApi
 
     private static IResult GetObject(string bucket, string key, IArtifactStore store, HttpContext context)
     {
+        key = DecodeKey(key);
         var artifact = store.Head(bucket, key) ?? throw NotFound(bucket, key);
         var content = store.OpenRead(bucket, key) ?? throw NotFound(bucket, key);
         WriteObjectHeaders(context.Response, artifact);
@@ -63,6 +65,7 @@ public static class ArtifactsApi
 
     private static async Task<IResult> PutObject(string bucket, string key, IArtifactStore store, HttpContext context)
     {
+        key = DecodeKey(key);
         // A root file system is gigabytes: the body streams straight to disk, so no size limit applies here.
         var bodySize = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (bodySize is { IsReadOnly: false })
@@ -79,7 +82,16 @@ public static class ArtifactsApi
     }
 
     private static IResult DeleteObject(string bucket, string key, IArtifactStore store)
-        => store.Delete(bucket, key) ? Results.NoContent() : throw NotFound(bucket, key);
+    {
+        key = DecodeKey(key);
+        return store.Delete(bucket, key) ? Results.NoContent() : throw NotFound(bucket, key);
+    }
+
+    /// <summary>
+    /// Routing decodes a path except for "%2F"; an S3 key is the fully decoded text, so an encoded
+    /// slash is a slash (and "..%2F.." is caught by key validation rather than stored as a name).
+    /// </summary>
+    private static string DecodeKey(string key) => key.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The listing entry, in the key names and shapes S3's ListObjects uses.</summary>
     public static JsonObject Listing(ArtifactObject artifact) => new()

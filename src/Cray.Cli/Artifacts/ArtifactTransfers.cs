@@ -14,7 +14,7 @@ public static class ArtifactTransfers
 
     /// <summary>Uploads a file and returns the stored object's md5 (which is also its ETag).</summary>
     public static async Task<string> UploadAsync(CliContext context, TransferProgress progress, string bucket, string key, string filePath,
-        IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken, string? description = null)
     {
         FileStream file;
         try
@@ -25,7 +25,7 @@ public static class ArtifactTransfers
         {
             throw new CliException($"Cannot read {filePath}: {exception.Message}");
         }
-        var task = progress.Start($"Uploading {Path.GetFileName(filePath)} to s3://{bucket}/{key}", file.Length);
+        var task = progress.Start(description ?? $"Uploading {Path.GetFileName(filePath)} to s3://{bucket}/{key}", file.Length);
         await using var hashing = new HashingReadStream(file, task);
         using var content = new StreamContent(hashing, 1 << 20);
         content.Headers.ContentLength = file.Length;

@@ -62,7 +62,7 @@ public sealed class HashingReadStream(Stream inner, ITransferTask progress) : St
     {
         if (disposing)
         {
-            hash.Dispose();
+            // The hash outlives the stream: HttpClient disposes the content before the caller reads the checksum.
             inner.Dispose();
         }
         base.Dispose(disposing);

@@ -48,6 +48,12 @@ public static class Leaf
                 Console.Error.WriteLine("Aborted!");
                 return 1;
             }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or HttpRequestException or System.Text.Json.JsonException or InvalidOperationException)
+            {
+                // Never a traceback: one clear line, as for every other error.
+                Console.Error.WriteLine($"Error: {exception.Message}");
+                return 1;
+            }
         });
         return command;
     }

@@ -91,7 +91,8 @@ public static class ImageImportCommand
                 {
                     var metadata = new Dictionary<string, string> { ["x-shasta-ims-image-name"] = name, ["x-shasta-ims-image-id"] = imageId };
                     uploaded.Add(part.Key);
-                    var md5 = await ArtifactTransfers.UploadAsync(context, progress, BootImagesBucket, part.Key, part.File, metadata, cancellationToken);
+                    var md5 = await ArtifactTransfers.UploadAsync(context, progress, BootImagesBucket, part.Key, part.File, metadata, cancellationToken,
+                        $"Uploading {part.Key[(imageId.Length + 1)..]} to s3://{BootImagesBucket}/{part.Key}");
                     entries.Add(new JsonObject
                     {
                         ["link"] = new JsonObject { ["etag"] = md5, ["path"] = $"s3://{BootImagesBucket}/{part.Key}", ["type"] = "s3" },
@@ -113,7 +114,8 @@ public static class ImageImportCommand
                     await File.WriteAllTextAsync(manifestFile, manifest.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), cancellationToken);
                     var manifestKey = $"{imageId}/manifest.json";
                     uploaded.Add(manifestKey);
-                    manifestEtag = await ArtifactTransfers.UploadAsync(context, progress, BootImagesBucket, manifestKey, manifestFile, null, cancellationToken);
+                    manifestEtag = await ArtifactTransfers.UploadAsync(context, progress, BootImagesBucket, manifestKey, manifestFile, null, cancellationToken,
+                        $"Uploading manifest.json to s3://{BootImagesBucket}/{manifestKey}");
                 }
                 finally
                 {

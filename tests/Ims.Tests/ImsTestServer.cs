@@ -1,0 +1,84 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Cray.Artifacts;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Cray.Ims.Tests;
+
+/// <summary>The real server in-process over a fresh data directory; each test gets its own.</summary>
+public sealed class ImsTestServer : WebApplicationFactory<Program>
+{
+    public string DataDirectory { get; } = Directory.CreateTempSubdirectory("ims-api-test-").FullName;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("data-dir", DataDirectory);
+        builder.UseSetting("roles", "api");
+    }
+
+    public IArtifactStore Artifacts => Services.GetRequiredService<IArtifactStore>();
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && Directory.Exists(DataDirectory))
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+    }
+
+    public async Task<(int Status, JsonNode? Body, string? ContentType)> SendAsync(HttpMethod method, string path, string? json = null)
+    {
+        using var client = CreateClient();
+        using var request = new HttpRequestMessage(method, path);
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+        }
+        using var response = await client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return ((int)response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text), response.Content.Headers.ContentType?.MediaType);
+    }
+
+    public async Task<JsonNode> CreateImageAsync(string name = "image", string prefix = "/apis/ims/v3")
+    {
+        var (status, body, _) = await SendAsync(HttpMethod.Post, $"{prefix}/images", $$"""{"name":"{{name}}"}""");
+        Assert.Equal(201, status);
+        return body!;
+    }
+
+    public async Task PutObjectAsync(string key, string content, string bucket = "boot-images")
+        => await Artifacts.PutAsync(bucket, key, new MemoryStream(Encoding.UTF8.GetBytes(content)));
+
+    /// <summary>Uploads rootfs, kernel and initrd for an image and a v1.0 manifest listing them; returns the manifest path.</summary>
+    public async Task<string> UploadImageFilesAsync(string imageId, int rootFileSystems = 1)
+    {
+        var artifacts = new JsonArray();
+        for (var index = 0; index < rootFileSystems; index++)
+        {
+            var key = $"{imageId}/rootfs{index}";
+            await PutObjectAsync(key, $"squashfs {index} of {imageId}");
+            artifacts.Add(Entry(key, "application/vnd.cray.image.rootfs.squashfs"));
+        }
+        foreach (var (file, type) in new[] { ("kernel", "application/vnd.cray.image.kernel"), ("initrd", "application/vnd.cray.image.initrd") })
+        {
+            await PutObjectAsync($"{imageId}/{file}", $"{file} of {imageId}");
+            artifacts.Add(Entry($"{imageId}/{file}", type));
+        }
+        var manifest = new JsonObject { ["artifacts"] = artifacts, ["created"] = "2025-01-02 10:11:12.123456", ["version"] = "1.0" };
+        await PutObjectAsync($"{imageId}/manifest.json", manifest.ToJsonString());
+        return $"s3://boot-images/{imageId}/manifest.json";
+    }
+
+    private JsonObject Entry(string key, string type) => new()
+    {
+        ["link"] = new JsonObject { ["etag"] = Artifacts.Head("boot-images", key)!.ETag, ["path"] = $"s3://boot-images/{key}", ["type"] = "s3" },
+        ["md5"] = Artifacts.Head("boot-images", key)!.Md5,
+        ["type"] = type,
+    };
+
+    public static string LinkBody(string path) => $$$"""{"link":{"path":"{{{path}}}","type":"s3"}}""";
+}
