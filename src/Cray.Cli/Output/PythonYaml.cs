@@ -76,7 +76,7 @@ public static partial class PythonYaml
     private static YamlScalarNode StringScalar(string text)
         => new(text) { Style = ReadsAsAnotherType(text) ? ScalarStyle.SingleQuoted : ScalarStyle.Any };
 
-    /// <summary>The YAML 1.1 implicit types PyYAML resolves: a string that matches one must be quoted.</summary>
+    /// <summary>The YAML 1.1 implicit types PyYAML resolves (its booleans exclude y and n): a string that matches one must be quoted.</summary>
     private static bool ReadsAsAnotherType(string text)
         => text.Length == 0 || ImplicitType().IsMatch(text);
 
@@ -84,7 +84,7 @@ public static partial class PythonYaml
     private static partial Regex NullLine();
 
     [GeneratedRegex(
-        """^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|~|null|Null|NULL|=|<<"""
+        """^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|~|null|Null|NULL|=|<<"""
         + """|[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+"""
         + """|[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"""
         + """|[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""")]

@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Cray.EndToEnd.Tests;
+
+public sealed record CommandResult(int ExitCode, string Output, string Error);
+
+/// <summary>
+/// A real <c>cray-server</c> process on a free loopback port with its own data directory, and the
+/// built <c>cray</c> CLI configured against it through a private CRAY_CONFIG_DIR.
+/// </summary>
+public sealed class CrayEnvironment : IAsyncLifetime
+{
+    private Process? server;
+
+    public string Root { get; } = Directory.CreateTempSubdirectory("cray-e2e-").FullName;
+
+    public string DataDirectory => Path.Combine(Root, "data");
+
+    public string ConfigDirectory => Path.Combine(Root, "config");
+
+    public int Port { get; } = FreePort();
+
+    public static string RepositoryRoot
+    {
+        get
+        {
+            for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+            {
+                if (File.Exists(Path.Combine(directory.FullName, "Cray.slnx")))
+                {
+                    return directory.FullName;
+                }
+            }
+            throw new InvalidOperationException("Cannot find the repository root (Cray.slnx) above " + AppContext.BaseDirectory);
+        }
+    }
+
+#if DEBUG
+    private const string BuildConfiguration = "Debug";
+#else
+    private const string BuildConfiguration = "Release";
+#endif
+
+    public static string BuiltAssembly(string project, string assembly)
+    {
+        var path = Path.Combine(RepositoryRoot, "src", project, "bin", BuildConfiguration, "net10.0", assembly);
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException($"{path} is missing: build the solution first (./test.sh does).");
+        }
+        return path;
+    }
+
+    public async Task InitializeAsync()
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { BuiltAssembly("Cray.Server", "cray-server.dll"), "--listen", $"127.0.0.1:{Port}", "--data-dir", DataDirectory },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        server = Process.Start(start)!;
+        server.OutputDataReceived += (_, _) => { };
+        server.ErrorDataReceived += (_, _) => { };
+        server.BeginOutputReadLine();
+        server.BeginErrorReadLine();
+        using var http = new HttpClient();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                if ((await http.GetAsync($"http://127.0.0.1:{Port}/apis/ims/healthz/ready")).IsSuccessStatusCode)
+                {
+                    break;
+                }
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline && !server.HasExited)
+            {
+            }
+            if (server.HasExited || DateTime.UtcNow > deadline)
+            {
+                throw new InvalidOperationException($"cray-server did not start (exit code {(server.HasExited ? server.ExitCode : -1)}).");
+            }
+            await Task.Delay(200);
+        }
+        var init = await CrayAsync("init", "--hostname", $"127.0.0.1:{Port}", "--no-auth");
+        Assert.Equal(0, init.ExitCode);
+    }
+
+    public Task DisposeAsync()
+    {
+        if (server is { HasExited: false })
+        {
+            server.Kill(entireProcessTree: true);
+            server.WaitForExit(10_000);
+        }
+        server?.Dispose();
+        Directory.Delete(Root, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    public Task<CommandResult> CrayAsync(params string[] arguments) => CrayWithConfigAsync(ConfigDirectory, arguments);
+
+    public static async Task<CommandResult> CrayWithConfigAsync(string configDirectory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        start.ArgumentList.Add(BuiltAssembly("Cray.Cli", "cray.dll"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        start.Environment["CRAY_CONFIG_DIR"] = configDirectory;
+        start.Environment.Remove("CRAY_FORMAT");
+        using var process = Process.Start(start)!;
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await process.WaitForExitAsync(timeout.Token);
+        return new CommandResult(process.ExitCode, await output, await error);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
