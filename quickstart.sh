@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# From a fresh Debian 12 machine to a running cray-server with an imported base image:
+# installs what is missing, builds, puts cray and cray-server on the PATH, starts the server
+# with its embedded defaults, runs `cray init`, builds a small Debian image (cached), imports it
+# and lists the images.
+#
+#   ./quickstart.sh          set everything up (safe to run again)
+#   ./quickstart.sh --stop   stop the server this script started
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/prerequisites.sh
+
+LISTEN="127.0.0.1:8280"
+DATA_DIR="${CRAY_SERVER_DATA_DIR:-/var/lib/cray-server}"
+INSTALL_DIR="${CRAY_INSTALL_DIR:-/opt/cray}"
+BIN_DIR="${CRAY_BIN_DIR:-/usr/local/bin}"
+CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/cray-quickstart"
+PID_FILE="$DATA_DIR/cray-server.pid"
+LOG_FILE="$DATA_DIR/cray-server.log"
+BASE_IMAGE_NAME="debian-bookworm-base"
+BASE_IMAGE="$CACHE_DIR/$BASE_IMAGE_NAME.squashfs"
+
+stop_server() {
+  if [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
+    kill "$(cat "$PID_FILE")"
+    rm -f "$PID_FILE"
+    echo "cray-server stopped."
+  else
+    echo "cray-server is not running (no live process in $PID_FILE)."
+  fi
+}
+
+if [ "${1:-}" = "--stop" ]; then
+  stop_server
+  exit 0
+fi
+
+ensure_dotnet
+ensure_packages mksquashfs unsquashfs mmdebstrap git jq curl
+
+echo "==> Building cray and cray-server (Release)"
+dotnet publish src/Cray.Server/Cray.Server.csproj -c Release -o "$INSTALL_DIR/server" -nologo -v quiet
+dotnet publish src/Cray.Cli/Cray.Cli.csproj -c Release -o "$INSTALL_DIR/cli" -nologo -v quiet
+mkdir -p "$BIN_DIR"
+ln -sf "$INSTALL_DIR/server/cray-server" "$BIN_DIR/cray-server"
+ln -sf "$INSTALL_DIR/cli/cray" "$BIN_DIR/cray"
+echo "    cray and cray-server are in $BIN_DIR"
+
+mkdir -p "$DATA_DIR"
+if curl -fsS "http://$LISTEN/apis/ims/healthz/ready" >/dev/null 2>&1; then
+  echo "==> cray-server already answers on $LISTEN; restarting it on the new build"
+  stop_server
+  sleep 1
+fi
+echo "==> Starting cray-server on $LISTEN (data in $DATA_DIR, log in $LOG_FILE)"
+nohup "$BIN_DIR/cray-server" --listen "$LISTEN" --data-dir "$DATA_DIR" >>"$LOG_FILE" 2>&1 &
+echo $! >"$PID_FILE"
+for _ in $(seq 1 100); do
+  if curl -fsS "http://$LISTEN/apis/ims/healthz/ready" >/dev/null 2>&1; then
+    break
+  fi
+  if ! kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
+    echo "cray-server exited; the end of $LOG_FILE says:" >&2
+    tail -n 20 "$LOG_FILE" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+echo "    stop it with: ./quickstart.sh --stop   (or: kill \$(cat $PID_FILE))"
+
+echo "==> cray init"
+cray init --hostname "$LISTEN" --no-auth --overwrite
+
+if [ ! -f "$BASE_IMAGE" ]; then
+  echo "==> Building a small Debian 12 image with python3 (mmdebstrap; cached in $CACHE_DIR)"
+  mkdir -p "$CACHE_DIR"
+  staging=$(mktemp -d "$CACHE_DIR/rootfs.XXXXXX")
+  trap 'rm -rf "$staging" "$BASE_IMAGE.partial"' EXIT
+  mmdebstrap --quiet --variant=minbase --include=python3 bookworm "$staging"
+  mksquashfs "$staging" "$BASE_IMAGE.partial" -noappend -no-progress -comp zstd >/dev/null
+  mv "$BASE_IMAGE.partial" "$BASE_IMAGE"
+  rm -rf "$staging"
+  trap - EXIT
+else
+  echo "==> Reusing the cached base image $BASE_IMAGE"
+fi
+
+image_id=$(cray ims images list --format json | jq -r --arg name "$BASE_IMAGE_NAME" 'map(select(.name == $name and .link != null)) | first | .id // empty')
+if [ -z "$image_id" ]; then
+  echo "==> Importing $BASE_IMAGE_NAME into IMS"
+  image_id=$(cray ims images import --name "$BASE_IMAGE_NAME" --rootfs "$BASE_IMAGE" --format json | jq -r .id)
+else
+  echo "==> $BASE_IMAGE_NAME is already imported as $image_id"
+fi
+
+echo "==> cray ims images list"
+cray ims images list
+echo
+echo "==> The seed's check: cray ims images list --format json | jq -r 'any(.[]; .id == \"$image_id\")'"
+cray ims images list --format json | jq -r --arg id "$image_id" 'any(.[]; .id == $id)'
+echo
+echo "Base image id: $image_id"

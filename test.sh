@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything with warnings as errors, checks formatting, and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/prerequisites.sh
+ensure_dotnet
+ensure_packages mksquashfs unsquashfs git jq
+
+echo "==> Building (Release)"
+dotnet build Cray.slnx -c Release -nologo -v quiet
+
+echo "==> Checking formatting"
+dotnet format Cray.slnx --verify-no-changes --no-restore
+
+echo "==> Running tests"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test Cray.slnx -c Release --no-build -nologo 2>&1 | tee "$log" || status=$?
+
+# One summary line over all test projects, in the plain form CI reads.
+awk '
+  /(Passed|Failed)!/ {
+    for (i = 1; i <= NF; i++) {
+      if ($i == "Failed:") failed += $(i + 1)
+      if ($i == "Passed:") passed += $(i + 1)
+      if ($i == "Skipped:") skipped += $(i + 1)
+    }
+  }
+  END { gsub(",", "", passed); printf "tests: %d passed, %d failed, %d skipped\n", passed, failed, skipped }
+' "$log"
+exit "$status"
