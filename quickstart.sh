@@ -50,7 +50,10 @@ mkdir -p "$DATA_DIR"
 if curl -fsS "http://$LISTEN/apis/ims/healthz/ready" >/dev/null 2>&1; then
   echo "==> cray-server already answers on $LISTEN; restarting it on the new build"
   stop_server
-  sleep 1
+  for _ in $(seq 1 50); do
+    curl -fsS "http://$LISTEN/apis/ims/healthz/ready" >/dev/null 2>&1 || break
+    sleep 0.2
+  done
 fi
 echo "==> Starting cray-server on $LISTEN (data in $DATA_DIR, log in $LOG_FILE)"
 nohup "$BIN_DIR/cray-server" --listen "$LISTEN" --data-dir "$DATA_DIR" >>"$LOG_FILE" 2>&1 &

@@ -1,4 +1,7 @@
 using System.Reflection;
+using Cray.Ims.Images;
+using Cray.Ims.Model;
+using Cray.Ims.PublicKeys;
 using Cray.Platform.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -32,8 +35,8 @@ public static class ImsApi
             group.MapPublicKeysApi(family);
             if (family == ImsRouteFamily.V3)
             {
-                group.MapDeletedImagesApi();
-                group.MapDeletedPublicKeysApi();
+                group.MapDeletedRecordsApi<ImageService, DeletedImage>("images");
+                group.MapDeletedRecordsApi<PublicKeyService, DeletedPublicKey>("public-keys");
             }
             group.MapImsHealthApi();
         }

@@ -1,5 +1,4 @@
 using Cray.Ims.PublicKeys;
-using Cray.Ims.Validation;
 using Cray.Platform.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -32,47 +31,6 @@ public static class PublicKeysApi
         group.MapDelete("/public-keys/{id}", async (string id, PublicKeyService keys, CancellationToken cancellationToken) =>
         {
             await (soft ? keys.SoftDeleteAsync(id, cancellationToken) : keys.HardDeleteAsync(id, cancellationToken));
-            return Results.NoContent();
-        });
-        return group;
-    }
-}
-
-/// <summary><c>/v3/deleted/public-keys</c>: list, describe, undelete (PATCH) and purge (DELETE).</summary>
-public static class DeletedPublicKeysApi
-{
-    public static RouteGroupBuilder MapDeletedPublicKeysApi(this RouteGroupBuilder group)
-    {
-        group.MapGet("/deleted/public-keys", async (PublicKeyService keys, CancellationToken cancellationToken)
-            => ImsApi.Json(await keys.ListDeletedAsync(cancellationToken)));
-
-        group.MapDelete("/deleted/public-keys", async (PublicKeyService keys, CancellationToken cancellationToken) =>
-        {
-            await keys.PurgeAllAsync(cancellationToken);
-            return Results.NoContent();
-        });
-
-        group.MapPatch("/deleted/public-keys", async (HttpRequest request, PublicKeyService keys, CancellationToken cancellationToken) =>
-        {
-            UndeleteRequest.Parse(await JsonBodies.ReadObjectAsync(request, cancellationToken));
-            await keys.UndeleteAllAsync(cancellationToken);
-            return Results.NoContent();
-        });
-
-        group.MapGet("/deleted/public-keys/{id}", async (string id, PublicKeyService keys, CancellationToken cancellationToken)
-            => ImsApi.Json(await keys.GetDeletedAsync(id, cancellationToken)));
-
-        group.MapDelete("/deleted/public-keys/{id}", async (string id, PublicKeyService keys, CancellationToken cancellationToken) =>
-        {
-            await keys.PurgeAsync(id, cancellationToken);
-            return Results.NoContent();
-        });
-
-        group.MapPatch("/deleted/public-keys/{id}", async (string id, HttpRequest request, PublicKeyService keys, CancellationToken cancellationToken) =>
-        {
-            await keys.GetDeletedAsync(id, cancellationToken);
-            UndeleteRequest.Parse(await JsonBodies.ReadObjectAsync(request, cancellationToken));
-            await keys.UndeleteAsync(id, cancellationToken);
             return Results.NoContent();
         });
         return group;

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Cray.Artifacts;
+using Cray.Ims.Api;
 using Cray.Ims.Manifests;
 using Cray.Ims.Model;
 using Cray.Ims.Validation;
@@ -13,7 +14,7 @@ namespace Cray.Ims.Images;
 /// (v3) moves both aside so that undelete can restore them exactly; hard delete (v2 and the
 /// unversioned root) removes the record and, with cascade, the files.
 /// </summary>
-public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, TimeProvider clock)
+public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, TimeProvider clock) : IDeletedRecords<DeletedImage>
 {
     public const string DeletedPrefix = "deleted/";
     public const string DeletedManifestName = "deleted_manifest.json";
@@ -35,10 +36,8 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
     public async Task<DeletedImage> GetDeletedAsync(string id, CancellationToken cancellationToken)
         => await store.GetAsync<DeletedImage>(ImsCollections.DeletedImages, id, cancellationToken) ?? throw ImsProblems.NotFound();
 
-    public async Task<Image> CreateAsync(ImageCreate request, CancellationToken cancellationToken)
-    {
-        await writeLock.WaitAsync(cancellationToken);
-        try
+    public Task<Image> CreateAsync(ImageCreate request, CancellationToken cancellationToken)
+        => UnderWriteLockAsync(async () =>
         {
             if (request.Link is not null)
             {
@@ -47,17 +46,10 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
             var image = new Image(request.Arch, Now(), Guid.NewGuid().ToString(), request.Link, request.Metadata, request.Name);
             await store.WriteAsync(RecordWrite.Insert(ImsCollections.Images, image.Id, image), cancellationToken);
             return image;
-        }
-        finally
-        {
-            writeLock.Release();
-        }
-    }
+        }, cancellationToken);
 
-    public async Task<Image> PatchAsync(string id, ImagePatch patch, CancellationToken cancellationToken)
-    {
-        await writeLock.WaitAsync(cancellationToken);
-        try
+    public Task<Image> PatchAsync(string id, ImagePatch patch, CancellationToken cancellationToken)
+        => UnderWriteLockAsync(async () =>
         {
             var image = await GetAsync(id, cancellationToken);
             if (patch.Link is not null)
@@ -91,130 +83,65 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
             }
             await store.WriteAsync(RecordWrite.Upsert(ImsCollections.Images, id, image), cancellationToken);
             return image;
-        }
-        finally
-        {
-            writeLock.Release();
-        }
-    }
+        }, cancellationToken);
 
     /// <summary>v3 delete: the record moves to the deleted collection and its files under <c>deleted/</c>.</summary>
-    public async Task SoftDeleteAsync(string id, CancellationToken cancellationToken)
-    {
-        await writeLock.WaitAsync(cancellationToken);
-        try
-        {
-            await SoftDeleteLockedAsync(await GetAsync(id, cancellationToken), cancellationToken);
-        }
-        finally
-        {
-            writeLock.Release();
-        }
-    }
+    public Task SoftDeleteAsync(string id, CancellationToken cancellationToken)
+        => UnderWriteLockAsync(async () => await SoftDeleteLockedAsync(await GetAsync(id, cancellationToken), cancellationToken), cancellationToken);
 
     public async Task SoftDeleteAllAsync(CancellationToken cancellationToken)
     {
-        await writeLock.WaitAsync(cancellationToken);
-        try
+        await UnderWriteLockAsync(async () =>
         {
             foreach (var image in await ListAsync(cancellationToken))
             {
                 await SoftDeleteLockedAsync(image, cancellationToken);
             }
-        }
-        finally
-        {
-            writeLock.Release();
-        }
+        }, cancellationToken);
     }
 
     /// <summary>v2 and root delete: the record goes; with cascade, every file its manifest lists and the manifest too.</summary>
-    public async Task HardDeleteAsync(string id, bool cascade, CancellationToken cancellationToken)
-    {
-        await writeLock.WaitAsync(cancellationToken);
-        try
-        {
-            await HardDeleteLockedAsync(await GetAsync(id, cancellationToken), cascade, cancellationToken);
-        }
-        finally
-        {
-            writeLock.Release();
-        }
-    }
+    public Task HardDeleteAsync(string id, bool cascade, CancellationToken cancellationToken)
+        => UnderWriteLockAsync(async () => await HardDeleteLockedAsync(await GetAsync(id, cancellationToken), cascade, cancellationToken), cancellationToken);
 
     public async Task HardDeleteAllAsync(bool cascade, CancellationToken cancellationToken)
     {
-        await writeLock.WaitAsync(cancellationToken);
-        try
+        await UnderWriteLockAsync(async () =>
         {
             foreach (var image in await ListAsync(cancellationToken))
             {
                 await HardDeleteLockedAsync(image, cascade, cancellationToken);
             }
-        }
-        finally
-        {
-            writeLock.Release();
-        }
+        }, cancellationToken);
     }
 
-    public async Task UndeleteAsync(string id, CancellationToken cancellationToken)
-    {
-        await writeLock.WaitAsync(cancellationToken);
-        try
-        {
-            await UndeleteLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken);
-        }
-        finally
-        {
-            writeLock.Release();
-        }
-    }
+    public Task UndeleteAsync(string id, CancellationToken cancellationToken)
+        => UnderWriteLockAsync(async () => await UndeleteLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken), cancellationToken);
 
     public async Task UndeleteAllAsync(CancellationToken cancellationToken)
     {
-        await writeLock.WaitAsync(cancellationToken);
-        try
+        await UnderWriteLockAsync(async () =>
         {
             foreach (var deleted in await ListDeletedAsync(cancellationToken))
             {
                 await UndeleteLockedAsync(deleted, cancellationToken);
             }
-        }
-        finally
-        {
-            writeLock.Release();
-        }
+        }, cancellationToken);
     }
 
     /// <summary>Permanent removal of a deleted image and every file its deleted manifest lists.</summary>
-    public async Task PurgeAsync(string id, CancellationToken cancellationToken)
-    {
-        await writeLock.WaitAsync(cancellationToken);
-        try
-        {
-            await PurgeLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken);
-        }
-        finally
-        {
-            writeLock.Release();
-        }
-    }
+    public Task PurgeAsync(string id, CancellationToken cancellationToken)
+        => UnderWriteLockAsync(async () => await PurgeLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken), cancellationToken);
 
     public async Task PurgeAllAsync(CancellationToken cancellationToken)
     {
-        await writeLock.WaitAsync(cancellationToken);
-        try
+        await UnderWriteLockAsync(async () =>
         {
             foreach (var deleted in await ListDeletedAsync(cancellationToken))
             {
                 await PurgeLockedAsync(deleted, cancellationToken);
             }
-        }
-        finally
-        {
-            writeLock.Release();
-        }
+        }, cancellationToken);
     }
 
     private async Task ValidateNewLinkAsync(ArtifactLink link, string? exceptImageId, CancellationToken cancellationToken)
@@ -351,4 +278,24 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
     }
 
     private string Now() => Timestamps.Format(clock.GetUtcNow());
+
+    private async Task<T> UnderWriteLockAsync<T>(Func<Task<T>> work, CancellationToken cancellationToken)
+    {
+        await writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            return await work();
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+    }
+
+    private Task UnderWriteLockAsync(Func<Task> work, CancellationToken cancellationToken)
+        => UnderWriteLockAsync(async () =>
+        {
+            await work();
+            return true;
+        }, cancellationToken);
 }

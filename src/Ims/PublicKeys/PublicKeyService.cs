@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Cray.Ims.Api;
 using Cray.Ims.Model;
 using Cray.Ims.Validation;
 using Cray.Platform;
@@ -7,7 +8,7 @@ using Cray.Platform.Storage;
 namespace Cray.Ims.PublicKeys;
 
 /// <summary>SSH public keys that jobs authorise; v3 deletes them softly, v2 and the root hard (which is what CFS uses).</summary>
-public sealed class PublicKeyService(IRecordStore store, TimeProvider clock)
+public sealed class PublicKeyService(IRecordStore store, TimeProvider clock) : IDeletedRecords<DeletedPublicKey>
 {
     private static readonly string[] CreateFields = ["name", "public_key"];
 
