@@ -2,27 +2,25 @@ using Cray.Artifacts;
 using Cray.Artifacts.Api;
 using Cray.Ims;
 using Cray.Ims.Api;
+using Cray.Platform.Processes;
 using Cray.Platform.Problems;
 using Cray.Platform.Storage;
 using Cray.Server;
 
-// The last three are the generic host's own flags (the in-process test host passes them).
-var knownFlags = new[] { "--listen", "--data-dir", "--roles", "--environment", "--contentRoot", "--applicationName" };
+var knownFlags = ServerOptions.Flags.Select(flag => flag.Flag).Concat(ServerOptions.HostFlags).ToHashSet();
 for (var index = 0; index < args.Length; index++)
 {
-    var flag = args[index].Split('=')[0];
-    if (flag is "-h" or "--help")
+    var argument = args[index].Split('=')[0];
+    if (argument is "-h" or "--help")
     {
-        Console.WriteLine($"""
-            Usage: cray-server [--listen HOST:PORT] [--data-dir DIR] [--roles ROLES]
-
-              --listen HOST:PORT  where the HTTP API listens (default {ServerOptions.DefaultListen}; loopback only)
-              --data-dir DIR      the database and artifact repository (default {ServerOptions.DefaultDataDirectory})
-              --roles ROLES       comma list of {string.Join(", ", ServerOptions.AllRoles)}, or all (default all)
-            """);
+        Console.WriteLine("Usage: cray-server [OPTIONS]\n");
+        foreach (var (flag, help) in ServerOptions.Flags)
+        {
+            Console.WriteLine($"  {flag,-26} {help}");
+        }
         return 0;
     }
-    if (!knownFlags.Contains(flag))
+    if (!knownFlags.Contains(argument))
     {
         Console.Error.WriteLine($"cray-server: unknown argument '{args[index]}'. Try 'cray-server --help'.");
         return 2;
@@ -45,7 +43,21 @@ catch (ArgumentException exception)
     return 2;
 }
 
+if (!Environment.IsPrivilegedProcess && options.HasRole(ServerOptions.ImsWorkerRole))
+{
+    Console.Error.WriteLine("cray-server: the ims-worker role runs sshd jails, mounts and unsquashfs as root; run cray-server as root or leave the role out (--roles api).");
+    return 2;
+}
+var missingTools = RequiredTools.Missing(options.Roles);
+if (missingTools.Count > 0)
+{
+    Console.Error.WriteLine("cray-server: missing programs:\n  " + string.Join("\n  ", missingTools));
+    return 2;
+}
+
 builder.WebHost.UseUrls(options.ListenUrl);
+// Request-by-request framework logging is noise for an admin; the server's own lines stay.
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = Cray.Platform.Json.JsonBodies.MaximumBodyBytes);
 builder.Services.AddSingleton(options);
 builder.Services.AddSingleton(TimeProvider.System);
@@ -59,7 +71,12 @@ builder.Services.AddSingleton<IArtifactStore>(_ =>
     }
     return store;
 });
-builder.Services.AddIms();
+builder.Services.AddSingleton<IProcessRunner>(ProcessRunner.Instance);
+builder.Services.AddIms(options.ImsWorker);
+if (options.HasRole(ServerOptions.ImsWorkerRole))
+{
+    builder.Services.AddImsWorker();
+}
 
 var app = builder.Build();
 // Open the store and the artifact repository now, so a bad data dir fails at start rather than on the first request.
@@ -67,7 +84,7 @@ app.Services.GetRequiredService<IRecordStore>();
 app.Services.GetRequiredService<IArtifactStore>();
 
 app.UseProblemResponses();
-if (options.HasRole("api"))
+if (options.HasRole(ServerOptions.ApiRole))
 {
     app.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
     app.MapImsApi();

@@ -1,23 +1,43 @@
+using System.Globalization;
 using System.Net;
+using Cray.Ims.Jobs;
 
 namespace Cray.Server;
 
 /// <summary>The server's command-line flags, checked before anything starts.</summary>
-public sealed record ServerOptions(string ListenHost, int ListenPort, string DataDirectory, IReadOnlySet<string> Roles)
+public sealed record ServerOptions(string ListenHost, int ListenPort, string DataDirectory, IReadOnlySet<string> Roles, ImsWorkerOptions ImsWorker)
 {
     public const string DefaultListen = "127.0.0.1:8280";
     public const string DefaultDataDirectory = "/var/lib/cray-server";
-    public static readonly string[] AllRoles = ["api", "ims-worker", "cfs-runner"];
+    public const string ApiRole = "api";
+    public const string ImsWorkerRole = "ims-worker";
+    public const string CfsRunnerRole = "cfs-runner";
+    public static readonly string[] AllRoles = [ApiRole, ImsWorkerRole, CfsRunnerRole];
+
+    /// <summary>Every flag with its help text; the generic host's own flags are accepted too.</summary>
+    public static readonly (string Flag, string Help)[] Flags =
+    [
+        ("--listen", $"HOST:PORT where the HTTP API listens (default {DefaultListen}; loopback only)"),
+        ("--data-dir", $"DIR for the database, the artifact repository, job directories and logs (default {DefaultDataDirectory})"),
+        ("--roles", $"comma list of {string.Join(", ", AllRoles)}, or all (default all)"),
+        ("--ims-worker-slots", "N customize jobs run at once (default 2)"),
+        ("--ims-jobs-dir", "DIR for job image roots (default DATA-DIR/ims/jobs); every component root-owned and not group/world-writable"),
+        ("--ims-ssh-address", "IP address each job's sshd listens on and that connection_info names (default 127.0.0.1)"),
+        ("--ims-user-wait-timeout", "how long a job waits for the user's complete/failed signal, e.g. 30m, 24h (default 24h)"),
+        ("--ims-compressor", $"mksquashfs compressor for results: {string.Join(", ", ImsWorkerOptions.Compressors)} (default zstd)"),
+        ("--ims-enable-dkms", "true to mount /proc, /sys and /dev in image roots of jobs that do not set require_dkms (default false)"),
+    ];
+
+    public static readonly string[] HostFlags = ["--environment", "--contentRoot", "--applicationName"];
 
     public string ListenUrl => $"http://{(ListenHost.Contains(':') ? $"[{ListenHost}]" : ListenHost)}:{ListenPort}";
 
     public bool HasRole(string role) => Roles.Contains(role);
 
-    /// <summary>Reads <c>listen</c>, <c>data-dir</c> and <c>roles</c> from configuration (flags, environment or test settings).</summary>
+    /// <summary>Reads the flags from configuration (the command line, the environment or test settings).</summary>
     public static ServerOptions FromConfiguration(IConfiguration configuration)
     {
-        var listen = configuration["listen"] ?? DefaultListen;
-        var (host, port) = ParseListen(listen);
+        var (host, port) = ParseListen(configuration["listen"] ?? DefaultListen);
         var dataDirectory = Path.GetFullPath(configuration["data-dir"] ?? DefaultDataDirectory);
         var rolesText = configuration["roles"] ?? "all";
         var roles = rolesText == "all"
@@ -28,7 +48,43 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         {
             throw new ArgumentException($"--roles: unknown role(s) {string.Join(", ", unknown)}; choose from {string.Join(", ", AllRoles)} or 'all'.");
         }
-        return new ServerOptions(host, port, dataDirectory, roles);
+        return new ServerOptions(host, port, dataDirectory, roles, ReadImsWorker(configuration, dataDirectory));
+    }
+
+    private static ImsWorkerOptions ReadImsWorker(IConfiguration configuration, string dataDirectory)
+    {
+        var slotsText = configuration["ims-worker-slots"] ?? "2";
+        if (!int.TryParse(slotsText, NumberStyles.None, CultureInfo.InvariantCulture, out var slots) || slots is < 1 or > 64)
+        {
+            throw new ArgumentException($"--ims-worker-slots: '{slotsText}' is not a number from 1 to 64.");
+        }
+        var sshAddress = configuration["ims-ssh-address"] ?? "127.0.0.1";
+        if (!IPAddress.TryParse(sshAddress, out _))
+        {
+            throw new ArgumentException($"--ims-ssh-address: '{sshAddress}' is not an IP address.");
+        }
+        var waitText = configuration["ims-user-wait-timeout"] ?? "24h";
+        var wait = JobRequests.ParseAge(waitText) ?? throw new ArgumentException($"--ims-user-wait-timeout: '{waitText}' is not a duration such as 30m or 24h.");
+        var compressor = configuration["ims-compressor"] ?? "zstd";
+        if (!ImsWorkerOptions.Compressors.Contains(compressor))
+        {
+            throw new ArgumentException($"--ims-compressor: '{compressor}' is not one of {string.Join(", ", ImsWorkerOptions.Compressors)}.");
+        }
+        var dkmsText = configuration["ims-enable-dkms"] ?? "false";
+        if (!bool.TryParse(dkmsText, out var dkms))
+        {
+            throw new ArgumentException($"--ims-enable-dkms: '{dkmsText}' is not true or false.");
+        }
+        return new ImsWorkerOptions
+        {
+            JobsDirectory = Path.GetFullPath(configuration["ims-jobs-dir"] ?? Path.Combine(dataDirectory, "ims", "jobs")),
+            LogsDirectory = Path.Combine(dataDirectory, "ims", "logs"),
+            Slots = slots,
+            SshAddress = sshAddress,
+            UserWaitTimeout = wait,
+            Compressor = compressor,
+            EnableDkmsByDefault = dkms,
+        };
     }
 
     private static (string Host, int Port) ParseListen(string listen)

@@ -1,4 +1,5 @@
 using Cray.Ims.Images;
+using Cray.Ims.Jobs;
 using Cray.Ims.PublicKeys;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -6,10 +7,23 @@ namespace Cray.Ims;
 
 public static class ImsServices
 {
-    public static IServiceCollection AddIms(this IServiceCollection services)
+    /// <summary>The IMS API's services. The worker options are needed here too: job records name the SSH address.</summary>
+    public static IServiceCollection AddIms(this IServiceCollection services, ImsWorkerOptions workerOptions)
     {
+        services.AddSingleton(workerOptions);
         services.AddSingleton<ImageService>();
         services.AddSingleton<PublicKeyService>();
+        services.AddSingleton<JobService>();
+        services.AddSingleton<JobControl>();
+        services.AddSingleton<JobLogs>();
+        services.AddSingleton<CustomizeJobRunner>();
+        return services;
+    }
+
+    /// <summary>The ims-worker role: runs customize jobs.</summary>
+    public static IServiceCollection AddImsWorker(this IServiceCollection services)
+    {
+        services.AddHostedService<ImsWorker>();
         return services;
     }
 }

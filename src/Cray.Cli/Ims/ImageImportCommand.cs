@@ -145,7 +145,7 @@ public static class ImageImportCommand
 
     private static async Task<bool> PackAsync(string directory, string target, string compressor, CancellationToken cancellationToken)
     {
-        var request = new ProcessRequest("mksquashfs", [directory, target, "-noappend", "-no-progress", "-comp", compressor, "-processors", Environment.ProcessorCount.ToString()])
+        var request = new ProcessRequest("mksquashfs", [directory, target, .. SquashfsOptions.For(compressor)])
         {
             Timeout = TimeSpan.FromHours(2),
         };

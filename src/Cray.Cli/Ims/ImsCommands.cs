@@ -16,7 +16,8 @@ public static class ImsCommands
             Leaf.Group("deleted", "Deleted IMS records",
                 DeletedCollection("images", "IMAGE_ID", "Deleted images"),
                 DeletedCollection("public-keys", "PUBLIC_KEY_ID", "Deleted public keys")),
-            PublicKeys());
+            PublicKeys(),
+            JobCommands.Build());
         var version = Leaf.Group("version", "IMS version", Leaf.Create("list", "Show the IMS version",
             (context, token) => context.Api.SendAsync(HttpMethod.Get, $"{Base}/version", cancellationToken: token)));
         version.Hidden = true;

@@ -33,6 +33,7 @@ public static class ImsApi
             var group = routes.MapGroup(BasePath + prefix);
             group.MapImagesApi(family);
             group.MapPublicKeysApi(family);
+            group.MapJobsApi();
             if (family == ImsRouteFamily.V3)
             {
                 group.MapDeletedRecordsApi<ImageService, DeletedImage>("images");

@@ -12,6 +12,13 @@ public interface IRecordStore
 
     Task<IReadOnlyList<T>> ListAsync<T>(string collection, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Reads a record and writes back what <paramref name="change"/> makes of it, as one atomic step
+    /// that no other writer (in this process or another) can interleave with. Returns the stored
+    /// result, or null when the record does not exist or <paramref name="change"/> returns null (no change).
+    /// </summary>
+    Task<T?> UpdateAsync<T>(string collection, string id, Func<T, T?> change, CancellationToken cancellationToken = default) where T : class;
+
     /// <summary>Applies every write or none. Throws <see cref="RecordConflictException"/> when an insert finds its id taken.</summary>
     Task WriteAsync(IReadOnlyList<RecordWrite> writes, CancellationToken cancellationToken = default);
 }

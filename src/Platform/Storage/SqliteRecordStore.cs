@@ -73,6 +73,46 @@ public sealed class SqliteRecordStore : IRecordStore
         return records;
     }
 
+    public async Task<T?> UpdateAsync<T>(string collection, string id, Func<T, T?> change, CancellationToken cancellationToken = default) where T : class
+    {
+        await using var connection = Open();
+        // IMMEDIATE takes the write lock before reading, so the read-change-write cannot interleave with another writer.
+        await using (var begin = connection.CreateCommand())
+        {
+            begin.CommandText = "BEGIN IMMEDIATE";
+            await begin.ExecuteNonQueryAsync(cancellationToken);
+        }
+        try
+        {
+            await using var read = connection.CreateCommand();
+            read.CommandText = "SELECT body FROM records WHERE collection = $collection AND id = $id";
+            read.Parameters.AddWithValue("$collection", collection);
+            read.Parameters.AddWithValue("$id", id);
+            var body = (string?)await read.ExecuteScalarAsync(cancellationToken);
+            var changed = body is null ? null : change(JsonSerializer.Deserialize<T>(body, RecordJson.Options)!);
+            if (changed is not null)
+            {
+                await using var write = connection.CreateCommand();
+                write.CommandText = "UPDATE records SET body = $body WHERE collection = $collection AND id = $id";
+                write.Parameters.AddWithValue("$collection", collection);
+                write.Parameters.AddWithValue("$id", id);
+                write.Parameters.AddWithValue("$body", Serialize(changed));
+                await write.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await using var commit = connection.CreateCommand();
+            commit.CommandText = "COMMIT";
+            await commit.ExecuteNonQueryAsync(CancellationToken.None);
+            return changed;
+        }
+        catch
+        {
+            await using var rollback = connection.CreateCommand();
+            rollback.CommandText = "ROLLBACK";
+            await rollback.ExecuteNonQueryAsync(CancellationToken.None);
+            throw;
+        }
+    }
+
     public async Task WriteAsync(IReadOnlyList<RecordWrite> writes, CancellationToken cancellationToken = default)
     {
         await using var connection = Open();

@@ -1,0 +1,95 @@
+using Cray.Ims.Jobs;
+using Cray.Platform.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Cray.Ims.Api;
+
+/// <summary>Jobs: identical in every route family, as in the reference; plus the job log, which the reference leaves to kubectl.</summary>
+public static class JobsApi
+{
+    private static readonly TimeSpan FollowInterval = TimeSpan.FromMilliseconds(250);
+
+    public static RouteGroupBuilder MapJobsApi(this RouteGroupBuilder group)
+    {
+        group.MapGet("/jobs", async (JobService jobs, CancellationToken cancellationToken)
+            => ImsApi.Json(await jobs.ListAsync(cancellationToken)));
+
+        group.MapPost("/jobs", async (HttpRequest request, JobService jobs, CancellationToken cancellationToken) =>
+        {
+            var create = JobRequests.ParseCreate(await JsonBodies.ReadObjectAsync(request, cancellationToken));
+            return ImsApi.Json(await jobs.CreateAsync(create, cancellationToken), StatusCodes.Status201Created);
+        });
+
+        group.MapDelete("/jobs", async (HttpRequest request, JobService jobs, CancellationToken cancellationToken) =>
+        {
+            var filter = JobRequests.ParseDeleteFilter(
+                request.Query["status"].OfType<string>().ToList(),
+                request.Query["job_type"].OfType<string>().ToList(),
+                request.Query["age"].FirstOrDefault());
+            await jobs.DeleteManyAsync(filter, cancellationToken);
+            return Results.NoContent();
+        });
+
+        group.MapGet("/jobs/{id}", async (string id, JobService jobs, CancellationToken cancellationToken)
+            => ImsApi.Json(await jobs.GetAsync(id, cancellationToken)));
+
+        group.MapPatch("/jobs/{id}", async (string id, HttpRequest request, JobService jobs, CancellationToken cancellationToken) =>
+        {
+            await jobs.GetAsync(id, cancellationToken);
+            var patch = JobRequests.ParsePatch(await JsonBodies.ReadObjectAsync(request, cancellationToken));
+            return ImsApi.Json(await jobs.PatchAsync(id, patch, cancellationToken));
+        });
+
+        group.MapDelete("/jobs/{id}", async (string id, JobService jobs, CancellationToken cancellationToken) =>
+        {
+            await jobs.DeleteAsync(id, cancellationToken);
+            return Results.NoContent();
+        });
+
+        group.MapGet("/jobs/{id}/log", StreamLogAsync);
+        return group;
+    }
+
+    /// <summary>The job's log as text; with <c>?follow=true</c> it streams until the job ends (or is deleted).</summary>
+    private static async Task StreamLogAsync(string id, bool? follow, JobService jobs, JobLogs logs, HttpContext context)
+    {
+        var cancellationToken = context.RequestAborted;
+        await jobs.GetAsync(id, cancellationToken);
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        await using var log = logs.OpenRead(id);
+        if (log is null)
+        {
+            return;
+        }
+        var buffer = new byte[64 * 1024];
+        while (true)
+        {
+            int read;
+            while ((read = await log.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            }
+            await context.Response.Body.FlushAsync(cancellationToken);
+            if (follow != true)
+            {
+                return;
+            }
+            JobDocument document;
+            try
+            {
+                document = await jobs.GetDocumentAsync(id, cancellationToken);
+            }
+            catch (Platform.Problems.ProblemException)
+            {
+                return;
+            }
+            if (JobStatuses.IsFinal(document.Job.Status) && log.Position >= log.Length)
+            {
+                return;
+            }
+            await Task.Delay(FollowInterval, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,330 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using Cray.Artifacts;
+using Cray.Ims.Images;
+using Cray.Ims.Manifests;
+using Cray.Ims.Model;
+using Cray.Platform.Processes;
+using Cray.Platform.Storage;
+
+namespace Cray.Ims.Jobs;
+
+/// <summary>
+/// Runs one customize job: fetch and unpack the image root, serve it over a private sshd, wait for
+/// the user's signal, then pack, upload and register the result. Whatever happens, it leaves no
+/// sshd, mount, job directory or half-registered image behind.
+/// </summary>
+public sealed class CustomizeJobRunner(
+    IRecordStore store,
+    IArtifactStore artifacts,
+    ImageService images,
+    ImsWorkerOptions options,
+    JobLogs logs,
+    IProcessRunner runner)
+{
+    public const string BootImagesBucket = "boot-images";
+
+    private static readonly string[] DkmsMounts = ["proc", "sys", "dev"];
+
+    public async Task RunAsync(string jobId, CancellationToken cancellationToken)
+    {
+        void Log(string line) => logs.Append(jobId, line);
+        var workspace = new JobWorkspace(options.JobsDirectory, jobId);
+        var document = await store.GetAsync<JobDocument>(JobService.Collection, jobId, cancellationToken);
+        if (document is null)
+        {
+            return;
+        }
+        var job = document.Job;
+        var jail = job.SshContainers is [{ Jail: true }, ..];
+        var created = new CreatedImage();
+        await using var sshServer = new JobSshServer(workspace, options, runner, Log);
+        try
+        {
+            await SetStatusAsync(jobId, JobStatuses.FetchingImage, cancellationToken);
+            await PhaseAsync(jobId, "fetching_image", () => FetchAsync(document, workspace, jail, cancellationToken));
+
+            if (job.RequireDkms)
+            {
+                await MountDkmsFileSystemsAsync(workspace, Log, cancellationToken);
+            }
+            await PhaseAsync(jobId, "starting sshd", () => sshServer.StartAsync(job, document.AuthorizedKey, jail, cancellationToken));
+            await UpdateAsync(jobId, current => current with
+            {
+                Status = JobStatuses.WaitingOnUser,
+                SshContainers = current.SshContainers?
+                    .Select(container => container with { ConnectionInfo = SshContainer.Endpoints(options.SshAddress, sshServer.Port) })
+                    .ToList(),
+            }, cancellationToken);
+            var signalDirectory = workspace.SignalDirectory(jail);
+            Log($"Waiting on the user: ssh -p {sshServer.Port} root@{options.SshAddress}, then touch {(jail ? "/tmp" : workspace.Directory)}/complete (or failed).");
+            if (!jail)
+            {
+                Log($"Without a jail the image root is {workspace.ImageRoot}.");
+            }
+
+            var stopwatch = Stopwatch.StartNew();
+            var signal = await UserSignals.WaitAsync(signalDirectory, options.UserWaitTimeout, cancellationToken);
+            Log($"Phase waiting_on_user finished in {Seconds(stopwatch.Elapsed)}: {(signal?.ToString().ToLowerInvariant() ?? "no signal")}.");
+            await sshServer.StopAsync();
+            UserSignals.Remove(signalDirectory);
+            if (signal is null)
+            {
+                throw new JobFailedException($"No complete or failed signal within {options.UserWaitTimeout} (--ims-user-wait-timeout); the job was stopped.");
+            }
+            if (signal == UserSignal.Failed)
+            {
+                throw new JobFailedException("The user signalled failure (failed file); no image was made.");
+            }
+
+            await SetStatusAsync(jobId, JobStatuses.PackagingArtifacts, cancellationToken);
+            await workspace.UnmountAllAsync(runner, Log);
+            await PhaseAsync(jobId, "packaging_artifacts", () => PackageAsync(document, workspace, created, cancellationToken));
+            await UpdateAsync(jobId, current => current with { ResultantImageId = created.ImageId }, cancellationToken);
+            await SetStatusAsync(jobId, JobStatuses.Success, cancellationToken);
+            Log($"Success: image {created.ImageId} '{job.ImageRootArchiveName}'.");
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or JobDeletedException)
+        {
+            Log("Stopped: the job was deleted or the server is shutting down.");
+            await RemoveCreatedImageAsync(created, Log);
+            if (!cancellationToken.IsCancellationRequested || exception is JobDeletedException)
+            {
+                return;
+            }
+            await TryMarkErrorAsync(jobId, "The job was stopped before it finished (job deleted or cray-server stopping).");
+        }
+        catch (Exception exception)
+        {
+            var reason = exception is JobFailedException or ProcessFailedException or InvalidOperationException or ArtifactException
+                ? exception.Message
+                : exception.ToString();
+            Log($"Error: {reason}");
+            await RemoveCreatedImageAsync(created, Log);
+            await TryMarkErrorAsync(jobId, reason);
+        }
+        finally
+        {
+            await sshServer.StopAsync();
+            await workspace.CleanupAsync(runner, Log);
+        }
+    }
+
+    private async Task FetchAsync(JobDocument document, JobWorkspace workspace, bool jail, CancellationToken cancellationToken)
+    {
+        void Log(string line) => logs.Append(document.Job.Id, line);
+        await workspace.CreateAsync(runner, cancellationToken);
+        if (!ArtifactPath.TryParse(document.RootfsPath, out var bucket, out var key))
+        {
+            throw new JobFailedException($"The rootfs path {document.RootfsPath} is not an s3:// address.");
+        }
+        await using (var source = artifacts.OpenRead(bucket, key) ?? throw new JobFailedException($"The rootfs {document.RootfsPath} no longer exists."))
+        await using (var target = new FileStream(workspace.SourceSquashfs, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
+        using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.MD5))
+        {
+            var buffer = new byte[1 << 20];
+            int read;
+            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+                await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            }
+            var md5 = Convert.ToHexStringLower(hash.GetHashAndReset());
+            if (document.RootfsMd5.Length > 0 && !string.Equals(md5, document.RootfsMd5, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new JobFailedException($"The rootfs {document.RootfsPath} has md5 {md5}, not the {document.RootfsMd5} its image records.");
+            }
+            Log($"Fetched {document.RootfsPath} ({target.Length} bytes, md5 {md5}).");
+        }
+        await runner.RunCheckedAsync(new ProcessRequest("unsquashfs", ["-no-progress", "-quiet", "-force", "-dest", workspace.ImageRoot, workspace.SourceSquashfs])
+        {
+            Timeout = TimeSpan.FromHours(2),
+            OutputLine = Log,
+        }, cancellationToken);
+        File.Delete(workspace.SourceSquashfs);
+        // ChrootDirectory wants the root itself root-owned and 0755, whatever the image recorded.
+        await runner.RunCheckedAsync(new ProcessRequest("chown", ["root:root", workspace.ImageRoot]), cancellationToken);
+        File.SetUnixFileMode(workspace.ImageRoot, JobWorkspace.RootOnlyDirectory);
+        if (jail)
+        {
+            var tmp = Path.Combine(workspace.ImageRoot, "tmp");
+            if (File.Exists(tmp) || (Directory.Exists(tmp) && new DirectoryInfo(tmp).LinkTarget is not null))
+            {
+                throw new JobFailedException("The image's /tmp is not a directory; the jail needs one for the complete/failed signal files.");
+            }
+            Directory.CreateDirectory(tmp);
+            File.SetUnixFileMode(tmp, (UnixFileMode)Convert.ToInt32("1777", 8));
+            UserSignals.Remove(tmp);
+        }
+    }
+
+    private async Task MountDkmsFileSystemsAsync(JobWorkspace workspace, Action<string> log, CancellationToken cancellationToken)
+    {
+        foreach (var (name, type) in new[] { ("proc", "proc"), ("sys", "sysfs"), ("dev", "devtmpfs") })
+        {
+            var mountPoint = Path.Combine(workspace.ImageRoot, name);
+            if (new DirectoryInfo(mountPoint).LinkTarget is not null)
+            {
+                throw new JobFailedException($"/{name} in the image is a symbolic link; refusing to mount over it.");
+            }
+            Directory.CreateDirectory(mountPoint);
+            await runner.RunCheckedAsync(new ProcessRequest("mount", ["-t", type, type, mountPoint]) { Timeout = TimeSpan.FromMinutes(1) }, cancellationToken);
+        }
+        log($"require_dkms: mounted {string.Join(", ", DkmsMounts.Select(name => "/" + name))} in the image root.");
+    }
+
+    private async Task PackageAsync(JobDocument document, JobWorkspace workspace, CreatedImage created, CancellationToken cancellationToken)
+    {
+        var job = document.Job;
+        void Log(string line) => logs.Append(job.Id, line);
+        var imageDirectory = Path.Combine(workspace.ImageRoot, "image");
+        if (Directory.Exists(imageDirectory))
+        {
+            // As the reference: configuration under /image is for root only.
+            File.SetUnixFileMode(imageDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        var stopwatch = Stopwatch.StartNew();
+        await runner.RunCheckedAsync(new ProcessRequest("mksquashfs",
+            [workspace.ImageRoot, workspace.ResultSquashfs, .. SquashfsOptions.For(options.Compressor)])
+        {
+            Timeout = TimeSpan.FromHours(2),
+            OutputLine = Log,
+        }, cancellationToken);
+        Log($"mksquashfs ({options.Compressor}) took {Seconds(stopwatch.Elapsed)}: {new FileInfo(workspace.ResultSquashfs).Length} bytes.");
+
+        var source = ReadSourceManifest(document);
+        var image = await images.CreateAsync(new ImageCreate(job.ImageRootArchiveName, null, job.Arch, new Dictionary<string, string>()), cancellationToken);
+        created.ImageId = image.Id;
+        var metadata = new Dictionary<string, string>
+        {
+            ["x-shasta-ims-image-name"] = job.ImageRootArchiveName,
+            ["x-shasta-ims-image-id"] = image.Id,
+            ["x-shasta-ims-job-id"] = job.Id,
+        };
+        var entries = new List<ManifestArtifact>
+        {
+            await UploadFileAsync(workspace.ResultSquashfs, $"{image.Id}/rootfs", ArtifactTypes.RootFileSystem, metadata, created, cancellationToken),
+        };
+        foreach (var (fileName, key, type) in new[]
+        {
+            (job.KernelFileName, "kernel", ArtifactTypes.Kernel),
+            (job.InitrdFileName, "initrd", ArtifactTypes.Initrd),
+            (job.KernelParametersFileName, "boot_parameters", ArtifactTypes.BootParameters),
+        })
+        {
+            var inImage = Path.Combine(workspace.ImageRoot, "boot", fileName);
+            if (File.Exists(inImage) && new FileInfo(inImage).LinkTarget is null)
+            {
+                entries.Add(await UploadFileAsync(inImage, $"{image.Id}/{key}", type, metadata, created, cancellationToken));
+                Log($"{key}: /boot/{fileName} from the image root.");
+                continue;
+            }
+            // The reference fails here; carrying the source image's file over keeps the image bootable.
+            var carried = source?.Artifacts.FirstOrDefault(artifact => artifact.Type == type);
+            if (carried is not null && ArtifactPath.TryParse(carried.Link.Path, out var sourceBucket, out var sourceKey)
+                && artifacts.OpenRead(sourceBucket, sourceKey) is { } content)
+            {
+                await using (content)
+                {
+                    entries.Add(await UploadStreamAsync(content, $"{image.Id}/{key}", type, metadata, created, cancellationToken));
+                }
+                Log($"{key}: no /boot/{fileName} in the image root, so the source image's {carried.Link.Path} was carried over.");
+            }
+            else if (type != ArtifactTypes.BootParameters)
+            {
+                Log($"{key}: neither /boot/{fileName} in the image root nor a {key} in the source image; the new image has none.");
+            }
+        }
+
+        var manifest = ImageManifest.Create(entries, DateTimeOffset.UtcNow);
+        using (var manifestContent = new MemoryStream(manifest.ToUtf8Bytes()))
+        {
+            var key = $"{image.Id}/manifest.json";
+            created.Keys.Add(key);
+            var stored = await artifacts.PutAsync(BootImagesBucket, key, manifestContent, metadata, "application/json", cancellationToken: cancellationToken);
+            await images.PatchAsync(image.Id, new ImagePatch(ArtifactLink.S3(stored.S3Path, stored.ETag), null, null), cancellationToken);
+        }
+        Log($"Registered image {image.Id} with {entries.Count} artifacts.");
+    }
+
+    private ImageManifest? ReadSourceManifest(JobDocument document)
+        => new ManifestReader(artifacts).TryRead(ArtifactLink.S3(document.SourceManifestPath));
+
+    private async Task<ManifestArtifact> UploadFileAsync(string path, string key, string type, Dictionary<string, string> metadata, CreatedImage created, CancellationToken cancellationToken)
+    {
+        await using var content = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        return await UploadStreamAsync(content, key, type, metadata, created, cancellationToken);
+    }
+
+    private async Task<ManifestArtifact> UploadStreamAsync(Stream content, string key, string type, Dictionary<string, string> metadata, CreatedImage created, CancellationToken cancellationToken)
+    {
+        created.Keys.Add(key);
+        var stored = await artifacts.PutAsync(BootImagesBucket, key, content, metadata, cancellationToken: cancellationToken);
+        return new ManifestArtifact(ArtifactLink.S3(stored.S3Path, stored.ETag), stored.Md5, type);
+    }
+
+    /// <summary>Removes a result that did not finish: its objects and its image record, so nothing half-registered remains.</summary>
+    private async Task RemoveCreatedImageAsync(CreatedImage created, Action<string> log)
+    {
+        foreach (var key in created.Keys)
+        {
+            artifacts.Delete(BootImagesBucket, key);
+        }
+        if (created.ImageId is not null)
+        {
+            try
+            {
+                await images.HardDeleteAsync(created.ImageId, cascade: true, CancellationToken.None);
+            }
+            catch (Platform.Problems.ProblemException)
+            {
+                // Already gone.
+            }
+            log($"Removed the unfinished image {created.ImageId}.");
+        }
+    }
+
+    private async Task PhaseAsync(string jobId, string phase, Func<Task> work)
+    {
+        logs.Append(jobId, $"Phase {phase} started.");
+        var stopwatch = Stopwatch.StartNew();
+        await work();
+        logs.Append(jobId, $"Phase {phase} finished in {Seconds(stopwatch.Elapsed)}.");
+    }
+
+    private Task SetStatusAsync(string jobId, string status, CancellationToken cancellationToken)
+        => UpdateAsync(jobId, job => job with { Status = status }, cancellationToken);
+
+    private async Task UpdateAsync(string jobId, Func<Job, Job> change, CancellationToken cancellationToken)
+    {
+        var updated = await store.UpdateAsync<JobDocument>(JobService.Collection, jobId,
+            document => document with { Job = change(document.Job) }, cancellationToken);
+        if (updated is null)
+        {
+            throw new JobDeletedException();
+        }
+    }
+
+    private async Task TryMarkErrorAsync(string jobId, string reason)
+    {
+        logs.Append(jobId, "Status error: " + reason);
+        await store.UpdateAsync<JobDocument>(JobService.Collection, jobId,
+            document => document with { Job = document.Job with { Status = JobStatuses.Error } }, CancellationToken.None);
+    }
+
+    private static string Seconds(TimeSpan elapsed) => elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + " s";
+
+    private sealed class CreatedImage
+    {
+        public string? ImageId { get; set; }
+
+        public List<string> Keys { get; } = [];
+    }
+}
+
+/// <summary>A job that cannot go on for a reason the user can act on; its message goes to the job log.</summary>
+public sealed class JobFailedException(string message) : Exception(message);
+
+/// <summary>The job's record disappeared: someone deleted it while it ran.</summary>
+public sealed class JobDeletedException() : Exception("The job was deleted.");

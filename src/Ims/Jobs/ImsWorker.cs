@@ -1,0 +1,130 @@
+using Cray.Platform.Processes;
+using Cray.Platform.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Cray.Ims.Jobs;
+
+/// <summary>
+/// The ims-worker role: claims jobs from the store (one owner per job) and runs up to
+/// <see cref="ImsWorkerOptions.Slots"/> at once. At start it ends the jobs a crash left behind.
+/// </summary>
+public sealed class ImsWorker(
+    IRecordStore store,
+    JobControl control,
+    CustomizeJobRunner runner,
+    ImsWorkerOptions options,
+    JobLogs logs,
+    IProcessRunner processes,
+    ILogger<ImsWorker> logger) : BackgroundService
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
+
+    private readonly string workerName = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await RecoverAsync(stoppingToken);
+        using var slots = new SemaphoreSlim(options.Slots);
+        var running = new List<Task>();
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await slots.WaitAsync(stoppingToken);
+                var jobId = await ClaimNextAsync(stoppingToken);
+                var cancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                var completion = new TaskCompletionSource();
+                control.Register(jobId, cancellation, completion.Task);
+                running.RemoveAll(task => task.IsCompleted);
+                running.Add(Task.Run(async () =>
+                {
+                    try
+                    {
+                        await runner.RunAsync(jobId, cancellation.Token);
+                    }
+                    catch (Exception exception)
+                    {
+                        logger.LogError(exception, "Job {JobId} failed outside its own error handling", jobId);
+                    }
+                    finally
+                    {
+                        control.Unregister(jobId);
+                        cancellation.Dispose();
+                        completion.SetResult();
+                        slots.Release();
+                    }
+                }, CancellationToken.None));
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        // Let every running job stop its sshd and clean up before the process exits.
+        await Task.WhenAll(running);
+    }
+
+    private async Task<string> ClaimNextAsync(CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            var candidates = (await store.ListAsync<JobDocument>(JobService.Collection, stoppingToken))
+                .Where(document => document.Worker is null && document.Job.Status == JobStatuses.Creating);
+            foreach (var candidate in candidates)
+            {
+                var claimed = await store.UpdateAsync<JobDocument>(JobService.Collection, candidate.Job.Id,
+                    document => document.Worker is null && document.Job.Status == JobStatuses.Creating ? document with { Worker = workerName } : null,
+                    stoppingToken);
+                if (claimed is not null)
+                {
+                    logs.Append(claimed.Job.Id, $"Claimed by worker {workerName}.");
+                    return claimed.Job.Id;
+                }
+            }
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            wait.CancelAfter(PollInterval);
+            try
+            {
+                await control.Created.WaitToReadAsync(wait.Token);
+                while (control.Created.TryRead(out _))
+                {
+                }
+            }
+            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Poll again: another process may have created jobs.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Jobs a crash left part-way are stopped and cleaned up, and end in error with the reason; job
+    /// directories no record owns are removed. Jobs that never started run as usual.
+    /// </summary>
+    private async Task RecoverAsync(CancellationToken cancellationToken)
+    {
+        var documents = await store.ListAsync<JobDocument>(JobService.Collection, cancellationToken);
+        foreach (var document in documents.Where(document => document.Worker is not null && !JobStatuses.IsFinal(document.Job.Status)))
+        {
+            var jobId = document.Job.Id;
+            var status = document.Job.Status;
+            await new JobWorkspace(options.JobsDirectory, jobId).CleanupAsync(processes, line => logs.Append(jobId, line));
+            await store.UpdateAsync<JobDocument>(JobService.Collection, jobId,
+                current => current with { Job = current.Job with { Status = JobStatuses.Error } }, cancellationToken);
+            logs.Append(jobId, $"Status error: cray-server stopped while the job was {status}; its sshd and files were cleaned up. Create a new job to try again.");
+            logger.LogWarning("Job {JobId} was left {Status} by a previous run; ended it in error", jobId, status);
+        }
+        if (Directory.Exists(options.JobsDirectory))
+        {
+            var known = documents.Select(document => document.Job.Id).ToHashSet();
+            foreach (var directory in Directory.EnumerateDirectories(options.JobsDirectory))
+            {
+                var jobId = Path.GetFileName(directory);
+                if (!known.Contains(jobId))
+                {
+                    await new JobWorkspace(options.JobsDirectory, jobId).CleanupAsync(processes, line => logger.LogInformation("{Line}", line));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+namespace Cray.Ims.Jobs;
+
+/// <summary>How customize jobs run; every value has a server flag (see cray-server --help).</summary>
+public sealed record ImsWorkerOptions
+{
+    /// <summary>Where job directories (the image roots the jails serve) live. Every component must be root-owned and not group/world-writable.</summary>
+    public required string JobsDirectory { get; init; }
+
+    public required string LogsDirectory { get; init; }
+
+    /// <summary>How many jobs run at once.</summary>
+    public int Slots { get; init; } = 2;
+
+    /// <summary>The address each job's sshd listens on, and the host given in connection_info.</summary>
+    public string SshAddress { get; init; } = "127.0.0.1";
+
+    /// <summary>How long a job waits for the user's complete or failed signal before it ends in error.</summary>
+    public TimeSpan UserWaitTimeout { get; init; } = TimeSpan.FromHours(24);
+
+    public TimeSpan SshReadyTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The mksquashfs compressor for results: zstd by default, gzip for kernels without zstd support.</summary>
+    public string Compressor { get; init; } = "zstd";
+
+    /// <summary>Whether customize jobs that do not say otherwise get /proc, /sys and /dev mounted in the image root (the reference's require_dkms).</summary>
+    public bool EnableDkmsByDefault { get; init; }
+
+    public static readonly string[] Compressors = ["zstd", "gzip", "xz", "lz4", "lzo"];
+}

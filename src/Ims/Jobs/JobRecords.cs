@@ -1,0 +1,92 @@
+using System.Text.Json.Serialization;
+
+namespace Cray.Ims.Jobs;
+
+public static class JobStatuses
+{
+    public const string Creating = "creating";
+    public const string FetchingImage = "fetching_image";
+    public const string FetchingRecipe = "fetching_recipe";
+    public const string WaitingForRepos = "waiting_for_repos";
+    public const string BuildingImage = "building_image";
+    public const string PackagingArtifacts = "packaging_artifacts";
+    public const string WaitingOnUser = "waiting_on_user";
+    public const string Error = "error";
+    public const string Success = "success";
+
+    public static readonly string[] All =
+        [Creating, FetchingImage, FetchingRecipe, WaitingForRepos, BuildingImage, PackagingArtifacts, WaitingOnUser, Error, Success];
+
+    public static bool IsFinal(string status) => status is Error or Success;
+}
+
+public static class JobTypes
+{
+    public const string Create = "create";
+    public const string Customize = "customize";
+
+    public static readonly string[] All = [Create, Customize];
+}
+
+public sealed record SshEndpoint(
+    [property: JsonPropertyName("host")] string Host,
+    [property: JsonPropertyName("port")] int? Port);
+
+/// <summary>
+/// One SSH server of a job. <c>connection_info</c> always has the reference's two keys; here both
+/// name the worker's real SSH address and port (the port is null until sshd listens).
+/// </summary>
+public sealed record SshContainer(
+    [property: JsonPropertyName("connection_info")] IReadOnlyDictionary<string, SshEndpoint> ConnectionInfo,
+    [property: JsonPropertyName("jail")] bool Jail,
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("status")] string Status)
+{
+    public const string ClusterLocal = "cluster.local";
+    public const string CustomerAccess = "customer_access";
+
+    public static IReadOnlyDictionary<string, SshEndpoint> Endpoints(string host, int? port) => new Dictionary<string, SshEndpoint>
+    {
+        [ClusterLocal] = new(host, port),
+        [CustomerAccess] = new(host, port),
+    };
+}
+
+/// <summary>The job as the API shows it: all 24 fields of the reference, always present, null when unset.</summary>
+public sealed record Job(
+    [property: JsonPropertyName("arch")] string Arch,
+    [property: JsonPropertyName("artifact_id")] string ArtifactId,
+    [property: JsonPropertyName("build_env_size")] int BuildEnvSize,
+    [property: JsonPropertyName("created")] string Created,
+    [property: JsonPropertyName("enable_debug")] bool EnableDebug,
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("image_root_archive_name")] string ImageRootArchiveName,
+    [property: JsonPropertyName("initrd_file_name")] string InitrdFileName,
+    [property: JsonPropertyName("job_mem_size")] int JobMemSize,
+    [property: JsonPropertyName("job_type")] string JobType,
+    [property: JsonPropertyName("kernel_file_name")] string KernelFileName,
+    [property: JsonPropertyName("kernel_parameters_file_name")] string KernelParametersFileName,
+    [property: JsonPropertyName("kubernetes_configmap")] string? KubernetesConfigmap,
+    [property: JsonPropertyName("kubernetes_job")] string? KubernetesJob,
+    [property: JsonPropertyName("kubernetes_namespace")] string? KubernetesNamespace,
+    [property: JsonPropertyName("kubernetes_pvc")] string? KubernetesPvc,
+    [property: JsonPropertyName("kubernetes_secret")] string? KubernetesSecret,
+    [property: JsonPropertyName("kubernetes_service")] string? KubernetesService,
+    [property: JsonPropertyName("public_key_id")] string PublicKeyId,
+    [property: JsonPropertyName("remote_build_node")] string RemoteBuildNode,
+    [property: JsonPropertyName("require_dkms")] bool RequireDkms,
+    [property: JsonPropertyName("resultant_image_id")] string? ResultantImageId,
+    [property: JsonPropertyName("ssh_containers")] IReadOnlyList<SshContainer>? SshContainers,
+    [property: JsonPropertyName("status")] string Status);
+
+/// <summary>
+/// What the store keeps for a job: the public record plus what only the worker needs. The public
+/// key is copied in at creation because CFS deletes the key record right after launching the job.
+/// </summary>
+public sealed record JobDocument(
+    [property: JsonPropertyName("job")] Job Job,
+    [property: JsonPropertyName("authorized_key")] string AuthorizedKey,
+    [property: JsonPropertyName("rootfs_md5")] string RootfsMd5,
+    [property: JsonPropertyName("rootfs_path")] string RootfsPath,
+    [property: JsonPropertyName("source_manifest_path")] string SourceManifestPath,
+    [property: JsonPropertyName("worker")] string? Worker);

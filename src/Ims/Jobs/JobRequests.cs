@@ -1,0 +1,246 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Cray.Ims.Validation;
+
+namespace Cray.Ims.Jobs;
+
+public sealed record SshContainerRequest(string Name, bool Jail);
+
+public sealed record JobCreate(
+    string JobType,
+    string ArtifactId,
+    string PublicKeyId,
+    string ImageRootArchiveName,
+    bool EnableDebug,
+    int BuildEnvSize,
+    int JobMemSize,
+    string? KernelFileName,
+    string InitrdFileName,
+    string KernelParametersFileName,
+    IReadOnlyList<SshContainerRequest>? SshContainers,
+    bool? RequireDkms);
+
+/// <summary>A PATCH of a job: only the status and the resultant image can change.</summary>
+public sealed record JobPatch(string? Status, bool SetsResultantImage, string? ResultantImageId);
+
+public sealed record JobDeleteFilter(IReadOnlyList<string> Statuses, string? JobType, TimeSpan? OlderThan);
+
+/// <summary>Parses job requests with the reference's checks and messages.</summary>
+public static partial class JobRequests
+{
+    public const int DefaultBuildEnvSize = 60;
+    public const int DefaultJobMemSize = 8;
+    public const string DefaultInitrdFileName = "initrd";
+    public const string DefaultKernelParametersFileName = "kernel-parameters";
+
+    private static readonly string[] CreateFields =
+    [
+        "job_type", "artifact_id", "public_key_id", "image_root_archive_name", "enable_debug", "build_env_size", "job_mem_size",
+        "kernel_file_name", "initrd_file_name", "kernel_parameters_file_name", "ssh_containers", "require_dkms",
+    ];
+
+    private static readonly string[] ContainerFields = ["name", "jail"];
+
+    public static JobCreate ParseCreate(JsonObject? body)
+    {
+        if (body is null || body.Count == 0)
+        {
+            throw ImsProblems.NoInput();
+        }
+        var errors = new FieldErrors();
+        JsonFields.RejectUnknown(body, CreateFields, errors);
+        var jobType = JsonFields.RequiredString(body, "job_type", errors);
+        if (jobType is not null && !JobTypes.All.Contains(jobType))
+        {
+            errors.Add("job_type", "Job type must be one of: create, customize.");
+        }
+        var artifactId = RequiredUuid(body, "artifact_id", errors);
+        var publicKeyId = RequiredUuid(body, "public_key_id", errors);
+        var archiveName = JsonFields.RequiredNonBlank(body, "image_root_archive_name", errors);
+        var enableDebug = OptionalBool(body, "enable_debug", errors) ?? false;
+        var buildEnvSize = OptionalSize(body, "build_env_size", errors) ?? DefaultBuildEnvSize;
+        var jobMemSize = OptionalSize(body, "job_mem_size", errors) ?? DefaultJobMemSize;
+        var kernel = NullableString(body, "kernel_file_name", errors);
+        var initrd = OptionalNonBlank(body, "initrd_file_name", errors) ?? DefaultInitrdFileName;
+        var parameters = OptionalNonBlank(body, "kernel_parameters_file_name", errors) ?? DefaultKernelParametersFileName;
+        var containers = ParseContainers(body["ssh_containers"], errors);
+        var requireDkms = OptionalBool(body, "require_dkms", errors);
+        errors.ThrowIfAny();
+        return new JobCreate(jobType!, artifactId!, publicKeyId!, archiveName!, enableDebug, buildEnvSize, jobMemSize,
+            string.IsNullOrEmpty(kernel) ? null : kernel, initrd, parameters, containers, requireDkms);
+    }
+
+    public static JobPatch ParsePatch(JsonObject? body)
+    {
+        if (body is null || body.Count == 0)
+        {
+            throw ImsProblems.NoInput();
+        }
+        var errors = new FieldErrors();
+        JsonFields.RejectUnknown(body, ["status", "resultant_image_id"], errors);
+        var status = JsonFields.OptionalString(body, "status", errors);
+        if (status is not null && !JobStatuses.All.Contains(status))
+        {
+            errors.Add("status", $"Job state must be one of: {string.Join(", ", JobStatuses.All)}.");
+        }
+        string? resultant = null;
+        var setsResultant = body.ContainsKey("resultant_image_id");
+        if (setsResultant && body["resultant_image_id"] is not null)
+        {
+            resultant = JsonFields.OptionalString(body, "resultant_image_id", errors);
+            if (resultant is not null && !JsonFields.IsUuid(resultant))
+            {
+                errors.Add("resultant_image_id", FieldErrors.NotAUuid);
+            }
+        }
+        errors.ThrowIfAny();
+        return new JobPatch(status, setsResultant, resultant);
+    }
+
+    /// <summary>Query filters of a bulk delete. Unlike the reference, an age that does not parse is a 400, not "every job".</summary>
+    public static JobDeleteFilter ParseDeleteFilter(IReadOnlyList<string> statuses, IReadOnlyList<string> jobTypes, string? age)
+    {
+        foreach (var status in statuses)
+        {
+            if (!JobStatuses.All.Contains(status))
+            {
+                throw ImsProblems.BadRequest($"Unsupported status {status} in query parameters. Valid statuses: {string.Join(", ", JobStatuses.All)}.");
+            }
+        }
+        if (jobTypes.Count > 1)
+        {
+            throw ImsProblems.BadRequest("Only one job_type may be given in query parameters.");
+        }
+        var jobType = jobTypes.Count == 1 ? jobTypes[0] : null;
+        if (jobType is not null && !JobTypes.All.Contains(jobType))
+        {
+            throw ImsProblems.BadRequest($"Unsupported job_type {jobType} in query parameters. Valid job types: {string.Join(", ", JobTypes.All)}.");
+        }
+        TimeSpan? olderThan = null;
+        if (age is not null)
+        {
+            olderThan = ParseAge(age) ?? throw ImsProblems.BadRequest(
+                $"Unsupported age {age} in query parameters. Give a number and a unit, such as 30m, 6h, 1d or 2w.");
+        }
+        return new JobDeleteFilter(statuses, jobType, olderThan);
+    }
+
+    /// <summary>Ages such as <c>45s</c>, <c>30m</c>, <c>6h</c>, <c>1d</c>, <c>2w</c>, or combinations such as <c>1d12h</c>.</summary>
+    public static TimeSpan? ParseAge(string text)
+    {
+        var match = AgePattern().Match(text.Trim());
+        if (!match.Success || match.Groups["part"].Captures.Count == 0)
+        {
+            return null;
+        }
+        var total = TimeSpan.Zero;
+        foreach (Capture part in match.Groups["part"].Captures)
+        {
+            var value = long.Parse(part.Value[..^1], CultureInfo.InvariantCulture);
+            total += char.ToLowerInvariant(part.Value[^1]) switch
+            {
+                's' => TimeSpan.FromSeconds(value),
+                'm' => TimeSpan.FromMinutes(value),
+                'h' => TimeSpan.FromHours(value),
+                'd' => TimeSpan.FromDays(value),
+                _ => TimeSpan.FromDays(7 * value),
+            };
+        }
+        return total;
+    }
+
+    [GeneratedRegex("^(?<part>[0-9]{1,6}[smhdwSMHDW])+$")]
+    private static partial Regex AgePattern();
+
+    private static string? RequiredUuid(JsonObject body, string field, FieldErrors errors)
+    {
+        var text = JsonFields.RequiredString(body, field, errors);
+        if (text is not null && !JsonFields.IsUuid(text))
+        {
+            errors.Add(field, FieldErrors.NotAUuid);
+            return null;
+        }
+        return text;
+    }
+
+    private static string? NullableString(JsonObject body, string field, FieldErrors errors)
+        => body[field] is null ? null : JsonFields.OptionalString(body, field, errors);
+
+    private static string? OptionalNonBlank(JsonObject body, string field, FieldErrors errors)
+    {
+        var text = NullableString(body, field, errors);
+        if (text is not null && string.IsNullOrWhiteSpace(text))
+        {
+            errors.Add(field, $"{field} field must not be blank");
+            return null;
+        }
+        return text;
+    }
+
+    private static bool? OptionalBool(JsonObject body, string field, FieldErrors errors)
+    {
+        if (!body.TryGetPropertyValue(field, out var node) || node is null)
+        {
+            return null;
+        }
+        if (node is JsonValue value && value.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
+        {
+            return value.GetValue<bool>();
+        }
+        errors.Add(field, "Not a valid boolean.");
+        return null;
+    }
+
+    private static int? OptionalSize(JsonObject body, string field, FieldErrors errors)
+    {
+        if (!body.TryGetPropertyValue(field, out var node) || node is null)
+        {
+            return null;
+        }
+        if (node is not JsonValue value || value.GetValueKind() != JsonValueKind.Number || !value.TryGetValue<int>(out var size))
+        {
+            errors.Add(field, "Not a valid integer.");
+            return null;
+        }
+        if (size < 1)
+        {
+            // The reference gives this text for job_mem_size too.
+            errors.Add(field, "build_env_size must be greater than or equal to 1");
+            return null;
+        }
+        return size;
+    }
+
+    private static List<SshContainerRequest>? ParseContainers(JsonNode? node, FieldErrors errors)
+    {
+        if (node is null)
+        {
+            return null;
+        }
+        if (node is not JsonArray list)
+        {
+            errors.Add("ssh_containers", "Not a valid list.");
+            return null;
+        }
+        var containers = new List<SshContainerRequest>();
+        var listErrors = new FieldErrors();
+        for (var index = 0; index < list.Count; index++)
+        {
+            if (list[index] is not JsonObject container)
+            {
+                listErrors.Add(index.ToString(CultureInfo.InvariantCulture), FieldErrors.NotAnObject);
+                continue;
+            }
+            var containerErrors = new FieldErrors();
+            JsonFields.RejectUnknown(container, ContainerFields, containerErrors);
+            var name = NullableString(container, "name", containerErrors);
+            var jail = OptionalBool(container, "jail", containerErrors) ?? false;
+            listErrors.AddNested(index.ToString(CultureInfo.InvariantCulture), containerErrors);
+            containers.Add(new SshContainerRequest(string.IsNullOrWhiteSpace(name) ? "customize" : name, jail));
+        }
+        errors.AddNested("ssh_containers", listErrors);
+        return containers;
+    }
+}

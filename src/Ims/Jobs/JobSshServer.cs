@@ -1,0 +1,160 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Cray.Platform.Processes;
+
+namespace Cray.Ims.Jobs;
+
+/// <summary>
+/// The private OpenSSH server of one job: its own configuration, host key, pid file and log lines,
+/// root login with the job's key only, and a ChrootDirectory on the image root when jailed.
+/// </summary>
+public sealed class JobSshServer(JobWorkspace workspace, ImsWorkerOptions options, IProcessRunner runner, Action<string> log) : IAsyncDisposable
+{
+    public const string SshdPath = "/usr/sbin/sshd";
+
+    private CancellationTokenSource? stop;
+    private Task<ProcessResult>? sshd;
+
+    public int Port { get; private set; }
+
+    public async Task StartAsync(Job job, string authorizedKey, bool jail, CancellationToken cancellationToken)
+    {
+        await WritePrivateFileAsync(workspace.AuthorizedKeys, authorizedKey.TrimEnd() + "\n", cancellationToken);
+        File.Delete(workspace.HostKey);
+        File.Delete(workspace.HostKey + ".pub");
+        await runner.RunCheckedAsync(new ProcessRequest("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", $"ims-job-{job.Id}", "-f", workspace.HostKey])
+        {
+            Timeout = TimeSpan.FromMinutes(1),
+        }, cancellationToken);
+        // sshd's privilege separation directory.
+        Directory.CreateDirectory("/run/sshd");
+
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            Port = FreePort(options.SshAddress);
+            await File.WriteAllTextAsync(workspace.SshdConfig, Configuration(job, jail), cancellationToken);
+            stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var request = new ProcessRequest(SshdPath, ["-D", "-e", "-f", workspace.SshdConfig])
+            {
+                Timeout = options.UserWaitTimeout + TimeSpan.FromHours(1),
+                OutputLine = line => log("sshd: " + line),
+            };
+            sshd = runner.RunAsync(request, stop.Token);
+            if (await WaitUntilReadyAsync(cancellationToken))
+            {
+                log($"sshd is accepting connections on {options.SshAddress}:{Port}{(jail ? $", jailed in {workspace.ImageRoot}" : "")}.");
+                return;
+            }
+            var output = sshd.IsCompletedSuccessfully ? sshd.Result.Output : "";
+            await StopAsync();
+            if (!output.Contains("Address already in use", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"sshd did not start within {options.SshReadyTimeout.TotalSeconds:0} s. {output.Trim()}");
+            }
+            log($"Port {Port} was taken before sshd could bind it; trying another.");
+        }
+        throw new InvalidOperationException("sshd could not find a free port after 3 attempts.");
+    }
+
+    /// <summary>Stops sshd and every session it holds (they are its child processes).</summary>
+    public async Task StopAsync()
+    {
+        if (stop is null || sshd is null)
+        {
+            return;
+        }
+        await stop.CancelAsync();
+        try
+        {
+            await sshd;
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or ProcessFailedException)
+        {
+            // Stopping is what was asked for.
+        }
+        stop.Dispose();
+        stop = null;
+        sshd = null;
+        workspace.StopSshd(log);
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync();
+
+    private string Configuration(Job job, bool jail)
+    {
+        var text = new StringBuilder();
+        text.AppendLine($"# sshd for IMS job {job.Id}; written by cray-server, removed with the job.");
+        text.AppendLine($"Port {Port}");
+        text.AppendLine($"ListenAddress {options.SshAddress}");
+        text.AppendLine($"HostKey {workspace.HostKey}");
+        text.AppendLine($"PidFile {workspace.PidFile}");
+        text.AppendLine($"AuthorizedKeysFile {workspace.AuthorizedKeys}");
+        text.AppendLine("AllowUsers root");
+        text.AppendLine("PermitRootLogin prohibit-password");
+        text.AppendLine("PubkeyAuthentication yes");
+        text.AppendLine("PasswordAuthentication no");
+        text.AppendLine("KbdInteractiveAuthentication no");
+        text.AppendLine("UsePAM no");
+        text.AppendLine("StrictModes yes");
+        text.AppendLine("X11Forwarding no");
+        text.AppendLine("PrintMotd no");
+        text.AppendLine("PrintLastLog no");
+        // Ansible opens several connections at once.
+        text.AppendLine("MaxStartups 64:30:128");
+        text.AppendLine("MaxSessions 64");
+        text.AppendLine("Subsystem sftp internal-sftp");
+        text.AppendLine($"SetEnv IMS_JOB_ID={job.Id} IMS_ARCH={job.Arch} IMS_DKMS_ENABLED={(job.RequireDkms ? "True" : "False")}");
+        if (jail)
+        {
+            text.AppendLine($"ChrootDirectory {workspace.ImageRoot}");
+        }
+        return text.ToString();
+    }
+
+    private async Task<bool> WaitUntilReadyAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + options.SshReadyTimeout;
+        while (DateTime.UtcNow < deadline && sshd is { IsCompleted: false })
+        {
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Parse(options.SshAddress), Port, cancellationToken);
+                using var reader = new StreamReader(client.GetStream(), Encoding.ASCII);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(TimeSpan.FromSeconds(5));
+                var banner = await reader.ReadLineAsync(timeout.Token);
+                if (banner is not null && banner.StartsWith("SSH-2.0-", StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+            catch (Exception exception) when (exception is SocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+            }
+            await Task.Delay(100, cancellationToken);
+        }
+        return false;
+    }
+
+    private static int FreePort(string address)
+    {
+        using var listener = new TcpListener(IPAddress.Parse(address), 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task WritePrivateFileAsync(string path, string content, CancellationToken cancellationToken)
+    {
+        File.Delete(path);
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        };
+        await using var writer = new StreamWriter(path, new UTF8Encoding(false), options);
+        await writer.WriteAsync(content.AsMemory(), cancellationToken);
+    }
+}
