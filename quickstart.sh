@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # From a fresh Debian 12 machine to a running cray-server with an imported base image:
 # installs what is missing, builds, puts cray and cray-server on the PATH, starts the server
-# with its embedded defaults, runs `cray init`, builds a small Debian image (cached), imports it
-# and lists the images.
+# with its embedded defaults (API, IMS worker), runs `cray init`, builds a small Debian image
+# (cached), imports it and lists the images.
 #
 #   ./quickstart.sh          set everything up (safe to run again)
 #   ./quickstart.sh --stop   stop the server this script started
@@ -14,11 +14,9 @@ LISTEN="127.0.0.1:8280"
 DATA_DIR="${CRAY_SERVER_DATA_DIR:-/var/lib/cray-server}"
 INSTALL_DIR="${CRAY_INSTALL_DIR:-/opt/cray}"
 BIN_DIR="${CRAY_BIN_DIR:-/usr/local/bin}"
-CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/cray-quickstart"
 PID_FILE="$DATA_DIR/cray-server.pid"
 LOG_FILE="$DATA_DIR/cray-server.log"
 BASE_IMAGE_NAME="debian-bookworm-base"
-BASE_IMAGE="$CACHE_DIR/$BASE_IMAGE_NAME.squashfs"
 
 stop_server() {
   if [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
@@ -36,7 +34,7 @@ if [ "${1:-}" = "--stop" ]; then
 fi
 
 ensure_dotnet
-ensure_packages mksquashfs unsquashfs mmdebstrap git jq curl
+ensure_packages mksquashfs unsquashfs mmdebstrap sshd ssh ssh-keygen git jq curl
 
 echo "==> Building cray and cray-server (Release)"
 dotnet publish src/Cray.Server/Cray.Server.csproj -c Release -o "$INSTALL_DIR/server" -nologo -v quiet
@@ -74,19 +72,9 @@ echo "    stop it with: ./quickstart.sh --stop   (or: kill \$(cat $PID_FILE))"
 echo "==> cray init"
 cray init --hostname "$LISTEN" --no-auth --overwrite
 
-if [ ! -f "$BASE_IMAGE" ]; then
-  echo "==> Building a small Debian 12 image with python3 (mmdebstrap; cached in $CACHE_DIR)"
-  mkdir -p "$CACHE_DIR"
-  staging=$(mktemp -d "$CACHE_DIR/rootfs.XXXXXX")
-  trap 'rm -rf "$staging" "$BASE_IMAGE.partial"' EXIT
-  mmdebstrap --quiet --variant=minbase --include=python3 bookworm "$staging"
-  mksquashfs "$staging" "$BASE_IMAGE.partial" -noappend -no-progress -comp zstd >/dev/null
-  mv "$BASE_IMAGE.partial" "$BASE_IMAGE"
-  rm -rf "$staging"
-  trap - EXIT
-else
-  echo "==> Reusing the cached base image $BASE_IMAGE"
-fi
+echo "==> Getting the base image (built once with mmdebstrap, then cached)"
+BASE_IMAGE=$(scripts/base-image.sh)
+echo "    $BASE_IMAGE"
 
 image_id=$(cray ims images list --format json | jq -r --arg name "$BASE_IMAGE_NAME" 'map(select(.name == $name and .link != null)) | first | .id // empty')
 if [ -z "$image_id" ]; then

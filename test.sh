@@ -4,13 +4,17 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/prerequisites.sh
 ensure_dotnet
-ensure_packages mksquashfs unsquashfs git jq
+ensure_packages mksquashfs unsquashfs mmdebstrap sshd ssh ssh-keygen git jq curl
 
 echo "==> Building (Release)"
 dotnet build Cray.slnx -c Release -nologo -v quiet
 
 echo "==> Checking formatting"
 dotnet format Cray.slnx --verify-no-changes --no-restore
+
+echo "==> Base image for the job tests (cached after the first run)"
+export CRAY_TEST_BASE_IMAGE
+CRAY_TEST_BASE_IMAGE=$(scripts/base-image.sh)
 
 echo "==> Running tests"
 log=$(mktemp)

@@ -5,6 +5,9 @@ declare -A CRAY_PACKAGES=(
   [mksquashfs]=squashfs-tools
   [unsquashfs]=squashfs-tools
   [mmdebstrap]=mmdebstrap
+  [sshd]=openssh-server
+  [ssh]=openssh-client
+  [ssh-keygen]=openssh-client
   [git]=git
   [jq]=jq
   [curl]=curl
@@ -14,7 +17,8 @@ ensure_packages() {
   local missing=()
   local command
   for command in "$@"; do
-    if ! command -v "$command" >/dev/null 2>&1; then
+    # sshd lives in /usr/sbin, which is not on every user's PATH.
+    if ! command -v "$command" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$command" ]; then
       missing+=("${CRAY_PACKAGES[$command]}")
     fi
   done
@@ -29,7 +33,17 @@ ensure_packages() {
     sudo="sudo"
   fi
   $sudo apt-get update -qq
+  # policy-rc.d keeps the packages' own services (the system sshd) from being started by the install.
+  local policy=/usr/sbin/policy-rc.d created_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod +x "$policy"
+    created_policy=yes
+  fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  if [ -n "$created_policy" ]; then
+    $sudo rm -f "$policy"
+  fi
 }
 
 ensure_dotnet() {

@@ -14,7 +14,23 @@ public sealed class CrayEnvironment : IAsyncLifetime
 {
     private Process? server;
 
-    public string Root { get; } = Directory.CreateTempSubdirectory("cray-e2e-").FullName;
+    /// <summary>
+    /// Under /var/lib rather than /tmp: OpenSSH only jails into a path whose every component is
+    /// root-owned and not group/world-writable, and /tmp is world-writable.
+    /// </summary>
+    public string Root { get; } = CreateRoot();
+
+    public const string TestsDirectory = "/var/lib/cray-tests";
+
+    private static string CreateRoot()
+    {
+        Directory.CreateDirectory(TestsDirectory);
+        File.SetUnixFileMode(TestsDirectory, (UnixFileMode)Convert.ToInt32("755", 8));
+        var root = Path.Combine(TestsDirectory, "e2e-" + Guid.NewGuid().ToString("n"));
+        Directory.CreateDirectory(root);
+        File.SetUnixFileMode(root, (UnixFileMode)Convert.ToInt32("755", 8));
+        return root;
+    }
 
     public string DataDirectory => Path.Combine(Root, "data");
 
@@ -55,6 +71,14 @@ public sealed class CrayEnvironment : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        await StartServerAsync();
+        var init = await CrayAsync("init", "--hostname", $"127.0.0.1:{Port}", "--no-auth");
+        Assert.Equal(0, init.ExitCode);
+    }
+
+    /// <summary>Starts (or restarts) cray-server on the same port and data directory.</summary>
+    public async Task StartServerAsync()
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { BuiltAssembly("Cray.Server", "cray-server.dll"), "--listen", $"127.0.0.1:{Port}", "--data-dir", DataDirectory },
@@ -62,8 +86,9 @@ public sealed class CrayEnvironment : IAsyncLifetime
             RedirectStandardError = true,
         };
         server = Process.Start(start)!;
-        server.OutputDataReceived += (_, _) => { };
-        server.ErrorDataReceived += (_, _) => { };
+        var log = Path.Combine(Root, "server.log");
+        server.OutputDataReceived += (_, line) => { lock (this) { File.AppendAllText(log, line.Data + "\n"); } };
+        server.ErrorDataReceived += (_, line) => { lock (this) { File.AppendAllText(log, line.Data + "\n"); } };
         server.BeginOutputReadLine();
         server.BeginErrorReadLine();
         using var http = new HttpClient();
@@ -82,12 +107,19 @@ public sealed class CrayEnvironment : IAsyncLifetime
             }
             if (server.HasExited || DateTime.UtcNow > deadline)
             {
-                throw new InvalidOperationException($"cray-server did not start (exit code {(server.HasExited ? server.ExitCode : -1)}).");
+                throw new InvalidOperationException($"cray-server did not start (exit code {(server.HasExited ? server.ExitCode : -1)}): {File.ReadAllText(log)}");
             }
             await Task.Delay(200);
         }
-        var init = await CrayAsync("init", "--hostname", $"127.0.0.1:{Port}", "--no-auth");
-        Assert.Equal(0, init.ExitCode);
+    }
+
+    /// <summary>Kills the server as a crash would: no shutdown, its children (job sshds) left running.</summary>
+    public void CrashServer()
+    {
+        server!.Kill(entireProcessTree: false);
+        server.WaitForExit(10_000);
+        server.Dispose();
+        server = null;
     }
 
     public Task DisposeAsync()
@@ -98,7 +130,10 @@ public sealed class CrayEnvironment : IAsyncLifetime
             server.WaitForExit(10_000);
         }
         server?.Dispose();
-        Directory.Delete(Root, recursive: true);
+        if (!File.ReadLines("/proc/self/mounts").Any(line => line.Split(' ')[1].StartsWith(Root + "/", StringComparison.Ordinal)))
+        {
+            Directory.Delete(Root, recursive: true);
+        }
         return Task.CompletedTask;
     }
 

@@ -1,0 +1,164 @@
+using System.Text.Json.Nodes;
+using Cray.Platform.Processes;
+
+namespace Cray.EndToEnd.Tests;
+
+/// <summary>
+/// The documented "Customize an Image Root Using IMS", by hand with our CLI and the system ssh,
+/// against the real sshd jail and squashfs-tools. Needs root, as the worker does.
+/// </summary>
+public sealed class CustomizeJobTests(JobEnvironment environment) : IClassFixture<JobEnvironment>
+{
+    private CrayEnvironment Cray => environment.Cray;
+
+    private async Task<JsonArray> ImagesAsync()
+        => JsonNode.Parse((await Cray.CrayAsync("ims", "images", "list", "--format", "json")).Output)!.AsArray();
+
+    [Fact]
+    public async Task JailedCustomizationProducesANewImageWithTheChangeAndLeavesTheSourceUntouched()
+    {
+        var job = await environment.CreateJobAsync("customized-by-hand");
+        var jobId = (string)job["id"]!;
+        Assert.Equal("creating", (string?)job["status"]);
+        Assert.Null(job["resultant_image_id"]);
+
+        var waiting = await environment.WaitAsync(jobId, until: "waiting_on_user");
+        Assert.Equal("waiting_on_user", (string?)waiting["status"]);
+        var port = JobEnvironment.SshPort(waiting);
+        Assert.Equal("127.0.0.1", (string?)waiting["ssh_containers"]![0]!["connection_info"]!["cluster.local"]!["host"]);
+
+        var change = await environment.SshAsync(port, "echo customized > /etc/cray-test-marker && touch /tmp/complete");
+        Assert.True(change.Succeeded, change.Output);
+
+        var done = await environment.WaitAsync(jobId);
+        Assert.Equal("success", (string?)done["status"]);
+        var resultId = (string)done["resultant_image_id"]!;
+        var result = JsonNode.Parse((await Cray.CrayAsync("ims", "images", "describe", resultId, "--format", "json")).Output)!;
+        Assert.Equal("customized-by-hand", (string?)result["name"]);
+        Assert.Equal("x86_64", (string?)result["arch"]);
+        Assert.Empty(result["metadata"]!.AsObject());
+
+        var rootfs = Path.Combine(Cray.Root, "result.squashfs");
+        Assert.Equal(0, (await Cray.CrayAsync("artifacts", "get", "boot-images", $"{resultId}/rootfs", rootfs)).ExitCode);
+        var marker = await ProcessRunner.Instance.RunAsync(new ProcessRequest("unsquashfs", ["-cat", rootfs, "etc/cray-test-marker"]));
+        Assert.Equal("customized", marker.Output.Trim());
+        var listing = await ProcessRunner.Instance.RunAsync(new ProcessRequest("unsquashfs", ["-ls", rootfs]));
+        Assert.DoesNotContain("tmp/complete", listing.Output);
+
+        // The source image is byte-for-byte what it was.
+        Assert.Equal(environment.BaseRootfsMd5, await environment.RootfsMd5Async(environment.BaseImageId));
+        Assert.False(Directory.Exists(environment.JobDirectory(jobId)));
+        Assert.False(JobEnvironment.SshdRunningFor(jobId));
+
+        var log = await Cray.CrayAsync("ims", "jobs", "logs", jobId);
+        Assert.Contains("Phase fetching_image finished", log.Output);
+        Assert.Contains("Phase packaging_artifacts finished", log.Output);
+    }
+
+    [Fact]
+    public async Task NothingOutsideTheImageRootIsVisibleFromTheJail()
+    {
+        var job = await environment.CreateJobAsync("jail-check");
+        var jobId = (string)job["id"]!;
+        var port = JobEnvironment.SshPort(await environment.WaitAsync(jobId, until: "waiting_on_user"));
+        try
+        {
+            // What the jail shows as / is the image root, listed from outside.
+            var inside = await environment.SshAsync(port, "ls -a / && echo --- && ls -a /.. && echo --- && ls /proc | wc -l");
+            Assert.True(inside.Succeeded, inside.Output);
+            var parts = inside.Output.Split("---\n");
+            var imageRoot = Path.Combine(environment.JobDirectory(jobId), "image-root");
+            var outside = Directory.EnumerateFileSystemEntries(imageRoot).Select(entry => Path.GetFileName(entry)!).Order(StringComparer.Ordinal).ToList();
+            var shown = parts[0].Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(name => name is not "." and not "..").Order(StringComparer.Ordinal).ToList();
+            Assert.Equal(outside, shown);
+            Assert.Equal(parts[0], parts[1]);
+            Assert.Equal("0", parts[2].Trim());
+
+            // The server's data directory, the job directory and a file of the host are not there.
+            var hostMarker = Path.Combine(Cray.Root, $"host-only-{Guid.NewGuid():n}");
+            await File.WriteAllTextAsync(hostMarker, "host");
+            var probes = await environment.SshAsync(port,
+                $"for path in {Cray.DataDirectory} {environment.JobDirectory(jobId)} /var/lib/cray-tests {hostMarker} /work; do test -e $path && echo visible $path; done; echo done");
+            Assert.Equal("done", probes.Output.Trim());
+        }
+        finally
+        {
+            await environment.SshAsync(port, "touch /tmp/failed");
+            await environment.WaitAsync(jobId);
+        }
+    }
+
+    [Fact]
+    public async Task FailedSignalEndsInErrorWithNoNewImage()
+    {
+        var before = (await ImagesAsync()).Count;
+        var job = await environment.CreateJobAsync("should-not-exist");
+        var jobId = (string)job["id"]!;
+        var port = JobEnvironment.SshPort(await environment.WaitAsync(jobId, until: "waiting_on_user"));
+        Assert.True((await environment.SshAsync(port, "touch /tmp/failed")).Succeeded);
+
+        var wait = await Cray.CrayAsync("ims", "jobs", "wait", jobId, "--timeout", "5m", "--format", "json");
+        Assert.Equal(1, wait.ExitCode);
+        var done = JsonNode.Parse(wait.Output)!;
+        Assert.Equal("error", (string?)done["status"]);
+        Assert.Null(done["resultant_image_id"]);
+        Assert.Equal(before, (await ImagesAsync()).Count);
+        Assert.DoesNotContain(await ImagesAsync(), image => (string?)image!["name"] == "should-not-exist");
+        Assert.False(Directory.Exists(environment.JobDirectory(jobId)));
+        Assert.False(JobEnvironment.SshdRunningFor(jobId));
+        Assert.Contains("The user signalled failure", (await Cray.CrayAsync("ims", "jobs", "logs", jobId)).Output);
+    }
+
+    [Fact]
+    public async Task DeletingAWaitingJobStopsSshdAndRemovesEverything()
+    {
+        var job = await environment.CreateJobAsync("deleted-while-waiting");
+        var jobId = (string)job["id"]!;
+        var port = JobEnvironment.SshPort(await environment.WaitAsync(jobId, until: "waiting_on_user"));
+        Assert.True(JobEnvironment.SshdRunningFor(jobId));
+
+        Assert.Equal(0, (await Cray.CrayAsync("ims", "jobs", "delete", jobId)).ExitCode);
+        Assert.False(JobEnvironment.SshdRunningFor(jobId));
+        Assert.False(Directory.Exists(environment.JobDirectory(jobId)));
+        Assert.Equal(2, (await Cray.CrayAsync("ims", "jobs", "describe", jobId)).ExitCode);
+        var refused = await environment.SshAsync(port, "true");
+        Assert.False(refused.Succeeded);
+    }
+
+    [Fact]
+    public async Task WithoutAJailTheUserLandsOnTheWorkerAndSignalsInTheJobDirectory()
+    {
+        var job = await environment.CreateJobAsync("unjailed", jail: false);
+        var jobId = (string)job["id"]!;
+        var port = JobEnvironment.SshPort(await environment.WaitAsync(jobId, until: "waiting_on_user"));
+        var imageRoot = Path.Combine(environment.JobDirectory(jobId), "image-root");
+        var result = await environment.SshAsync(port, $"test -d {imageRoot} && echo from-host > {imageRoot}/etc/unjailed-marker && touch {environment.JobDirectory(jobId)}/complete");
+        Assert.True(result.Succeeded, result.Output);
+        var done = await environment.WaitAsync(jobId);
+        Assert.Equal("success", (string?)done["status"]);
+        Assert.Contains(imageRoot, (await Cray.CrayAsync("ims", "jobs", "logs", jobId)).Output);
+    }
+
+    [Fact]
+    public async Task KernelAndInitrdOfTheSourceAreCarriedOverWhenTheImageRootHasNone()
+    {
+        var kernel = Path.Combine(Cray.Root, "vmlinuz");
+        var initrd = Path.Combine(Cray.Root, "initrd");
+        await File.WriteAllTextAsync(kernel, "kernel bytes");
+        await File.WriteAllTextAsync(initrd, "initrd bytes");
+        var imported = await Cray.CrayAsync("ims", "images", "import", "--name", "bootable", "--rootfs", await JobEnvironment.BaseImagePathAsync(),
+            "--kernel", kernel, "--initrd", initrd, "--format", "json");
+        Assert.True(imported.ExitCode == 0, imported.Error);
+        var sourceId = (string)JsonNode.Parse(imported.Output)!["id"]!;
+
+        var jobId = (string)(await environment.CreateJobAsync("bootable-customized", imageId: sourceId))["id"]!;
+        var port = JobEnvironment.SshPort(await environment.WaitAsync(jobId, until: "waiting_on_user"));
+        Assert.True((await environment.SshAsync(port, "touch /tmp/complete")).Succeeded);
+        var resultId = (string)(await environment.WaitAsync(jobId))["resultant_image_id"]!;
+
+        var copy = Path.Combine(Cray.Root, "carried-kernel");
+        Assert.Equal(0, (await Cray.CrayAsync("artifacts", "get", "boot-images", $"{resultId}/kernel", copy)).ExitCode);
+        Assert.Equal("kernel bytes", await File.ReadAllTextAsync(copy));
+        Assert.Equal(0, (await Cray.CrayAsync("artifacts", "describe", "boot-images", $"{resultId}/initrd")).ExitCode);
+    }
+}
