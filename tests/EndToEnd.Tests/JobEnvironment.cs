@@ -82,7 +82,8 @@ public sealed class JobEnvironment : IAsyncLifetime
             "-i", PrivateKey, "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
             "root@127.0.0.1", command,
-        ]) { Timeout = TimeSpan.FromMinutes(2) });
+        ])
+        { Timeout = TimeSpan.FromMinutes(2) });
 
     public string JobDirectory(string jobId) => Path.Combine(Cray.DataDirectory, "ims", "jobs", jobId);
 
