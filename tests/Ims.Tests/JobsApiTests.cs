@@ -1,0 +1,220 @@
+using System.Text.Json.Nodes;
+
+namespace Cray.Ims.Tests;
+
+/// <summary>The jobs API's checks, in the reference's order, with no worker running (jobs stay "creating").</summary>
+public sealed class JobsApiTests : IDisposable
+{
+    private readonly ImsTestServer server = new();
+
+    public void Dispose() => server.Dispose();
+
+    private async Task<(string ImageId, string KeyId)> ImageAndKeyAsync()
+    {
+        var imageId = (string)(await server.CreateImageAsync("source"))["id"]!;
+        var manifest = await server.UploadImageFilesAsync(imageId);
+        var (status, _, _) = await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/images/{imageId}", ImsTestServer.LinkBody(manifest));
+        Assert.Equal(200, status);
+        var (_, key, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/public-keys", """{"name":"k","public_key":"ssh-ed25519 AAAA user@host"}""");
+        return (imageId, (string)key!["id"]!);
+    }
+
+    private static string Body(string imageId, string keyId, string extra = "")
+        => $$$"""{"job_type":"customize","artifact_id":"{{{imageId}}}","public_key_id":"{{{keyId}}}","image_root_archive_name":"result"{{{extra}}}}""";
+
+    private async Task AssertNoJobsAsync()
+    {
+        var (_, jobs, _) = await server.SendAsync(HttpMethod.Get, "/apis/ims/v3/jobs");
+        Assert.Empty(jobs!.AsArray());
+    }
+
+    [Theory]
+    [InlineData("/apis/ims/v3")]
+    [InlineData("/apis/ims/v2")]
+    [InlineData("/apis/ims")]
+    public async Task CreatedJobCarriesAll24FieldsWithTheReferenceDefaults(string prefix)
+    {
+        var (imageId, keyId) = await ImageAndKeyAsync();
+        var (status, job, _) = await server.SendAsync(HttpMethod.Post, $"{prefix}/jobs", Body(imageId, keyId));
+        Assert.Equal(201, status);
+        Assert.Equal(24, job!.AsObject().Count);
+        Assert.Equal("creating", (string?)job["status"]);
+        Assert.Null(job["resultant_image_id"]);
+        Assert.Equal(60, (int?)job["build_env_size"]);
+        Assert.Equal(8, (int?)job["job_mem_size"]);
+        Assert.Equal("vmlinuz", (string?)job["kernel_file_name"]);
+        Assert.Equal("initrd", (string?)job["initrd_file_name"]);
+        Assert.Equal("kernel-parameters", (string?)job["kernel_parameters_file_name"]);
+        Assert.Equal("x86_64", (string?)job["arch"]);
+        Assert.False((bool)job["enable_debug"]!);
+        var container = Assert.Single(job["ssh_containers"]!.AsArray())!;
+        Assert.Equal("customize", (string?)container["name"]);
+        Assert.False((bool)container["jail"]!);
+        Assert.Equal("pending", (string?)container["status"]);
+        Assert.Equal(["cluster.local", "customer_access"], container["connection_info"]!.AsObject().Select(pair => pair.Key).Order());
+        foreach (var field in new[] { "kubernetes_job", "kubernetes_service", "kubernetes_configmap", "kubernetes_pvc", "kubernetes_secret", "kubernetes_namespace" })
+        {
+            Assert.True(job.AsObject().ContainsKey(field), field);
+        }
+    }
+
+    [Fact]
+    public async Task ThePublicKeyIsCopiedSoDeletingItDoesNotAffectTheJob()
+    {
+        var (imageId, keyId) = await ImageAndKeyAsync();
+        var (_, job, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/jobs", Body(imageId, keyId, ""","ssh_containers":[{"name":"cfs-session","jail":true}]"""));
+        var (deleted, _, _) = await server.SendAsync(HttpMethod.Delete, $"/apis/ims/public-keys/{keyId}");
+        Assert.Equal(204, deleted);
+        var (status, described, _) = await server.SendAsync(HttpMethod.Get, $"/apis/ims/jobs/{job!["id"]}");
+        Assert.Equal(200, status);
+        Assert.Equal(keyId, (string?)described!["public_key_id"]);
+        Assert.True((bool)described["ssh_containers"]![0]!["jail"]!);
+        Assert.Equal("cfs-session", (string?)described["ssh_containers"]![0]!["name"]);
+    }
+
+    [Theory]
+    [InlineData("", 400, null, null)]
+    [InlineData("{}", 400, null, null)]
+    [InlineData("""{"job_type":"customize","artifact_id":"{image}","public_key_id":"{key}","image_root_archive_name":"r","arch":"x86_64"}""", 422, "arch", "Unknown field.")]
+    [InlineData("""{"job_type":"customize","artifact_id":"{image}","public_key_id":"{key}","image_root_archive_name":"r","status":"success"}""", 422, "status", "Unknown field.")]
+    [InlineData("""{"artifact_id":"{image}","public_key_id":"{key}","image_root_archive_name":"r"}""", 422, "job_type", "Missing data for required field.")]
+    [InlineData("""{"job_type":"rebuild","artifact_id":"{image}","public_key_id":"{key}","image_root_archive_name":"r"}""", 422, "job_type", "Job type must be one of: create, customize.")]
+    [InlineData("""{"job_type":"customize","artifact_id":"not-a-uuid","public_key_id":"{key}","image_root_archive_name":"r"}""", 422, "artifact_id", "Not a valid UUID.")]
+    [InlineData("""{"job_type":"customize","artifact_id":"{image}","public_key_id":"nope","image_root_archive_name":"r"}""", 422, "public_key_id", "Not a valid UUID.")]
+    [InlineData("""{"job_type":"customize","artifact_id":"{image}","public_key_id":"{key}","image_root_archive_name":" "}""", 422, "image_root_archive_name", "image_root_archive_name field must not be blank")]
+    [InlineData("""{"job_type":"customize","artifact_id":"{image}","public_key_id":"{key}","image_root_archive_name":"r","build_env_size":0}""", 422, "build_env_size", "build_env_size must be greater than or equal to 1")]
+    [InlineData("""{"job_type":"customize","artifact_id":"{image}","public_key_id":"{key}","image_root_archive_name":"r","job_mem_size":0}""", 422, "job_mem_size", "build_env_size must be greater than or equal to 1")]
+    [InlineData("""{"job_type":"customize","artifact_id":"{image}","public_key_id":"{key}","image_root_archive_name":"r","initrd_file_name":""}""", 422, "initrd_file_name", "initrd_file_name field must not be blank")]
+    [InlineData("""{"job_type":"create","artifact_id":"{image}","public_key_id":"{key}","image_root_archive_name":"r"}""", 400, null, null)]
+    [InlineData("""{"job_type":"customize","artifact_id":"{image}","public_key_id":"{key}","image_root_archive_name":"r","ssh_containers":[{"name":"a"},{"name":"b"}]}""", 400, null, null)]
+    public async Task InvalidRequestsGetTheReferenceStatusAndNoJobIsStored(string template, int expected, string? field, string? message)
+    {
+        var (imageId, keyId) = await ImageAndKeyAsync();
+        var (status, problem, contentType) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs",
+            template.Replace("{image}", imageId).Replace("{key}", keyId));
+        Assert.Equal(expected, status);
+        Assert.Equal("application/problem+json", contentType);
+        if (field is not null)
+        {
+            Assert.Equal(message, (string?)problem!["errors"]![field]![0]);
+        }
+        await AssertNoJobsAsync();
+    }
+
+    [Fact]
+    public async Task UnknownImageOrKeyAndImagesWithoutFilesAreRefused()
+    {
+        var (imageId, keyId) = await ImageAndKeyAsync();
+        var missing = Guid.NewGuid().ToString();
+
+        var (status, problem, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(missing, keyId));
+        Assert.Equal(400, status);
+        Assert.Equal($"Invalid artifact_id value in job request. No IMS image record found matching id={missing}.", (string?)problem!["detail"]);
+
+        (status, problem, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(imageId, missing));
+        Assert.Equal(400, status);
+        Assert.Equal($"Invalid public_key_id value in job request. No IMS public-key record found matching id={missing}.", (string?)problem!["detail"]);
+
+        var unlinked = (string)(await server.CreateImageAsync("no-files"))["id"]!;
+        (status, problem, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(unlinked, keyId));
+        Assert.Equal(400, status);
+        Assert.Equal($"The IMS image does not have an artifact_link for image_id={unlinked}.", (string?)problem!["detail"]);
+
+        // The rootfs object went missing after the link was set.
+        server.Artifacts.Delete("boot-images", $"{imageId}/rootfs0");
+        (status, problem, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(imageId, keyId));
+        Assert.Equal(422, status);
+        Assert.Contains("cannot be validated", (string?)problem!["detail"]);
+
+        // And the manifest too.
+        server.Artifacts.Delete("boot-images", $"{imageId}/manifest.json");
+        (status, _, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(imageId, keyId));
+        Assert.Equal(422, status);
+        await AssertNoJobsAsync();
+    }
+
+    [Fact]
+    public async Task PatchChangesOnlyStatusAndResultantImage()
+    {
+        var (imageId, keyId) = await ImageAndKeyAsync();
+        var (_, job, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(imageId, keyId));
+        var id = (string)job!["id"]!;
+        var result = Guid.NewGuid().ToString();
+        var (status, patched, _) = await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/jobs/{id}", $$"""{"resultant_image_id":"{{result}}","status":"packaging_artifacts"}""");
+        Assert.Equal(200, status);
+        Assert.Equal(result, (string?)patched!["resultant_image_id"]);
+        Assert.Equal("packaging_artifacts", (string?)patched["status"]);
+
+        (status, var problem, _) = await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/jobs/{id}", """{"status":"done"}""");
+        Assert.Equal(422, status);
+        Assert.StartsWith("Job state must be one of: creating,", (string?)problem!["errors"]!["status"]![0]);
+        (status, _, _) = await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/jobs/{id}", """{"image_root_archive_name":"x"}""");
+        Assert.Equal(422, status);
+        (status, _, _) = await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/jobs/{id}", """{"resultant_image_id":"x"}""");
+        Assert.Equal(422, status);
+        (status, _, _) = await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/jobs/{id}", "{}");
+        Assert.Equal(400, status);
+        (status, _, _) = await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/jobs/{Guid.NewGuid()}", """{"status":"error"}""");
+        Assert.Equal(404, status);
+    }
+
+    [Theory]
+    [InlineData("?status=finished")]
+    [InlineData("?job_type=build")]
+    [InlineData("?age=yesterday")]
+    [InlineData("?age=")]
+    public async Task BulkDeleteRejectsBadFiltersAndDeletesNothing(string query)
+    {
+        var (imageId, keyId) = await ImageAndKeyAsync();
+        await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(imageId, keyId));
+        var (status, _, contentType) = await server.SendAsync(HttpMethod.Delete, "/apis/ims/v3/jobs" + query);
+        Assert.Equal(400, status);
+        Assert.Equal("application/problem+json", contentType);
+        var (_, jobs, _) = await server.SendAsync(HttpMethod.Get, "/apis/ims/v3/jobs");
+        Assert.Single(jobs!.AsArray());
+    }
+
+    [Fact]
+    public async Task BulkDeleteAppliesEveryFilter()
+    {
+        var (imageId, keyId) = await ImageAndKeyAsync();
+        var (_, first, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(imageId, keyId));
+        await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(imageId, keyId));
+        await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/jobs/{first!["id"]}", """{"status":"error"}""");
+
+        // Too young for the age filter: nothing goes.
+        await server.SendAsync(HttpMethod.Delete, "/apis/ims/v3/jobs?status=error&age=1d");
+        var (_, jobs, _) = await server.SendAsync(HttpMethod.Get, "/apis/ims/v3/jobs");
+        Assert.Equal(2, jobs!.AsArray().Count);
+
+        var (status, _, _) = await server.SendAsync(HttpMethod.Delete, "/apis/ims/v3/jobs?status=error&status=success&job_type=customize");
+        Assert.Equal(204, status);
+        (_, jobs, _) = await server.SendAsync(HttpMethod.Get, "/apis/ims/v3/jobs");
+        var remaining = Assert.Single(jobs!.AsArray());
+        Assert.Equal("creating", (string?)remaining!["status"]);
+
+        await server.SendAsync(HttpMethod.Delete, "/apis/ims/v3/jobs");
+        await AssertNoJobsAsync();
+    }
+
+    [Fact]
+    public async Task TheJobLogIsServedAsText()
+    {
+        var (imageId, keyId) = await ImageAndKeyAsync();
+        var (_, job, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(imageId, keyId));
+        using var client = server.CreateClient();
+        var log = await client.GetStringAsync($"/apis/ims/v3/jobs/{job!["id"]}/log");
+        Assert.Contains($"Job created: customize image {imageId}", log);
+        var missing = await client.GetAsync($"/apis/ims/v3/jobs/{Guid.NewGuid()}/log");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("30m", 30 * 60)]
+    [InlineData("6h", 6 * 3600)]
+    [InlineData("1d", 86400)]
+    [InlineData("2w", 14 * 86400)]
+    [InlineData("1d12h", 36 * 3600)]
+    public void AgesParseAsTheReferenceDocuments(string text, int seconds)
+        => Assert.Equal(TimeSpan.FromSeconds(seconds), Jobs.JobRequests.ParseAge(text));
+}
