@@ -173,19 +173,55 @@ public sealed class FileSystemArtifactStore : IArtifactStore
                 userMetadata);
             await WriteDurablyAsync(temporaryMetadata, JsonSerializer.SerializeToUtf8Bytes(stored), cancellationToken);
 
-            lock (publishLock)
+            Publish(bucket, key, temporaryContent, temporaryMetadata);
+            return new ArtifactObject(bucket, key, size, md5, stored.LastModified, stored.ContentType, stored.Metadata);
+        }
+        finally
+        {
+            File.Delete(temporaryContent);
+            File.Delete(temporaryMetadata);
+        }
+    }
+
+    public async Task<ArtifactObject> AdoptFileAsync(
+        string bucket,
+        string key,
+        string filePath,
+        IReadOnlyDictionary<string, string>? metadata = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArtifactPath.EnsureValid(bucket, key);
+        EnsureBucketExists(bucket);
+        var uploadId = Guid.NewGuid().ToString("n");
+        var temporaryContent = Path.Combine(uploadsDirectory, uploadId);
+        var temporaryMetadata = Path.Combine(uploadsDirectory, uploadId + ".json");
+        try
+        {
+            try
             {
-                var contentPath = ContentPath(bucket, key);
-                var metadataPath = MetadataPath(bucket, key);
-                EnsureParentDirectory(contentPath, bucket, key);
-                EnsureParentDirectory(metadataPath, bucket, key);
-                if (Directory.Exists(contentPath))
-                {
-                    throw new ArtifactConflictException($"The key '{key}' is a prefix of other objects in bucket '{bucket}'; choose another key.");
-                }
-                File.Move(temporaryMetadata, metadataPath, overwrite: true);
-                File.Move(temporaryContent, contentPath, overwrite: true);
+                File.Move(filePath, temporaryContent);
             }
+            catch (IOException)
+            {
+                // Another file system: fall back to a streamed copy.
+                await using var source = new FileStream(filePath, FileMode.Open, FileAccess.Read, FileShare.Read, CopyBufferBytes, FileOptions.Asynchronous | FileOptions.SequentialScan);
+                var copied = await PutAsync(bucket, key, source, metadata, cancellationToken: cancellationToken);
+                File.Delete(filePath);
+                return copied;
+            }
+            string md5;
+            long size;
+            await using (var content = new FileStream(temporaryContent, FileMode.Open, FileAccess.ReadWrite, FileShare.None, CopyBufferBytes, FileOptions.SequentialScan))
+            {
+                size = content.Length;
+                md5 = Convert.ToHexStringLower(await MD5.HashDataAsync(content, cancellationToken));
+                content.Flush(flushToDisk: true);
+            }
+            var userMetadata = metadata is null ? new Dictionary<string, string>() : new Dictionary<string, string>(metadata);
+            userMetadata.TryAdd(Md5MetadataName, md5);
+            var stored = new StoredMetadata(md5, size, DefaultContentType, DateTimeOffset.UtcNow, userMetadata);
+            await WriteDurablyAsync(temporaryMetadata, JsonSerializer.SerializeToUtf8Bytes(stored), cancellationToken);
+            Publish(bucket, key, temporaryContent, temporaryMetadata);
             return new ArtifactObject(bucket, key, size, md5, stored.LastModified, stored.ContentType, stored.Metadata);
         }
         finally
@@ -238,6 +274,24 @@ public sealed class FileSystemArtifactStore : IArtifactStore
             RemoveEmptyParents(sourceMetadata, Path.Combine(metadataDirectory, bucket));
         }
         return Head(bucket, destinationKey);
+    }
+
+    /// <summary>Moves a finished upload and its metadata into place together.</summary>
+    private void Publish(string bucket, string key, string temporaryContent, string temporaryMetadata)
+    {
+        lock (publishLock)
+        {
+            var contentPath = ContentPath(bucket, key);
+            var metadataPath = MetadataPath(bucket, key);
+            EnsureParentDirectory(contentPath, bucket, key);
+            EnsureParentDirectory(metadataPath, bucket, key);
+            if (Directory.Exists(contentPath))
+            {
+                throw new ArtifactConflictException($"The key '{key}' is a prefix of other objects in bucket '{bucket}'; choose another key.");
+            }
+            File.Move(temporaryMetadata, metadataPath, overwrite: true);
+            File.Move(temporaryContent, contentPath, overwrite: true);
+        }
     }
 
     private void EnsureBucketExists(string bucket)

@@ -49,6 +49,17 @@ public interface IArtifactStore
         string? expectedMd5 = null,
         CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Stores a local file as an object by moving it into the repository (a rename when it is on the
+    /// same file system, a copy otherwise): the file is gone afterwards. For results the server made itself.
+    /// </summary>
+    Task<ArtifactObject> AdoptFileAsync(
+        string bucket,
+        string key,
+        string filePath,
+        IReadOnlyDictionary<string, string>? metadata = null,
+        CancellationToken cancellationToken = default);
+
     /// <summary>Returns false when there was no such object.</summary>
     bool Delete(string bucket, string key);
 

@@ -128,6 +128,20 @@ public sealed class FileSystemArtifactStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task AdoptedFileMovesInWithItsChecksum()
+    {
+        var file = Path.Combine(root, "result.squashfs");
+        await File.WriteAllTextAsync(file, "packed root");
+        var stored = await store.AdoptFileAsync("boot-images", "img/rootfs", file, new Dictionary<string, string> { ["x-shasta-ims-job-id"] = "job" });
+        Assert.False(File.Exists(file));
+        Assert.Equal(Md5("packed root"), stored.Md5);
+        var head = store.Head("boot-images", "img/rootfs")!;
+        Assert.Equal("job", head.Metadata["x-shasta-ims-job-id"]);
+        Assert.Equal(Md5("packed root"), head.Metadata[FileSystemArtifactStore.Md5MetadataName]);
+        await Assert.ThrowsAsync<InvalidArtifactNameException>(() => store.AdoptFileAsync("boot-images", "../x", file));
+    }
+
+    [Fact]
     public async Task LeftoverUploadsFromACrashAreRemovedAtStart()
     {
         var leftover = Path.Combine(root, "uploads", "half-written");

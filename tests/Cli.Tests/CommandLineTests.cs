@@ -46,3 +46,17 @@ public sealed class CommandLineTests
         Assert.False(BooleanText.TryParse("maybe", out _));
     }
 }
+
+public sealed class JobCommandTests
+{
+    [Fact]
+    public void SshContainerOptionsAreZippedLikeTheReference()
+    {
+        Assert.Equal("""[{"jail":true}]""", Cray.Cli.Ims.JobCommands.ZipContainers(null, "True")!.ToJsonString());
+        Assert.Equal("""[{"name":"a","jail":true},{"name":"b","jail":false}]""", Cray.Cli.Ims.JobCommands.ZipContainers("a, b", "yes,0")!.ToJsonString());
+        Assert.Null(Cray.Cli.Ims.JobCommands.ZipContainers(null, null));
+        var uneven = Assert.Throws<Cray.Cli.Common.CliException>(() => Cray.Cli.Ims.JobCommands.ZipContainers("a,b", "true"));
+        Assert.Equal("Invalid value: Missing parameter: --ssh-containers-jail", uneven.Message);
+        Assert.Throws<Cray.Cli.Common.CliException>(() => Cray.Cli.Ims.JobCommands.ZipContainers(null, "maybe"));
+    }
+}

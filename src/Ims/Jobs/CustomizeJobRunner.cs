@@ -204,7 +204,7 @@ public sealed class CustomizeJobRunner(
         };
         var entries = new List<ManifestArtifact>
         {
-            await UploadFileAsync(workspace.ResultSquashfs, $"{image.Id}/rootfs", ArtifactTypes.RootFileSystem, metadata, created, cancellationToken),
+            await AdoptResultAsync(workspace.ResultSquashfs, $"{image.Id}/rootfs", metadata, created, cancellationToken),
         };
         foreach (var (fileName, key, type) in new[]
         {
@@ -250,6 +250,14 @@ public sealed class CustomizeJobRunner(
 
     private ImageManifest? ReadSourceManifest(JobDocument document)
         => new ManifestReader(artifacts).TryRead(ArtifactLink.S3(document.SourceManifestPath));
+
+    /// <summary>The packed root moves into the repository rather than being copied: it is the biggest file of the job.</summary>
+    private async Task<ManifestArtifact> AdoptResultAsync(string path, string key, Dictionary<string, string> metadata, CreatedImage created, CancellationToken cancellationToken)
+    {
+        created.Keys.Add(key);
+        var stored = await artifacts.AdoptFileAsync(BootImagesBucket, key, path, metadata, cancellationToken);
+        return new ManifestArtifact(ArtifactLink.S3(stored.S3Path, stored.ETag), stored.Md5, ArtifactTypes.RootFileSystem);
+    }
 
     private async Task<ManifestArtifact> UploadFileAsync(string path, string key, string type, Dictionary<string, string> metadata, CreatedImage created, CancellationToken cancellationToken)
     {
