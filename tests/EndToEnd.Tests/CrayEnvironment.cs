@@ -14,6 +14,9 @@ public sealed class CrayEnvironment : IAsyncLifetime
 {
     private Process? server;
 
+    /// <summary>cray-server flags beyond --listen and --data-dir.</summary>
+    public IReadOnlyList<string> ExtraServerArguments { get; init; } = [];
+
     /// <summary>
     /// Under /var/lib rather than /tmp: OpenSSH only jails into a path whose every component is
     /// root-owned and not group/world-writable, and /tmp is world-writable.
@@ -85,6 +88,10 @@ public sealed class CrayEnvironment : IAsyncLifetime
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        foreach (var argument in ExtraServerArguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
         server = Process.Start(start)!;
         var log = Path.Combine(Root, "server.log");
         server.OutputDataReceived += (_, line) => { lock (this) { File.AppendAllText(log, line.Data + "\n"); } };

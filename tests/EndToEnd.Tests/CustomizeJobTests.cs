@@ -130,8 +130,10 @@ public sealed class CustomizeJobTests(JobEnvironment environment) : IClassFixtur
     {
         var job = await environment.CreateJobAsync("unjailed", jail: false);
         var jobId = (string)job["id"]!;
-        var port = JobEnvironment.SshPort(await environment.WaitAsync(jobId, until: "waiting_on_user"));
+        var waiting = await environment.WaitAsync(jobId, until: "waiting_on_user");
+        var port = JobEnvironment.SshPort(waiting);
         var imageRoot = Path.Combine(environment.JobDirectory(jobId), "image-root");
+        Assert.Equal(imageRoot, (string?)waiting["ssh_containers"]![0]!["image_root"]);
         var result = await environment.SshAsync(port, $"test -d {imageRoot} && echo from-host > {imageRoot}/etc/unjailed-marker && touch {environment.JobDirectory(jobId)}/complete");
         Assert.True(result.Succeeded, result.Output);
         var done = await environment.WaitAsync(jobId);
@@ -160,5 +162,67 @@ public sealed class CustomizeJobTests(JobEnvironment environment) : IClassFixtur
         Assert.Equal(0, (await Cray.CrayAsync("artifacts", "get", "boot-images", $"{resultId}/kernel", copy)).ExitCode);
         Assert.Equal("kernel bytes", await File.ReadAllTextAsync(copy));
         Assert.Equal(0, (await Cray.CrayAsync("artifacts", "describe", "boot-images", $"{resultId}/initrd")).ExitCode);
+    }
+
+    [Fact]
+    public async Task TwoJobsRunAtOnceAndOnesFailureLeavesTheOtherAlone()
+    {
+        var failing = (string)(await environment.CreateJobAsync("parallel-failing"))["id"]!;
+        var passing = (string)(await environment.CreateJobAsync("parallel-passing"))["id"]!;
+        var failingPort = JobEnvironment.SshPort(await environment.WaitAsync(failing, until: "waiting_on_user"));
+        var passingPort = JobEnvironment.SshPort(await environment.WaitAsync(passing, until: "waiting_on_user"));
+        Assert.NotEqual(failingPort, passingPort);
+
+        // Follow the passing job's log while it runs: the command must end by itself when the job does.
+        var follow = Cray.CrayAsync("ims", "jobs", "logs", passing, "--follow");
+        Assert.True((await environment.SshAsync(failingPort, "touch /tmp/failed")).Succeeded);
+        Assert.Equal("error", (string?)(await environment.WaitAsync(failing))["status"]);
+        Assert.Equal("waiting_on_user", (string?)JsonNode.Parse((await Cray.CrayAsync("ims", "jobs", "describe", passing, "--format", "json")).Output)!["status"]);
+        Assert.True((await environment.SshAsync(passingPort, "echo ok > /etc/parallel && touch /tmp/complete")).Succeeded);
+        Assert.Equal("success", (string?)(await environment.WaitAsync(passing))["status"]);
+        var followed = await follow.WaitAsync(TimeSpan.FromMinutes(1));
+        Assert.Equal(0, followed.ExitCode);
+        Assert.Contains($"Success: image", followed.Output);
+    }
+
+    [Fact]
+    public async Task RequireDkmsMountsProcSysAndDevWhileServedAndNothingAfter()
+    {
+        var jobId = (string)(await environment.CreateJobAsync("with-dkms", extra: ["--require-dkms", "true"]))["id"]!;
+        var waiting = await environment.WaitAsync(jobId, until: "waiting_on_user");
+        Assert.True((bool)waiting["require_dkms"]!);
+        var port = JobEnvironment.SshPort(waiting);
+        var inside = await environment.SshAsync(port, "test -e /proc/self/status && test -d /sys/kernel && test -e /dev/null && echo mounted; env | grep IMS_DKMS_ENABLED");
+        Assert.Contains("mounted", inside.Output);
+        Assert.Contains("IMS_DKMS_ENABLED=True", inside.Output);
+        Assert.True((await environment.SshAsync(port, "touch /tmp/complete")).Succeeded);
+        var done = await environment.WaitAsync(jobId);
+        Assert.Equal("success", (string?)done["status"]);
+        Assert.DoesNotContain(File.ReadLines("/proc/self/mounts"), line => line.Contains(environment.JobDirectory(jobId), StringComparison.Ordinal));
+
+        var rootfs = Path.Combine(Cray.Root, "dkms.squashfs");
+        await Cray.CrayAsync("artifacts", "get", "boot-images", $"{(string)done["resultant_image_id"]!}/rootfs", rootfs);
+        var listing = await ProcessRunner.Instance.RunAsync(new ProcessRequest("unsquashfs", ["-ls", rootfs, "proc/self"]));
+        Assert.DoesNotContain("proc/self/status", listing.Output);
+    }
+}
+
+/// <summary>A server whose jobs wait only briefly for the user.</summary>
+public sealed class ShortWaitJobEnvironment : JobEnvironment
+{
+    protected override string[] ServerArguments => ["--ims-user-wait-timeout", "3s"];
+}
+
+public sealed class UserWaitTimeoutTests(ShortWaitJobEnvironment environment) : IClassFixture<ShortWaitJobEnvironment>
+{
+    [Fact]
+    public async Task AJobNobodySignalsEndsInErrorAfterTheTimeout()
+    {
+        var jobId = (string)(await environment.CreateJobAsync("nobody-came"))["id"]!;
+        var done = await environment.WaitAsync(jobId);
+        Assert.Equal("error", (string?)done["status"]);
+        Assert.Contains("No complete or failed signal within", (await environment.Cray.CrayAsync("ims", "jobs", "logs", jobId)).Output);
+        Assert.False(JobEnvironment.SshdRunningFor(jobId));
+        Assert.False(Directory.Exists(environment.JobDirectory(jobId)));
     }
 }

@@ -7,9 +7,17 @@ namespace Cray.EndToEnd.Tests;
 /// A server with the IMS worker, the cached Debian base image imported into it, and an SSH key pair
 /// registered as an IMS public key: what the documented "Customize an Image Root Using IMS" needs.
 /// </summary>
-public sealed class JobEnvironment : IAsyncLifetime
+public class JobEnvironment : IAsyncLifetime
 {
-    public CrayEnvironment Cray { get; } = new();
+    public JobEnvironment()
+    {
+        Cray = new CrayEnvironment { ExtraServerArguments = ServerArguments };
+    }
+
+    /// <summary>Extra cray-server flags for a fixture that needs them.</summary>
+    protected virtual string[] ServerArguments => [];
+
+    public CrayEnvironment Cray { get; }
 
     public string BaseImageId { get; private set; } = "";
 
@@ -56,10 +64,10 @@ public sealed class JobEnvironment : IAsyncLifetime
         return ((string)JsonNode.Parse(described.Output)!["artifact"]!["ETag"]!).Trim('"');
     }
 
-    public async Task<JsonNode> CreateJobAsync(string archiveName, bool jail = true, string? imageId = null)
+    public async Task<JsonNode> CreateJobAsync(string archiveName, bool jail = true, string? imageId = null, params string[] extra)
     {
-        var result = await Cray.CrayAsync("ims", "jobs", "create", "--job-type", "customize", "--artifact-id", imageId ?? BaseImageId,
-            "--image-root-archive-name", archiveName, "--public-key-id", PublicKeyId, "--ssh-containers-jail", jail ? "True" : "False", "--format", "json");
+        var result = await Cray.CrayAsync(["ims", "jobs", "create", "--job-type", "customize", "--artifact-id", imageId ?? BaseImageId,
+            "--image-root-archive-name", archiveName, "--public-key-id", PublicKeyId, "--ssh-containers-jail", jail ? "True" : "False", "--format", "json", .. extra]);
         Assert.True(result.ExitCode == 0, result.Error);
         return JsonNode.Parse(result.Output)!;
     }

@@ -51,6 +51,7 @@ public sealed class JobsApiTests : IDisposable
         Assert.Equal("customize", (string?)container["name"]);
         Assert.False((bool)container["jail"]!);
         Assert.Equal("pending", (string?)container["status"]);
+        Assert.EndsWith($"/ims/jobs/{job["id"]}/image-root", (string?)container["image_root"]);
         Assert.Equal(["cluster.local", "customer_access"], container["connection_info"]!.AsObject().Select(pair => pair.Key).Order());
         foreach (var field in new[] { "kubernetes_job", "kubernetes_service", "kubernetes_configmap", "kubernetes_pvc", "kubernetes_secret", "kubernetes_namespace" })
         {
@@ -69,6 +70,7 @@ public sealed class JobsApiTests : IDisposable
         Assert.Equal(200, status);
         Assert.Equal(keyId, (string?)described!["public_key_id"]);
         Assert.True((bool)described["ssh_containers"]![0]!["jail"]!);
+        Assert.Null(described["ssh_containers"]![0]!["image_root"]);
         Assert.Equal("cfs-session", (string?)described["ssh_containers"]![0]!["name"]);
     }
 

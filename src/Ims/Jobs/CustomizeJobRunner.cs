@@ -40,6 +40,8 @@ public sealed class CustomizeJobRunner(
         var jail = job.SshContainers is [{ Jail: true }, ..];
         var created = new CreatedImage();
         await using var sshServer = new JobSshServer(workspace, options, runner, Log);
+        string? failure = null;
+        var stopped = false;
         try
         {
             await SetStatusAsync(jobId, JobStatuses.FetchingImage, cancellationToken);
@@ -82,32 +84,48 @@ public sealed class CustomizeJobRunner(
             await workspace.UnmountAllAsync(runner, Log);
             await PhaseAsync(jobId, "packaging_artifacts", () => PackageAsync(document, workspace, created, cancellationToken));
             await UpdateAsync(jobId, current => current with { ResultantImageId = created.ImageId }, cancellationToken);
-            await SetStatusAsync(jobId, JobStatuses.Success, cancellationToken);
-            Log($"Success: image {created.ImageId} '{job.ImageRootArchiveName}'.");
         }
         catch (Exception exception) when (exception is OperationCanceledException or JobDeletedException)
         {
             Log("Stopped: the job was deleted or the server is shutting down.");
-            await RemoveCreatedImageAsync(created, Log);
-            if (!cancellationToken.IsCancellationRequested || exception is JobDeletedException)
-            {
-                return;
-            }
-            await TryMarkErrorAsync(jobId, "The job was stopped before it finished (job deleted or cray-server stopping).");
+            failure = exception is JobDeletedException || !cancellationToken.IsCancellationRequested
+                ? null
+                : "The job was stopped before it finished (job deleted or cray-server stopping).";
+            stopped = true;
         }
         catch (Exception exception)
         {
-            var reason = exception is JobFailedException or ProcessFailedException or InvalidOperationException or ArtifactException
+            failure = exception is JobFailedException or ProcessFailedException or InvalidOperationException or ArtifactException
                 ? exception.Message
                 : exception.ToString();
-            Log($"Error: {reason}");
-            await RemoveCreatedImageAsync(created, Log);
-            await TryMarkErrorAsync(jobId, reason);
+            Log($"Error: {failure}");
         }
         finally
         {
             await sshServer.StopAsync();
             await workspace.CleanupAsync(runner, Log);
+        }
+
+        // The final status is written only once everything is cleaned up, so whoever sees it
+        // finds no sshd, mount or job directory left.
+        if (failure is null && !stopped)
+        {
+            try
+            {
+                // Logged first: a follower of the log stops reading once the status is final.
+                Log($"Success: image {created.ImageId} '{job.ImageRootArchiveName}'.");
+                await SetStatusAsync(jobId, JobStatuses.Success, CancellationToken.None);
+            }
+            catch (JobDeletedException)
+            {
+                // Deleted at the last moment: the registered image stays, as images outlive their jobs.
+            }
+            return;
+        }
+        await RemoveCreatedImageAsync(created, Log);
+        if (failure is not null)
+        {
+            await TryMarkErrorAsync(jobId, failure);
         }
     }
 

@@ -109,9 +109,9 @@ public sealed class ImsWorker(
             var jobId = document.Job.Id;
             var status = document.Job.Status;
             await new JobWorkspace(options.JobsDirectory, jobId).CleanupAsync(processes, line => logs.Append(jobId, line));
+            logs.Append(jobId, $"Status error: cray-server stopped while the job was {status}; its sshd and files were cleaned up. Create a new job to try again.");
             await store.UpdateAsync<JobDocument>(JobService.Collection, jobId,
                 current => current with { Job = current.Job with { Status = JobStatuses.Error } }, cancellationToken);
-            logs.Append(jobId, $"Status error: cray-server stopped while the job was {status}; its sshd and files were cleaned up. Create a new job to try again.");
             logger.LogWarning("Job {JobId} was left {Status} by a previous run; ended it in error", jobId, status);
         }
         if (Directory.Exists(options.JobsDirectory))

@@ -34,10 +34,13 @@ public sealed record SshEndpoint(
 
 /// <summary>
 /// One SSH server of a job. <c>connection_info</c> always has the reference's two keys; here both
-/// name the worker's real SSH address and port (the port is null until sshd listens).
+/// name the worker's real SSH address and port (the port is null until sshd listens). Without a
+/// jail the user lands on the worker host, so <c>image_root</c> (ours) says where the image root is;
+/// it is null for a jail, where the image root is /.
 /// </summary>
 public sealed record SshContainer(
     [property: JsonPropertyName("connection_info")] IReadOnlyDictionary<string, SshEndpoint> ConnectionInfo,
+    [property: JsonPropertyName("image_root")] string? ImageRoot,
     [property: JsonPropertyName("jail")] bool Jail,
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("status")] string Status)

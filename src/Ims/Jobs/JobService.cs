@@ -103,7 +103,8 @@ public sealed class JobService(
             RequireDkms: requireDkms,
             ResultantImageId: null,
             SshContainers: containers
-                .Select(container => new SshContainer(SshContainer.Endpoints(options.SshAddress, null), container.Jail, container.Name, "pending"))
+                .Select(container => new SshContainer(SshContainer.Endpoints(options.SshAddress, null),
+                    container.Jail ? null : new JobWorkspace(options.JobsDirectory, id).ImageRoot, container.Jail, container.Name, "pending"))
                 .ToList(),
             Status: JobStatuses.Creating);
         var document = new JobDocument(job, publicKey.Key, md5, rootfs.Link.Path, image.Link.Path, Worker: null);
