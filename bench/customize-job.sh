@@ -5,31 +5,18 @@
 #   bench/customize-job.sh            (as root: the worker runs sshd jails)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dotnet build Cray.slnx -c Release -nologo -v quiet >/dev/null
-server_dll=src/Cray.Server/bin/Release/net10.0/cray-server.dll
-cli_dll=src/Cray.Cli/bin/Release/net10.0/cray.dll
 base_image=$(scripts/base-image.sh)
 
 # Under /var/lib, not /tmp: OpenSSH jails only below root-owned, non-world-writable directories.
 work=$(mktemp -d /var/lib/cray-bench.XXXXXX)
 chmod 755 "$work"
-server_pid=""
+source bench/lib.sh
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  stop_bench_server
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-dotnet "$server_dll" --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$port/apis/ims/healthz/ready" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-export CRAY_CONFIG_DIR="$work/config"
-cray() { dotnet "$cli_dll" "$@"; }
-cray init --hostname "127.0.0.1:$port" --no-auth >/dev/null
+start_bench_server
 
 image_id=$(cray ims images import --name bench-base --rootfs "$base_image" --format json --quiet | jq -r .id)
 ssh-keygen -q -t ed25519 -N "" -f "$work/key"

@@ -162,19 +162,7 @@ public sealed class FileSystemArtifactStore : IArtifactStore
                 throw new ArtifactChecksumMismatchException(
                     $"The content received for {ArtifactPath.Format(bucket, key)} has md5 {md5}, not the {expectedMd5} the client sent; nothing was stored.");
             }
-            var userMetadata = metadata is null ? new Dictionary<string, string>() : new Dictionary<string, string>(metadata);
-            // IMS reads the checksum from the object's md5sum metadata, as the reference's uploaders set it.
-            userMetadata.TryAdd(Md5MetadataName, md5);
-            var stored = new StoredMetadata(
-                md5,
-                size,
-                string.IsNullOrWhiteSpace(contentType) ? DefaultContentType : contentType,
-                DateTimeOffset.UtcNow,
-                userMetadata);
-            await WriteDurablyAsync(temporaryMetadata, JsonSerializer.SerializeToUtf8Bytes(stored), cancellationToken);
-
-            Publish(bucket, key, temporaryContent, temporaryMetadata);
-            return new ArtifactObject(bucket, key, size, md5, stored.LastModified, stored.ContentType, stored.Metadata);
+            return await PublishAsync(bucket, key, temporaryContent, temporaryMetadata, md5, size, contentType, metadata, cancellationToken);
         }
         finally
         {
@@ -217,12 +205,7 @@ public sealed class FileSystemArtifactStore : IArtifactStore
                 md5 = Convert.ToHexStringLower(await MD5.HashDataAsync(content, cancellationToken));
                 content.Flush(flushToDisk: true);
             }
-            var userMetadata = metadata is null ? new Dictionary<string, string>() : new Dictionary<string, string>(metadata);
-            userMetadata.TryAdd(Md5MetadataName, md5);
-            var stored = new StoredMetadata(md5, size, DefaultContentType, DateTimeOffset.UtcNow, userMetadata);
-            await WriteDurablyAsync(temporaryMetadata, JsonSerializer.SerializeToUtf8Bytes(stored), cancellationToken);
-            Publish(bucket, key, temporaryContent, temporaryMetadata);
-            return new ArtifactObject(bucket, key, size, md5, stored.LastModified, stored.ContentType, stored.Metadata);
+            return await PublishAsync(bucket, key, temporaryContent, temporaryMetadata, md5, size, null, metadata, cancellationToken);
         }
         finally
         {
@@ -276,9 +259,15 @@ public sealed class FileSystemArtifactStore : IArtifactStore
         return Head(bucket, destinationKey);
     }
 
-    /// <summary>Moves a finished upload and its metadata into place together.</summary>
-    private void Publish(string bucket, string key, string temporaryContent, string temporaryMetadata)
+    /// <summary>Records a finished upload's checksum and metadata, then moves both into place together.</summary>
+    private async Task<ArtifactObject> PublishAsync(string bucket, string key, string temporaryContent, string temporaryMetadata,
+        string md5, long size, string? contentType, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken)
     {
+        var userMetadata = metadata is null ? new Dictionary<string, string>() : new Dictionary<string, string>(metadata);
+        // IMS reads the checksum from the object's md5sum metadata, as the reference's uploaders set it.
+        userMetadata.TryAdd(Md5MetadataName, md5);
+        var stored = new StoredMetadata(md5, size, string.IsNullOrWhiteSpace(contentType) ? DefaultContentType : contentType, DateTimeOffset.UtcNow, userMetadata);
+        await WriteDurablyAsync(temporaryMetadata, JsonSerializer.SerializeToUtf8Bytes(stored), cancellationToken);
         lock (publishLock)
         {
             var contentPath = ContentPath(bucket, key);
@@ -292,6 +281,7 @@ public sealed class FileSystemArtifactStore : IArtifactStore
             File.Move(temporaryMetadata, metadataPath, overwrite: true);
             File.Move(temporaryContent, contentPath, overwrite: true);
         }
+        return new ArtifactObject(bucket, key, size, md5, stored.LastModified, stored.ContentType, stored.Metadata);
     }
 
     private void EnsureBucketExists(string bucket)
