@@ -1,5 +1,7 @@
 using Cray.Artifacts;
 using Cray.Artifacts.Api;
+using Cray.Cfs;
+using Cray.Cfs.Api;
 using Cray.Ims;
 using Cray.Ims.Api;
 using Cray.Platform.Processes;
@@ -73,6 +75,7 @@ builder.Services.AddSingleton<IArtifactStore>(_ =>
 });
 builder.Services.AddSingleton<IProcessRunner>(ProcessRunner.Instance);
 builder.Services.AddIms(options.ImsWorker);
+builder.Services.AddCfs();
 if (options.HasRole(ServerOptions.ImsWorkerRole))
 {
     builder.Services.AddImsWorker();
@@ -88,6 +91,7 @@ if (options.HasRole(ServerOptions.ApiRole))
 {
     app.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
     app.MapImsApi();
+    app.MapCfsApi();
     app.MapArtifactsApi();
 }
 

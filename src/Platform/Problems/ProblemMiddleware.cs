@@ -24,7 +24,7 @@ public static class ProblemMiddleware
             catch (ProblemException problem) when (!context.Response.HasStarted)
             {
                 context.Response.Clear();
-                await ProblemResponses.WriteAsync(context, problem.Status, problem.Detail, problem.Errors);
+                await ProblemResponses.WriteAsync(context, problem.Status, problem.Detail, problem.Errors, problem.Title, problem.Type);
                 return;
             }
             catch (BadHttpRequestException badRequest) when (!context.Response.HasStarted)

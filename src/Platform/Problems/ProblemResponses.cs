@@ -10,7 +10,7 @@ public static class ProblemResponses
 {
     public const string ContentType = "application/problem+json";
 
-    public static JsonObject Body(int status, string detail, JsonNode? errors = null)
+    public static JsonObject Body(int status, string detail, JsonNode? errors = null, string? title = null, string? type = null)
     {
         var body = new JsonObject { ["detail"] = detail };
         if (errors is not null)
@@ -18,17 +18,18 @@ public static class ProblemResponses
             body["errors"] = errors.DeepClone();
         }
         body["status"] = status;
-        body["title"] = ReasonPhrases.GetReasonPhrase(status);
+        body["title"] = title ?? ReasonPhrases.GetReasonPhrase(status);
+        if (type is not null)
+        {
+            body["type"] = type;
+        }
         return body;
     }
 
-    public static IResult Result(int status, string detail, JsonNode? errors = null)
-        => Results.Text(Body(status, detail, errors).ToJsonString(RecordJson.Options), ContentType, statusCode: status);
-
-    public static async Task WriteAsync(HttpContext context, int status, string detail, JsonNode? errors = null)
+    public static async Task WriteAsync(HttpContext context, int status, string detail, JsonNode? errors = null, string? title = null, string? type = null)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = ContentType;
-        await context.Response.WriteAsync(Body(status, detail, errors).ToJsonString(RecordJson.Options), context.RequestAborted);
+        await context.Response.WriteAsync(Body(status, detail, errors, title, type).ToJsonString(RecordJson.Options), context.RequestAborted);
     }
 }

@@ -13,6 +13,12 @@ public interface IRecordStore
     Task<IReadOnlyList<T>> ListAsync<T>(string collection, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Streams a collection's records in ordinal order of their ids, starting after
+    /// <paramref name="afterId"/> (exclusive; it need not exist). Paging reads only what it shows.
+    /// </summary>
+    IAsyncEnumerable<T> ScanByIdAsync<T>(string collection, string? afterId = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Reads a record and writes back what <paramref name="change"/> makes of it, as one atomic step
     /// that no other writer (in this process or another) can interleave with. Returns the stored
     /// result, or null when the record does not exist or <paramref name="change"/> returns null (no change).

@@ -73,6 +73,26 @@ public sealed class SqliteRecordStore : IRecordStore
         return records;
     }
 
+    public async IAsyncEnumerable<T> ScanByIdAsync<T>(string collection, string? afterId = null,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = afterId is null
+            ? "SELECT body FROM records WHERE collection = $collection ORDER BY id"
+            : "SELECT body FROM records WHERE collection = $collection AND id > $after ORDER BY id";
+        command.Parameters.AddWithValue("$collection", collection);
+        if (afterId is not null)
+        {
+            command.Parameters.AddWithValue("$after", afterId);
+        }
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return JsonSerializer.Deserialize<T>(reader.GetString(0), RecordJson.Options)!;
+        }
+    }
+
     public async Task<T?> UpdateAsync<T>(string collection, string id, Func<T, T?> change, CancellationToken cancellationToken = default) where T : class
     {
         await using var connection = Open();

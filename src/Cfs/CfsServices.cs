@@ -1,0 +1,18 @@
+using Cray.Cfs.Configurations;
+using Cray.Cfs.Options;
+using Cray.Cfs.Sessions;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Cray.Cfs;
+
+public static class CfsServices
+{
+    public static IServiceCollection AddCfs(this IServiceCollection services)
+    {
+        services.AddSingleton<IBranchResolver, GitBranchResolver>();
+        services.AddSingleton<ConfigurationService>();
+        services.AddSingleton<OptionsService>();
+        services.AddSingleton<SessionService>();
+        return services;
+    }
+}

@@ -1,0 +1,48 @@
+using Cray.Platform.Processes;
+
+namespace Cray.Cfs.Configurations;
+
+/// <summary>Turns a branch name into the commit at its head with <c>git ls-remote</c>: no clone, no working tree.</summary>
+public interface IBranchResolver
+{
+    Task<string> ResolveAsync(string cloneUrl, string branch, CancellationToken cancellationToken);
+}
+
+public sealed class GitBranchResolver(IProcessRunner runner) : IBranchResolver
+{
+    public async Task<string> ResolveAsync(string cloneUrl, string branch, CancellationToken cancellationToken)
+    {
+        var request = new ProcessRequest("git", ["ls-remote", "--", cloneUrl, $"refs/heads/{branch}"])
+        {
+            Timeout = TimeSpan.FromSeconds(60),
+            // Never wait for a password prompt: credentials come from a source, not a terminal.
+            Environment = new Dictionary<string, string?> { ["GIT_TERMINAL_PROMPT"] = "0", ["GIT_ASKPASS"] = "/bin/false", ["SSH_ASKPASS"] = "/bin/false" },
+        };
+        ProcessResult result;
+        try
+        {
+            result = await runner.RunAsync(request, cancellationToken);
+        }
+        catch (ProcessFailedException exception)
+        {
+            throw new BranchResolutionException($"Failed interacting with the specified clone_url: {exception.Message}");
+        }
+        if (!result.Succeeded)
+        {
+            throw new BranchResolutionException($"Failed interacting with the specified clone_url: git ls-remote exited with {result.ExitCode}: {Redact(result.Output.Trim())}");
+        }
+        var line = result.Output.Split('\n').FirstOrDefault(candidate => candidate.EndsWith($"\trefs/heads/{branch}", StringComparison.Ordinal));
+        var commit = line?.Split('\t')[0];
+        if (commit is null || commit.Length != 40)
+        {
+            throw new BranchResolutionException($"Branch {branch} does not exist in {cloneUrl}.");
+        }
+        return commit;
+    }
+
+    /// <summary>git may echo a URL with user:password in it; never pass a secret on.</summary>
+    private static string Redact(string text)
+        => System.Text.RegularExpressions.Regex.Replace(text, "://[^/@\\s]+@", "://***@");
+}
+
+public sealed class BranchResolutionException(string message) : Exception(message);

@@ -1,0 +1,92 @@
+using System.Text.Json.Serialization;
+
+namespace Cray.Cfs.Model;
+
+public sealed record SessionConfiguration(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("limit")] string Limit);
+
+public sealed record SessionAnsible(
+    [property: JsonPropertyName("config")] string Config,
+    [property: JsonPropertyName("limit")] string? Limit,
+    [property: JsonPropertyName("passthrough")] string? Passthrough,
+    [property: JsonPropertyName("verbosity")] int Verbosity);
+
+public sealed record TargetGroup(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("members")] IReadOnlyList<string> Members);
+
+public sealed record ImageMapping(
+    [property: JsonPropertyName("source_id")] string SourceId,
+    [property: JsonPropertyName("result_name")] string ResultName);
+
+public sealed record SessionTarget(
+    [property: JsonPropertyName("definition")] string Definition,
+    [property: JsonPropertyName("groups")] IReadOnlyList<TargetGroup>? Groups,
+    [property: JsonPropertyName("image_map")] IReadOnlyList<ImageMapping>? ImageMap);
+
+public sealed record SessionArtifact(
+    [property: JsonPropertyName("image_id")] string? ImageId,
+    [property: JsonPropertyName("result_id")] string? ResultId,
+    [property: JsonPropertyName("type")] string? Type);
+
+public sealed record SessionProgress(
+    [property: JsonPropertyName("completion_time")] string? CompletionTime,
+    [property: JsonPropertyName("ims_job")] string? ImsJob,
+    [property: JsonPropertyName("job")] string? Job,
+    [property: JsonPropertyName("start_time")] string? StartTime,
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("succeeded")] string Succeeded);
+
+public sealed record SessionStatus(
+    [property: JsonPropertyName("artifacts")] IReadOnlyList<SessionArtifact> Artifacts,
+    [property: JsonPropertyName("session")] SessionProgress Session);
+
+/// <summary>A session as stored (the v3 shape); the v2 shape is derived from it on the way out.</summary>
+public sealed record SessionRecord(
+    [property: JsonPropertyName("ansible")] SessionAnsible Ansible,
+    [property: JsonPropertyName("configuration")] SessionConfiguration Configuration,
+    [property: JsonPropertyName("debug_on_failure")] bool DebugOnFailure,
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("status")] SessionStatus Status,
+    [property: JsonPropertyName("tags")] IReadOnlyDictionary<string, string> Tags,
+    [property: JsonPropertyName("target")] SessionTarget Target);
+
+public static class SessionStates
+{
+    public const string Pending = "pending";
+    public const string Running = "running";
+    public const string Complete = "complete";
+
+    /// <summary>Statuses only move forward.</summary>
+    public static readonly string[] Order = [Pending, Running, Complete];
+}
+
+public static class SessionResults
+{
+    public const string None = "none";
+    public const string Unknown = "unknown";
+    public const string False = "false";
+    public const string True = "true";
+
+    /// <summary>Results only move forward too, so "true" can overwrite "false".</summary>
+    public static readonly string[] Order = [None, Unknown, False, True];
+}
+
+public static class TargetDefinitions
+{
+    public const string Image = "image";
+    public const string Spec = "spec";
+    public const string Repo = "repo";
+    public const string Dynamic = "dynamic";
+
+    public static readonly string[] All = [Image, Spec, Repo, Dynamic];
+}
+
+public static class CfsCollections
+{
+    public const string Sessions = "cfs.sessions";
+    public const string Configurations = "cfs.configurations";
+    public const string Options = "cfs.options";
+    public const string Components = "cfs.components";
+}
