@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Cray.Cli.Artifacts;
+using Cray.Cli.Cfs;
 using Cray.Cli.Common;
 using Cray.Cli.Configuration;
 using Cray.Cli.Ims;
@@ -14,6 +15,7 @@ root.Subcommands.Add(ConfigCommands.BuildInit());
 root.Subcommands.Add(ConfigCommands.BuildConfig());
 root.Subcommands.Add(ImsCommands.Build());
 root.Subcommands.Add(ArtifactsCommands.Build());
+root.Subcommands.Add(CfsCommands.Build());
 var version = root.Options.OfType<VersionOption>().FirstOrDefault();
 if (version is not null)
 {
