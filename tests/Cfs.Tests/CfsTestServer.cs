@@ -1,0 +1,75 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Cray.Platform.Processes;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace Cray.Cfs.Tests;
+
+/// <summary>The real server in-process (API role only) over a fresh data directory, with a local git repository for layers.</summary>
+public sealed class CfsTestServer : WebApplicationFactory<Program>
+{
+    public string DataDirectory { get; } = Directory.CreateTempSubdirectory("cfs-api-test-").FullName;
+
+    public string Repository => Path.Combine(DataDirectory, "repo");
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("data-dir", DataDirectory);
+        builder.UseSetting("roles", "api");
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && Directory.Exists(DataDirectory))
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+    }
+
+    public async Task<(int Status, JsonNode? Body)> SendAsync(HttpMethod method, string path, string? json = null, string? tenant = null)
+    {
+        using var client = CreateClient();
+        using var request = new HttpRequestMessage(method, path);
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+        }
+        if (tenant is not null)
+        {
+            request.Headers.Add("Cray-Tenant-Name", tenant);
+        }
+        using var response = await client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+        {
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
+        return ((int)response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
+    }
+
+    /// <summary>A git repository with a main branch; returns the commit at its head.</summary>
+    public async Task<string> CommitAsync(string file, string content)
+    {
+        Directory.CreateDirectory(Repository);
+        async Task<ProcessResult> Git(params string[] arguments)
+            => await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("git", ["-C", Repository, "-c", "user.name=test", "-c", "user.email=test@example.com", .. arguments]));
+        if (!Directory.Exists(Path.Combine(Repository, ".git")))
+        {
+            await Git("init", "-q", "-b", "main");
+        }
+        await File.WriteAllTextAsync(Path.Combine(Repository, file), content);
+        await Git("add", file);
+        await Git("commit", "-q", "-m", "change " + file);
+        return (await Git("rev-parse", "HEAD")).Output.Trim();
+    }
+
+    public async Task PutConfigurationAsync(string name = "configurations-example")
+    {
+        await CommitAsync("site.yml", "- hosts: all\n");
+        var (status, body) = await SendAsync(HttpMethod.Put, $"/apis/cfs/v3/configurations/{name}",
+            $$$"""{"layers":[{"name":"base","clone_url":"{{{Repository}}}","branch":"main","playbook":"site.yml"}]}""");
+        Assert.True(status == 200, body?.ToJsonString());
+    }
+}
