@@ -1,3 +1,4 @@
+using Cray.Cfs.Components;
 using Cray.Cfs.Configurations;
 using Cray.Cfs.Options;
 using Cray.Cfs.Sessions;
@@ -13,6 +14,7 @@ public static class CfsServices
         services.AddSingleton<ConfigurationService>();
         services.AddSingleton<OptionsService>();
         services.AddSingleton<SessionService>();
+        services.AddSingleton<ComponentService>();
         return services;
     }
 }

@@ -38,6 +38,7 @@ public static class CfsApi
             group.MapSessionsApi(version);
             group.MapConfigurationsApi(version);
             group.MapOptionsApi(version);
+            group.MapComponentsApi(version);
         }
         return routes;
     }
@@ -48,6 +49,21 @@ public static class CfsApi
     /// <summary>Reads a JSON body; an empty or unreadable body is null, which the schema then rejects.</summary>
     internal static async Task<JsonNode?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
         => await JsonBodies.ReadObjectAsync(request, cancellationToken);
+
+    /// <summary>Reads a JSON body that may be a list (bulk component writes) or an object.</summary>
+    internal static async Task<JsonNode?> ReadListOrObjectAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        using var reader = new StreamReader(request.Body);
+        var text = await reader.ReadToEndAsync(cancellationToken);
+        try
+        {
+            return text.Length == 0 ? null : JsonNode.Parse(text);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
 
     internal static string? Query(HttpRequest request, string name)
         => request.Query.TryGetValue(name, out var values) ? values.ToString() : null;

@@ -60,6 +60,7 @@ public static class CfsCommands
         yield return SessionCommands.Build(version);
         yield return ConfigurationCommands.Build(version);
         yield return OptionCommands.Build(version);
+        yield return ComponentCommands.Build(version);
     }
 
     /// <summary>Query booleans go out as True/False, as the reference CLI sends them.</summary>

@@ -1,0 +1,187 @@
+using System.Text.Json.Nodes;
+
+namespace Cray.Cfs.Components;
+
+/// <summary>Reads component bodies in either version's names and returns them in the stored (v3) names.</summary>
+public static class ComponentRequests
+{
+    private static readonly (string V3, string V2)[] TopLevel =
+    [
+        ("id", "id"), ("state", "state"), ("state_append", "stateAppend"), ("desired_config", "desiredConfig"),
+        ("error_count", "errorCount"), ("retry_policy", "retryPolicy"), ("enabled", "enabled"), ("tags", "tags"),
+    ];
+
+    private static readonly (string V3, string V2)[] LayerFields =
+    [
+        ("clone_url", "cloneUrl"), ("playbook", "playbook"), ("commit", "commit"), ("status", "status"),
+        ("session_name", "sessionName"), ("last_updated", "lastUpdated"),
+    ];
+
+    public static JsonObject Parse(JsonNode? node, CfsApiVersion version, string path = "", bool requireId = false)
+    {
+        var v3 = version == CfsApiVersion.V3;
+        var reader = SchemaReader.Of(node, path);
+        reader.Only(TopLevel.Select(field => v3 ? field.V3 : field.V2).ToList(),
+            v3 ? ["desired_state", "configuration_status", "logs"] : ["desiredState", "configurationStatus"]);
+        if (requireId)
+        {
+            reader.Require("id");
+        }
+        var component = new JsonObject();
+        string Name((string V3, string V2) field) => v3 ? field.V3 : field.V2;
+        if (reader.String("id") is { } id)
+        {
+            component["id"] = id;
+        }
+        if (reader.String(Name(("desired_config", "desiredConfig")), maxLength: 60, nullable: true) is { } desired)
+        {
+            component["desired_config"] = desired;
+        }
+        if (reader.Integer(Name(("error_count", "errorCount")), minimum: 0) is { } errors)
+        {
+            component["error_count"] = errors;
+        }
+        if (reader.Integer(Name(("retry_policy", "retryPolicy")), minimum: -1) is { } retries)
+        {
+            component["retry_policy"] = retries;
+        }
+        if (reader.Boolean("enabled") is { } enabled)
+        {
+            component["enabled"] = enabled;
+        }
+        if (reader.StringMap("tags") is { } tags)
+        {
+            component["tags"] = new JsonObject(tags.Select(pair => KeyValuePair.Create(pair.Key, (JsonNode?)pair.Value)));
+        }
+        if (reader.Array("state", (item, itemPath) => ParseLayer(item, itemPath, v3)) is { } state)
+        {
+            component["state"] = new JsonArray(state.ToArray());
+        }
+        if (reader.Object(Name(("state_append", "stateAppend"))) is not null)
+        {
+            component["state_append"] = ParseLayer(reader.Body[Name(("state_append", "stateAppend"))], $"{path}.{Name(("state_append", "stateAppend"))}", v3);
+        }
+        return component;
+    }
+
+    private static JsonObject ParseLayer(JsonNode? node, string path, bool v3)
+    {
+        var reader = SchemaReader.Of(node, path);
+        reader.Only(LayerFields.Where(field => v3 || field.V3 != "status").Select(field => v3 ? field.V3 : field.V2).ToList());
+        var layer = new JsonObject();
+        foreach (var field in LayerFields)
+        {
+            var name = v3 ? field.V3 : field.V2;
+            if (field.V3 == "status")
+            {
+                if (v3 && reader.Enum(name, ComponentService.LayerStatuses) is { } status)
+                {
+                    layer["status"] = status;
+                }
+                continue;
+            }
+            if (reader.String(name, nullable: true) is { } value)
+            {
+                layer[field.V3] = value;
+            }
+        }
+        return layer;
+    }
+
+    /// <summary>The component in a version's shape, with the derived status and the optional details.</summary>
+    public static JsonObject Shape(JsonObject component, CfsApiVersion version, ComponentService.StatusContext context, bool configDetails, bool stateDetails, string? logsUrl)
+    {
+        var (status, desiredState) = ComponentService.Derive(component, context);
+        var shaped = (JsonObject)component.DeepClone();
+        shaped["configuration_status"] = status;
+        shaped.TryAdd("retry_policy", context.DefaultRetryPolicy);
+        if (configDetails)
+        {
+            shaped["desired_state"] = desiredState;
+        }
+        if (version == CfsApiVersion.V3)
+        {
+            if (!stateDetails)
+            {
+                shaped.Remove("state");
+            }
+            if (logsUrl is not null)
+            {
+                shaped["logs"] = logsUrl;
+            }
+            return (JsonObject)JsonShapes.SortKeys(shaped)!;
+        }
+        // v2 carries a layer's status as a suffix on its commit; "applied" has none.
+        foreach (var layer in (shaped["state"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            if (layer["status"]?.GetValue<string>() is { } layerStatus && layerStatus != "applied")
+            {
+                layer["commit"] = $"{layer["commit"]?.GetValue<string>()}_{layerStatus}";
+            }
+            layer.Remove("status");
+            JsonShapes.Rename(layer, "clone_url", "cloneUrl");
+            JsonShapes.Rename(layer, "session_name", "sessionName");
+            JsonShapes.Rename(layer, "last_updated", "lastUpdated");
+        }
+        foreach (var layer in (shaped["desired_state"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            JsonShapes.Rename(layer, "clone_url", "cloneUrl");
+            JsonShapes.Rename(layer, "session_name", "sessionName");
+            JsonShapes.Rename(layer, "last_updated", "lastUpdated");
+        }
+        foreach (var (v3Name, v2Name) in TopLevel.Append(("desired_state", "desiredState")).Append(("configuration_status", "configurationStatus")))
+        {
+            JsonShapes.Rename(shaped, v3Name, v2Name);
+        }
+        return (JsonObject)JsonShapes.SortKeys(shaped)!;
+    }
+
+    public static ComponentFilter ParseFilter(Func<string, string?> query, CfsApiVersion version)
+    {
+        IReadOnlySet<string>? Set(string? text) => string.IsNullOrEmpty(text)
+            ? null
+            : text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+        var statuses = Set(query("status"));
+        foreach (var status in statuses ?? new HashSet<string>())
+        {
+            if (!ComponentService.StatusOrder.Contains(status))
+            {
+                throw CfsProblems.Schema($"'{status}' is not one of ['unconfigured', 'failed', 'pending', 'configured']", "status");
+            }
+        }
+        var enabledText = query("enabled");
+        var configName = query(version == CfsApiVersion.V3 ? "config_name" : "configName");
+        return new ComponentFilter(Set(query("ids")), statuses,
+            string.IsNullOrEmpty(enabledText) ? null : Api.ConfigurationsApi.ParseBoolean(enabledText, "enabled"),
+            string.IsNullOrEmpty(configName) ? null : configName, ParseTags(query("tags")));
+    }
+
+    public static IReadOnlyDictionary<string, string>? ParseTags(string? text)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+        var tags = new Dictionary<string, string>();
+        foreach (var pair in text.Split(','))
+        {
+            var parts = pair.Split('=');
+            if (parts.Length != 2)
+            {
+                throw CfsProblems.BadRequest("Error parsing the tags provided.", $"The tag '{pair}' is not key=value; give tags as key=value[,key2=value2].");
+            }
+            tags[parts[0]] = parts[1];
+        }
+        return tags;
+    }
+
+    /// <summary>The filters object of a bulk PATCH: {ids, status, enabled, config_name, tags}.</summary>
+    public static ComponentFilter ParseBodyFilter(JsonNode? node, CfsApiVersion version)
+    {
+        var reader = SchemaReader.Of(node, "filters");
+        var configNameKey = version == CfsApiVersion.V3 ? "config_name" : "configName";
+        reader.Only(["ids", "status", "enabled", configNameKey, "tags"]);
+        var enabled = reader.Boolean("enabled");
+        return ParseFilter(name => name == "enabled" ? null : reader.String(name), version) with { Enabled = enabled };
+    }
+}
