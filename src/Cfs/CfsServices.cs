@@ -2,15 +2,24 @@ using Cray.Cfs.Components;
 using Cray.Cfs.Configurations;
 using Cray.Cfs.Options;
 using Cray.Cfs.Sessions;
+using Cray.Cfs.Sources;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Cray.Cfs;
 
 public static class CfsServices
 {
-    public static IServiceCollection AddCfs(this IServiceCollection services)
+    /// <summary>The CFS API's services; source credentials are encrypted with keys kept in <paramref name="keysDirectory"/> (0700).</summary>
+    public static IServiceCollection AddCfs(this IServiceCollection services, string keysDirectory)
     {
+        Directory.CreateDirectory(keysDirectory);
+        File.SetUnixFileMode(keysDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        services.AddDataProtection()
+            .SetApplicationName("cray-server")
+            .PersistKeysToFileSystem(new DirectoryInfo(keysDirectory));
         services.AddSingleton<IBranchResolver, GitBranchResolver>();
+        services.AddSingleton<SourceService>();
         services.AddSingleton<ConfigurationService>();
         services.AddSingleton<OptionsService>();
         services.AddSingleton<SessionService>();

@@ -60,6 +60,8 @@ if (missingTools.Count > 0)
 builder.WebHost.UseUrls(options.ListenUrl);
 // Request-by-request framework logging is noise for an admin; the server's own lines stay.
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+// The key ring sits in a root-only directory of the data dir; the "unencrypted at rest" warning says only that.
+builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = Cray.Platform.Json.JsonBodies.MaximumBodyBytes);
 builder.Services.AddSingleton(options);
 builder.Services.AddSingleton(TimeProvider.System);
@@ -75,7 +77,7 @@ builder.Services.AddSingleton<IArtifactStore>(_ =>
 });
 builder.Services.AddSingleton<IProcessRunner>(ProcessRunner.Instance);
 builder.Services.AddIms(options.ImsWorker);
-builder.Services.AddCfs();
+builder.Services.AddCfs(Path.Combine(options.DataDirectory, "keys"));
 if (options.HasRole(ServerOptions.ImsWorkerRole))
 {
     builder.Services.AddImsWorker();

@@ -39,6 +39,10 @@ public static class CfsApi
             group.MapConfigurationsApi(version);
             group.MapOptionsApi(version);
             group.MapComponentsApi(version);
+            if (version == CfsApiVersion.V3)
+            {
+                group.MapSourcesApi();
+            }
         }
         return routes;
     }

@@ -82,7 +82,7 @@ public sealed class ComponentService(IRecordStore store, OptionsService options,
     }
 
     /// <summary>What status derivation needs, read once per request.</summary>
-    public sealed record StatusContext(IReadOnlyDictionary<string, JsonObject> Configurations, int DefaultRetryPolicy, string DefaultPlaybook)
+    public sealed record StatusContext(IReadOnlyDictionary<string, JsonObject> Configurations, IReadOnlyDictionary<string, string> SourceUrls, int DefaultRetryPolicy, string DefaultPlaybook)
     {
         public JsonObject? Configuration(string name) => Configurations.GetValueOrDefault(name);
     }
@@ -91,7 +91,9 @@ public sealed class ComponentService(IRecordStore store, OptionsService options,
     {
         var settings = await options.GetAsync(cancellationToken);
         var all = await store.ListAsync<JsonObject>(CfsCollections.Configurations, cancellationToken);
+        var sources = await store.ListAsync<JsonObject>(CfsCollections.Sources, cancellationToken);
         return new StatusContext(all.ToDictionary(configuration => configuration["name"]!.GetValue<string>()),
+            sources.ToDictionary(source => source["name"]!.GetValue<string>(), source => source["clone_url"]!.GetValue<string>()),
             settings["default_batcher_retry_policy"]?.GetValue<int>() ?? 3, OptionsService.Text(settings, "default_playbook"));
     }
 
@@ -140,7 +142,8 @@ public sealed class ComponentService(IRecordStore store, OptionsService options,
         var statuses = new List<string>();
         foreach (var layer in ConfigurationService.Layers(configuration))
         {
-            var cloneUrl = layer["clone_url"]?.GetValue<string>() ?? layer["source"]?.GetValue<string>();
+            var cloneUrl = layer["clone_url"]?.GetValue<string>()
+                ?? (layer["source"]?.GetValue<string>() is { } source ? context.SourceUrls.GetValueOrDefault(source) : null);
             var playbook = layer["playbook"]?.GetValue<string>() ?? context.DefaultPlaybook;
             var commit = layer["commit"]?.GetValue<string>();
             string status;

@@ -10,7 +10,7 @@ namespace Cray.Cfs.Configurations;
 /// CFS configurations: ordered layers (a repo at a commit plus a playbook). Stored in the v3 shape;
 /// branches are resolved to commits on every write, and nothing is stored when any check fails.
 /// </summary>
-public sealed partial class ConfigurationService(IRecordStore store, IBranchResolver branches, TimeProvider clock)
+public sealed partial class ConfigurationService(IRecordStore store, IBranchResolver branches, Sources.SourceService sources, TimeProvider clock)
 {
     public const int MaximumNameLength = 60;
     public const int MaximumLayerNameLength = 45;
@@ -56,6 +56,13 @@ public sealed partial class ConfigurationService(IRecordStore store, IBranchReso
             configuration["tenant_name"] = tenant;
         }
         CheckLayers(configuration, version);
+        foreach (var layer in Layers(configuration).Append(configuration["additional_inventory"] as JsonObject).OfType<JsonObject>())
+        {
+            if (layer["source"]?.GetValue<string>() is { } source && await sources.FindAsync(source, cancellationToken) is null)
+            {
+                throw CfsProblems.BadRequest("Source does not exist", $"The source {source} does not exist.");
+            }
+        }
         configuration["last_updated"] = Now();
         await ResolveBranchesAsync(configuration, cancellationToken);
         CheckConflicts(configuration);
@@ -231,12 +238,6 @@ public sealed partial class ConfigurationService(IRecordStore store, IBranchReso
                 throw CfsProblems.BadRequest(v3 ? "Error handling branches" : "Error handling error branches",
                     "Only branch or commit should be specified for each layer, not both.");
             }
-            if (hasSource)
-            {
-                // Sources are not stored yet (a later issue), so every source name is unknown.
-                var source = layer["source"]!.GetValue<string>();
-                throw CfsProblems.BadRequest("Source does not exist", $"The source {source} does not exist.");
-            }
         }
     }
 
@@ -244,13 +245,26 @@ public sealed partial class ConfigurationService(IRecordStore store, IBranchReso
     {
         foreach (var layer in Layers(configuration).Append(configuration["additional_inventory"] as JsonObject).OfType<JsonObject>())
         {
-            if (layer["branch"]?.GetValue<string>() is not { } branch || layer["clone_url"]?.GetValue<string>() is not { } cloneUrl)
+            if (layer["branch"]?.GetValue<string>() is not { } branch)
+            {
+                continue;
+            }
+            var cloneUrl = layer["clone_url"]?.GetValue<string>();
+            Sources.SourceCredentials? credentials = null;
+            if (layer["source"]?.GetValue<string>() is { } sourceName)
+            {
+                var source = await sources.FindAsync(sourceName, cancellationToken)
+                    ?? throw CfsProblems.BadRequest("Source does not exist", $"The source {sourceName} does not exist.");
+                cloneUrl = source["clone_url"]!.GetValue<string>();
+                credentials = await sources.CredentialsAsync(source, cancellationToken);
+            }
+            if (cloneUrl is null)
             {
                 continue;
             }
             try
             {
-                layer["commit"] = await branches.ResolveAsync(cloneUrl, branch, cancellationToken);
+                layer["commit"] = await branches.ResolveAsync(cloneUrl, branch, credentials, cancellationToken);
             }
             catch (BranchResolutionException exception)
             {

@@ -5,18 +5,17 @@ namespace Cray.Cfs.Configurations;
 /// <summary>Turns a branch name into the commit at its head with <c>git ls-remote</c>: no clone, no working tree.</summary>
 public interface IBranchResolver
 {
-    Task<string> ResolveAsync(string cloneUrl, string branch, CancellationToken cancellationToken);
+    Task<string> ResolveAsync(string cloneUrl, string branch, Sources.SourceCredentials? credentials, CancellationToken cancellationToken);
 }
 
 public sealed class GitBranchResolver(IProcessRunner runner) : IBranchResolver
 {
-    public async Task<string> ResolveAsync(string cloneUrl, string branch, CancellationToken cancellationToken)
+    public async Task<string> ResolveAsync(string cloneUrl, string branch, Sources.SourceCredentials? credentials, CancellationToken cancellationToken)
     {
         var request = new ProcessRequest("git", ["ls-remote", "--", cloneUrl, $"refs/heads/{branch}"])
         {
             Timeout = TimeSpan.FromSeconds(60),
-            // Never wait for a password prompt: credentials come from a source, not a terminal.
-            Environment = new Dictionary<string, string?> { ["GIT_TERMINAL_PROMPT"] = "0", ["GIT_ASKPASS"] = "/bin/false", ["SSH_ASKPASS"] = "/bin/false" },
+            Environment = GitCredentials.Environment(credentials),
         };
         ProcessResult result;
         try

@@ -89,4 +89,5 @@ public static class CfsCollections
     public const string Configurations = "cfs.configurations";
     public const string Options = "cfs.options";
     public const string Components = "cfs.components";
+    public const string Sources = "cfs.sources";
 }

@@ -61,6 +61,10 @@ public static class CfsCommands
         yield return ConfigurationCommands.Build(version);
         yield return OptionCommands.Build(version);
         yield return ComponentCommands.Build(version);
+        if (version == CfsVersion.V3)
+        {
+            yield return SourceCommands.Build();
+        }
     }
 
     /// <summary>Query booleans go out as True/False, as the reference CLI sends them.</summary>

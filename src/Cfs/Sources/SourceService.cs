@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Cray.Cfs.Model;
+using Cray.Cfs.Options;
+using Cray.Platform.Storage;
+using Microsoft.AspNetCore.DataProtection;
+
+namespace Cray.Cfs.Sources;
+
+/// <summary>The username and password of a source, as git needs them.</summary>
+public sealed record SourceCredentials(string Username, string Password);
+
+/// <summary>
+/// CFS sources (v3): a repository and its credentials, which layers name instead of a clone URL.
+/// Credentials are encrypted at rest with ASP.NET Core Data Protection (keys under the data
+/// directory) and are never returned; the record keeps only the secret's name.
+/// </summary>
+public sealed partial class SourceService(IRecordStore store, IDataProtectionProvider protection, OptionsService options, TimeProvider clock)
+{
+    public const string SecretsCollection = "cfs.source_credentials";
+    private readonly IDataProtector protector = protection.CreateProtector("Cray.Cfs.Sources.Credentials");
+
+    public async Task<JsonObject?> FindAsync(string name, CancellationToken cancellationToken)
+        => await store.GetAsync<JsonObject>(CfsCollections.Sources, name, cancellationToken);
+
+    public async Task<JsonObject> GetAsync(string name, CancellationToken cancellationToken)
+        => await FindAsync(name, cancellationToken) ?? throw NotFound(name);
+
+    public IAsyncEnumerable<JsonObject> ScanAsync(string? afterId, CancellationToken cancellationToken)
+        => store.ScanByIdAsync<JsonObject>(CfsCollections.Sources, afterId, cancellationToken);
+
+    public async Task<JsonObject> CreateAsync(JsonNode? body, CancellationToken cancellationToken)
+    {
+        var reader = SchemaReader.Of(body, "").Only(["name", "description", "clone_url", "credentials", "ca_cert"]);
+        reader.Require("clone_url", "credentials");
+        var cloneUrl = reader.String("clone_url", 1, pattern: NoSpaceOrSemicolon())!;
+        var name = reader.String("name", 1) ?? cloneUrl;
+        var credentials = ReadCredentials(reader.Object("credentials")!);
+        var source = new JsonObject
+        {
+            ["name"] = name,
+            ["description"] = reader.String("description") ?? "",
+            ["clone_url"] = cloneUrl,
+            ["ca_cert"] = ReadCaCert(reader),
+        };
+        if (await FindAsync(name, cancellationToken) is not null)
+        {
+            throw CfsProblems.Conflict("Conflicting source name", $"A source with the name {name} already exists");
+        }
+        var secretName = $"cfs-source-credentials-{Guid.NewGuid()}";
+        source["credentials"] = new JsonObject { ["authentication_method"] = credentials.Method, ["secret_name"] = secretName };
+        source["last_updated"] = Now();
+        var sorted = (JsonObject)JsonShapes.SortKeys(source)!;
+        await store.WriteAsync(
+            [
+                RecordWrite.Insert(SecretsCollection, secretName, Protect(credentials.Value)),
+                RecordWrite.Insert(CfsCollections.Sources, name, sorted),
+            ],
+            cancellationToken);
+        return sorted;
+    }
+
+    public async Task<JsonObject> UpdateAsync(string name, JsonNode? body, CancellationToken cancellationToken)
+    {
+        var reader = SchemaReader.Of(body, "").Only(["description", "clone_url", "credentials", "ca_cert"]);
+        var source = (JsonObject)(await GetAsync(name, cancellationToken)).DeepClone();
+        var writes = new List<RecordWrite>();
+        if (reader.String("description") is { } description)
+        {
+            source["description"] = description;
+        }
+        if (reader.String("clone_url", 1, pattern: NoSpaceOrSemicolon()) is { } cloneUrl)
+        {
+            source["clone_url"] = cloneUrl;
+        }
+        if (reader.Has("ca_cert"))
+        {
+            source["ca_cert"] = ReadCaCert(reader);
+        }
+        if (reader.Object("credentials") is { } credentialsReader)
+        {
+            var credentials = ReadCredentials(credentialsReader);
+            var secretName = source["credentials"]!["secret_name"]!.GetValue<string>();
+            source["credentials"]!["authentication_method"] = credentials.Method;
+            writes.Add(RecordWrite.Upsert(SecretsCollection, secretName, Protect(credentials.Value)));
+        }
+        source["last_updated"] = Now();
+        writes.Add(RecordWrite.Upsert(CfsCollections.Sources, name, source));
+        await store.WriteAsync(writes, cancellationToken);
+        return source;
+    }
+
+    public async Task DeleteAsync(string name, CancellationToken cancellationToken)
+    {
+        var source = await GetAsync(name, cancellationToken);
+        if ((await InUseAsync(cancellationToken)).Contains(name))
+        {
+            throw CfsProblems.BadRequest("Source is in use", $"Source {name} is referenced by a configuration or the additional_inventory_source option");
+        }
+        await store.WriteAsync(
+            [
+                RecordWrite.Delete(CfsCollections.Sources, name),
+                RecordWrite.Delete(SecretsCollection, source["credentials"]!["secret_name"]!.GetValue<string>()),
+            ],
+            cancellationToken);
+    }
+
+    /// <summary>Sources that a configuration layer, an additional inventory or the option name.</summary>
+    public async Task<HashSet<string>> InUseAsync(CancellationToken cancellationToken)
+    {
+        var used = new HashSet<string>();
+        foreach (var configuration in await store.ListAsync<JsonObject>(CfsCollections.Configurations, cancellationToken))
+        {
+            foreach (var layer in Configurations.ConfigurationService.Layers(configuration).Append(configuration["additional_inventory"] as JsonObject).OfType<JsonObject>())
+            {
+                if (layer["source"]?.GetValue<string>() is { } source)
+                {
+                    used.Add(source);
+                }
+            }
+        }
+        var option = OptionsService.Text(await options.GetAsync(cancellationToken), "additional_inventory_source");
+        if (option.Length > 0)
+        {
+            used.Add(option);
+        }
+        return used;
+    }
+
+    /// <summary>The decrypted credentials of a source, for git only.</summary>
+    public async Task<SourceCredentials?> CredentialsAsync(JsonObject source, CancellationToken cancellationToken)
+    {
+        var secretName = source["credentials"]?["secret_name"]?.GetValue<string>();
+        if (secretName is null || await store.GetAsync<JsonObject>(SecretsCollection, secretName, cancellationToken) is not { } secret)
+        {
+            return null;
+        }
+        var plain = JsonNode.Parse(protector.Unprotect(secret["protected"]!.GetValue<string>()))!;
+        return new SourceCredentials(plain["username"]!.GetValue<string>(), plain["password"]!.GetValue<string>());
+    }
+
+    private JsonObject Protect(JsonObject credentials) => new() { ["protected"] = protector.Protect(credentials.ToJsonString()) };
+
+    private static (string Method, JsonObject Value) ReadCredentials(SchemaReader reader)
+    {
+        reader.Only(["authentication_method", "username", "password"]);
+        var method = reader.Enum("authentication_method", ["password"]) ?? "password";
+        var username = reader.String("username");
+        var password = reader.String("password");
+        if (string.IsNullOrEmpty(username) || string.IsNullOrEmpty(password))
+        {
+            throw CfsProblems.BadRequest("Invalid credentials", "Both a username and a password are required.");
+        }
+        return (method, new JsonObject { ["username"] = username, ["password"] = password });
+    }
+
+    private static JsonNode? ReadCaCert(SchemaReader reader)
+    {
+        if (reader.Object("ca_cert") is not { } caCert)
+        {
+            return null;
+        }
+        caCert.Only(["configmap_name", "configmap_namespace"]);
+        caCert.Require("configmap_name");
+        return new JsonObject
+        {
+            ["configmap_name"] = caCert.String("configmap_name"),
+            ["configmap_namespace"] = caCert.String("configmap_namespace") ?? "services",
+        };
+    }
+
+    public static Platform.Problems.ProblemException NotFound(string name)
+        => CfsProblems.NotFound("Source not found", $"Source {name} could not be found");
+
+    private string Now() => clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    [GeneratedRegex("^[^\\s;]*$")]
+    private static partial Regex NoSpaceOrSemicolon();
+}
