@@ -8,6 +8,7 @@ declare -A CRAY_PACKAGES=(
   [sshd]=openssh-server
   [ssh]=openssh-client
   [ssh-keygen]=openssh-client
+  [ansible-playbook]=ansible-core
   [git]=git
   [jq]=jq
   [curl]=curl

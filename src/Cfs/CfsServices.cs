@@ -1,6 +1,7 @@
 using Cray.Cfs.Components;
 using Cray.Cfs.Configurations;
 using Cray.Cfs.Options;
+using Cray.Cfs.Runner;
 using Cray.Cfs.Sessions;
 using Cray.Cfs.Sources;
 using Microsoft.AspNetCore.DataProtection;
@@ -11,8 +12,11 @@ namespace Cray.Cfs;
 public static class CfsServices
 {
     /// <summary>The CFS API's services; source credentials are encrypted with keys kept in <paramref name="keysDirectory"/> (0700).</summary>
-    public static IServiceCollection AddCfs(this IServiceCollection services, string keysDirectory)
+    public static IServiceCollection AddCfs(this IServiceCollection services, string keysDirectory, CfsRunnerOptions runnerOptions)
     {
+        services.AddSingleton(runnerOptions);
+        services.AddSingleton<SessionControl>();
+        services.AddSingleton<SessionLogs>();
         Directory.CreateDirectory(keysDirectory);
         File.SetUnixFileMode(keysDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         services.AddDataProtection()
@@ -24,6 +28,16 @@ public static class CfsServices
         services.AddSingleton<OptionsService>();
         services.AddSingleton<SessionService>();
         services.AddSingleton<ComponentService>();
+        return services;
+    }
+
+    /// <summary>The cfs-runner role: runs sessions, reaching IMS over HTTP.</summary>
+    public static IServiceCollection AddCfsRunner(this IServiceCollection services)
+    {
+        services.AddHttpClient<ImsClient>(client => client.Timeout = TimeSpan.FromMinutes(2));
+        services.AddSingleton<GitMirror>();
+        services.AddSingleton<SessionExecutor>();
+        services.AddHostedService<SessionRunner>();
         return services;
     }
 }

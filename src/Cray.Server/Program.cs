@@ -77,7 +77,11 @@ builder.Services.AddSingleton<IArtifactStore>(_ =>
 });
 builder.Services.AddSingleton<IProcessRunner>(ProcessRunner.Instance);
 builder.Services.AddIms(options.ImsWorker);
-builder.Services.AddCfs(Path.Combine(options.DataDirectory, "keys"));
+builder.Services.AddCfs(Path.Combine(options.DataDirectory, "keys"), options.CfsRunner);
+if (options.HasRole(ServerOptions.CfsRunnerRole))
+{
+    builder.Services.AddCfsRunner();
+}
 if (options.HasRole(ServerOptions.ImsWorkerRole))
 {
     builder.Services.AddImsWorker();

@@ -18,6 +18,14 @@ public static class RequiredTools
             ("stat", "coreutils"),
             ("chown", "coreutils"),
         ],
+        [ServerOptions.CfsRunnerRole] =
+        [
+            ("git", "git"),
+            ("ansible-playbook", "ansible-core"),
+            ("ssh", "openssh-client"),
+            ("ssh-keygen", "openssh-client"),
+            ("realpath", "coreutils"),
+        ],
     };
 
     /// <summary>One line per missing program, naming the package to install; empty when all are present.</summary>

@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Net;
+using Cray.Cfs.Runner;
 using Cray.Ims.Jobs;
 
 namespace Cray.Server;
 
 /// <summary>The server's command-line flags, checked before anything starts.</summary>
-public sealed record ServerOptions(string ListenHost, int ListenPort, string DataDirectory, IReadOnlySet<string> Roles, ImsWorkerOptions ImsWorker)
+public sealed record ServerOptions(string ListenHost, int ListenPort, string DataDirectory, IReadOnlySet<string> Roles, ImsWorkerOptions ImsWorker, CfsRunnerOptions CfsRunner)
 {
     public const string DefaultListen = "127.0.0.1:8280";
     public const string DefaultDataDirectory = "/var/lib/cray-server";
@@ -26,6 +27,8 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         ("--ims-user-wait-timeout", "how long a job waits for the user's complete/failed signal, e.g. 30m, 24h (default 24h)"),
         ("--ims-compressor", $"mksquashfs compressor for results: {string.Join(", ", ImsWorkerOptions.Compressors)} (default zstd)"),
         ("--ims-enable-dkms", "true to mount /proc, /sys and /dev in image roots of jobs that do not set require_dkms (default false)"),
+        ("--cfs-runner-slots", "N sessions run at once (default 2)"),
+        ("--cfs-ims-url", "URL of the IMS API the runner calls (default: this server's, http://LISTEN/apis/ims)"),
     ];
 
     public static readonly string[] HostFlags = ["--environment", "--contentRoot", "--applicationName"];
@@ -48,7 +51,32 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         {
             throw new ArgumentException($"--roles: unknown role(s) {string.Join(", ", unknown)}; choose from {string.Join(", ", AllRoles)} or 'all'.");
         }
-        return new ServerOptions(host, port, dataDirectory, roles, ReadImsWorker(configuration, dataDirectory));
+        var listenUrl = $"http://{(host.Contains(':') ? $"[{host}]" : host)}:{port}";
+        return new ServerOptions(host, port, dataDirectory, roles, ReadImsWorker(configuration, dataDirectory), ReadCfsRunner(configuration, dataDirectory, listenUrl));
+    }
+
+    private static CfsRunnerOptions ReadCfsRunner(IConfiguration configuration, string dataDirectory, string listenUrl)
+    {
+        var slotsText = configuration["cfs-runner-slots"] ?? "2";
+        if (!int.TryParse(slotsText, NumberStyles.None, CultureInfo.InvariantCulture, out var slots) || slots is < 1 or > 64)
+        {
+            throw new ArgumentException($"--cfs-runner-slots: '{slotsText}' is not a number from 1 to 64.");
+        }
+        var imsUrl = configuration["cfs-ims-url"] ?? $"{listenUrl}/apis/ims";
+        if (!Uri.TryCreate(imsUrl, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
+        {
+            throw new ArgumentException($"--cfs-ims-url: '{imsUrl}' is not an http(s) URL.");
+        }
+        var cfs = Path.Combine(dataDirectory, "cfs");
+        return new CfsRunnerOptions
+        {
+            ImsUrl = imsUrl,
+            SessionsDirectory = Path.Combine(cfs, "sessions"),
+            LogsDirectory = Path.Combine(cfs, "logs"),
+            GitCacheDirectory = Path.Combine(cfs, "git-cache"),
+            AnsibleConfigsDirectory = Path.Combine(cfs, "ansible-configs"),
+            Slots = slots,
+        };
     }
 
     private static ImsWorkerOptions ReadImsWorker(IConfiguration configuration, string dataDirectory)

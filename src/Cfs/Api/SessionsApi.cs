@@ -80,6 +80,22 @@ public static class SessionsApi
             return CfsApi.Json(SessionService.Shape(session, version, null));
         });
 
+        group.MapGet("/sessions/{session_name}/logs", async (string session_name, bool? follow, SessionService sessions, Runner.SessionLogs logs, HttpContext context) =>
+        {
+            await sessions.GetAsync(session_name, context.RequestAborted);
+            await logs.StreamAsync(session_name, follow == true, async () =>
+            {
+                try
+                {
+                    return (await sessions.GetAsync(session_name, context.RequestAborted)).Status.Session.Status == Model.SessionStates.Complete;
+                }
+                catch (Platform.Problems.ProblemException)
+                {
+                    return true;
+                }
+            }, context);
+        });
+
         group.MapDelete("/sessions/{session_name}", async (string session_name, SessionService sessions, CancellationToken cancellationToken) =>
         {
             await sessions.DeleteAsync(session_name, cancellationToken);

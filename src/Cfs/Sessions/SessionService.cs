@@ -10,7 +10,7 @@ using Cray.Platform.Storage;
 namespace Cray.Cfs.Sessions;
 
 /// <summary>Sessions: create with the reference's checks in order, read, filter, page, patch monotonically, delete.</summary>
-public sealed class SessionService(IRecordStore store, ConfigurationService configurations, OptionsService options, TimeProvider clock)
+public sealed class SessionService(IRecordStore store, ConfigurationService configurations, OptionsService options, Runner.SessionControl control, TimeProvider clock)
 {
     public const string StartTimeFormat = "yyyy-MM-dd'T'HH:mm:ss";
 
@@ -95,11 +95,24 @@ public sealed class SessionService(IRecordStore store, ConfigurationService conf
         };
     }
 
+    /// <summary>Deletes a session; one that runs is stopped first (Ansible ends, its IMS jobs are deleted).</summary>
     public async Task DeleteAsync(string name, CancellationToken cancellationToken)
     {
         await GetAsync(name, cancellationToken);
+        await control.StopAsync(name, TimeSpan.FromMinutes(2));
         await store.WriteAsync(RecordWrite.Delete(CfsCollections.Sessions, name), cancellationToken);
     }
+
+    /// <summary>A runner's own progress write, applied atomically.</summary>
+    public async Task<SessionRecord> UpdateAsync(string name, Func<SessionRecord, SessionRecord> change, CancellationToken cancellationToken)
+        => await store.UpdateAsync<SessionRecord>(CfsCollections.Sessions, name, change, cancellationToken) ?? throw NotFound(name);
+
+    /// <summary>Claims a pending session for a runner by setting its job once; false when someone else has it.</summary>
+    public async Task<bool> TryClaimAsync(string name, string job, CancellationToken cancellationToken)
+        => await store.UpdateAsync<SessionRecord>(CfsCollections.Sessions, name, session =>
+            string.IsNullOrEmpty(session.Status.Session.Job) && session.Status.Session.Status == SessionStates.Pending
+                ? session with { Status = session.Status with { Session = session.Status.Session with { Job = job } } }
+                : null, cancellationToken) is not null;
 
     /// <summary>Deletes every matching session; returns their names in order.</summary>
     public async Task<List<string>> DeleteManyAsync(SessionFilter filter, CancellationToken cancellationToken)
@@ -112,6 +125,10 @@ public sealed class SessionService(IRecordStore store, ConfigurationService conf
             {
                 names.Add(session.Name);
             }
+        }
+        foreach (var name in names)
+        {
+            await control.StopAsync(name, TimeSpan.FromMinutes(2));
         }
         await store.WriteAsync(names.Select(name => RecordWrite.Delete(CfsCollections.Sessions, name)).ToList(), cancellationToken);
         return names;

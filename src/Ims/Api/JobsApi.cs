@@ -9,8 +9,6 @@ namespace Cray.Ims.Api;
 /// <summary>Jobs: identical in every route family, as in the reference; plus the job log, which the reference leaves to kubectl.</summary>
 public static class JobsApi
 {
-    private static readonly TimeSpan FollowInterval = TimeSpan.FromMilliseconds(250);
-
     public static RouteGroupBuilder MapJobsApi(this RouteGroupBuilder group)
     {
         group.MapGet("/jobs", async (JobService jobs, CancellationToken cancellationToken)
@@ -55,41 +53,17 @@ public static class JobsApi
     /// <summary>The job's log as text; with <c>?follow=true</c> it streams until the job ends (or is deleted).</summary>
     private static async Task StreamLogAsync(string id, bool? follow, JobService jobs, JobLogs logs, HttpContext context)
     {
-        var cancellationToken = context.RequestAborted;
-        await jobs.GetAsync(id, cancellationToken);
-        context.Response.ContentType = "text/plain; charset=utf-8";
-        await using var log = logs.OpenRead(id);
-        if (log is null)
+        await jobs.GetAsync(id, context.RequestAborted);
+        await logs.StreamAsync(id, follow == true, async () =>
         {
-            return;
-        }
-        var buffer = new byte[64 * 1024];
-        while (true)
-        {
-            int read;
-            while ((read = await log.ReadAsync(buffer, cancellationToken)) > 0)
-            {
-                await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-            }
-            await context.Response.Body.FlushAsync(cancellationToken);
-            if (follow != true)
-            {
-                return;
-            }
-            JobDocument document;
             try
             {
-                document = await jobs.GetDocumentAsync(id, cancellationToken);
+                return JobStatuses.IsFinal((await jobs.GetDocumentAsync(id, context.RequestAborted)).Job.Status);
             }
             catch (Platform.Problems.ProblemException)
             {
-                return;
+                return true;
             }
-            if (JobStatuses.IsFinal(document.Job.Status) && log.Position >= log.Length)
-            {
-                return;
-            }
-            await Task.Delay(FollowInterval, cancellationToken);
-        }
+        }, context);
     }
 }

@@ -1,0 +1,25 @@
+namespace Cray.Cfs.Runner;
+
+/// <summary>Where the runner keeps its files and how it reaches IMS (only over HTTP, like any client).</summary>
+public sealed record CfsRunnerOptions
+{
+    /// <summary>IMS's unversioned API root, e.g. http://127.0.0.1:8280/apis/ims.</summary>
+    public required string ImsUrl { get; init; }
+
+    /// <summary>One directory per running session: keys, inventory, checked-out layers. Removed at the end.</summary>
+    public required string SessionsDirectory { get; init; }
+
+    public required string LogsDirectory { get; init; }
+
+    /// <summary>Bare mirrors of layer repositories, so a second session does not clone again.</summary>
+    public required string GitCacheDirectory { get; init; }
+
+    /// <summary>Named Ansible configurations (<c>NAME.cfg</c>); <c>cfs-default-ansible-cfg</c> ships with the server.</summary>
+    public required string AnsibleConfigsDirectory { get; init; }
+
+    public int Slots { get; init; } = 2;
+
+    public TimeSpan SshReadyTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+}

@@ -1,0 +1,27 @@
+namespace Cray.Cfs.Runner;
+
+/// <summary>The ansible.cfg a session gets when it names <c>cfs-default-ansible-cfg</c> (or nothing).</summary>
+public static class DefaultAnsibleConfig
+{
+    public const string Name = "cfs-default-ansible-cfg";
+
+    /// <summary>Pipelining and SSH ControlPersist keep one SSH connection per host for the whole layer.</summary>
+    public static string Text(string controlPathDirectory) => $"""
+        [defaults]
+        host_key_checking = False
+        forks = 50
+        retry_files_enabled = False
+        interpreter_python = auto_silent
+        gathering = smart
+        any_errors_fatal = False
+        nocolor = True
+        deprecation_warnings = False
+        display_skipped_hosts = False
+
+        [ssh_connection]
+        pipelining = True
+        ssh_args = -o ControlMaster=auto -o ControlPersist=120s -o ServerAliveInterval=30 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+        control_path_dir = {controlPathDirectory}
+
+        """;
+}

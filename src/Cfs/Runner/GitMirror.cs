@@ -1,0 +1,65 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Cray.Cfs.Configurations;
+using Cray.Cfs.Sources;
+using Cray.Platform.Processes;
+
+namespace Cray.Cfs.Runner;
+
+/// <summary>
+/// Checks out a layer's repository at its commit from a local bare mirror: the first session clones,
+/// later ones fetch only when the commit is new, and the checkout itself is a local, shared clone.
+/// </summary>
+public sealed class GitMirror(CfsRunnerOptions options, IProcessRunner runner)
+{
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> locks = new();
+
+    public async Task CheckoutAsync(string cloneUrl, SourceCredentials? credentials, string commit, string target, Action<string> log, CancellationToken cancellationToken)
+    {
+        var mirror = Path.Combine(options.GitCacheDirectory, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(cloneUrl)))[..24] + ".git");
+        var gate = locks.GetOrAdd(mirror, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            var environment = GitCredentials.Environment(credentials);
+            if (!Directory.Exists(mirror))
+            {
+                Directory.CreateDirectory(options.GitCacheDirectory);
+                log($"Cloning {cloneUrl} into the mirror cache.");
+                await GitAsync(["clone", "--mirror", "--quiet", "--", cloneUrl, mirror], environment, cancellationToken, $"Cannot clone {cloneUrl}");
+            }
+            else if (!await HasCommitAsync(mirror, commit, cancellationToken))
+            {
+                log($"Fetching {cloneUrl} into the mirror cache (commit {commit[..Math.Min(12, commit.Length)]} is new).");
+                await GitAsync(["-C", mirror, "fetch", "--quiet", "--prune", "origin"], environment, cancellationToken, $"Cannot fetch {cloneUrl}");
+            }
+            else
+            {
+                log($"Using the mirror cache for {cloneUrl}.");
+            }
+            if (!await HasCommitAsync(mirror, commit, cancellationToken))
+            {
+                throw new SessionFailedException($"Commit {commit} does not exist in {cloneUrl}.");
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+        await GitAsync(["clone", "--quiet", "--shared", "--no-checkout", "--", mirror, target], new Dictionary<string, string?>(), cancellationToken, "Cannot check out the layer");
+        await GitAsync(["-C", target, "checkout", "--quiet", "--detach", commit], new Dictionary<string, string?>(), cancellationToken, $"Cannot check out {commit}");
+    }
+
+    private async Task<bool> HasCommitAsync(string mirror, string commit, CancellationToken cancellationToken)
+        => (await runner.RunAsync(new ProcessRequest("git", ["-C", mirror, "cat-file", "-e", commit + "^{commit}"]) { Timeout = TimeSpan.FromSeconds(30) }, cancellationToken)).Succeeded;
+
+    private async Task GitAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string?> environment, CancellationToken cancellationToken, string failure)
+    {
+        var result = await runner.RunAsync(new ProcessRequest("git", arguments) { Timeout = TimeSpan.FromMinutes(10), Environment = environment }, cancellationToken);
+        if (!result.Succeeded)
+        {
+            throw new SessionFailedException($"{failure}: {System.Text.RegularExpressions.Regex.Replace(result.Output.Trim(), "://[^/@\\s]+@", "://***@")}");
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+
+namespace Cray.Cfs.Runner;
+
+/// <summary>The IMS calls a session makes, over IMS's unversioned HTTP API as the reference's CFS does.</summary>
+public sealed class ImsClient(HttpClient http, CfsRunnerOptions options)
+{
+    private string Url(string path) => options.ImsUrl.TrimEnd('/') + "/" + path;
+
+    /// <summary>The image record, or null when IMS does not know the id.</summary>
+    public async Task<JsonObject?> GetImageAsync(string id, CancellationToken cancellationToken)
+    {
+        using var response = await http.GetAsync(Url($"images/{Uri.EscapeDataString(id)}"), cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        return await ReadAsync(response, "GET image", cancellationToken);
+    }
+
+    public async Task<string> CreatePublicKeyAsync(string name, string publicKey, CancellationToken cancellationToken)
+    {
+        using var response = await http.PostAsJsonAsync(Url("public-keys"), new { name, public_key = publicKey }, cancellationToken);
+        return (await ReadAsync(response, "POST public key", cancellationToken))["id"]!.GetValue<string>();
+    }
+
+    public async Task DeletePublicKeyAsync(string id, CancellationToken cancellationToken)
+    {
+        using var response = await http.DeleteAsync(Url($"public-keys/{id}"), cancellationToken);
+        if (!response.IsSuccessStatusCode && response.StatusCode != HttpStatusCode.NotFound)
+        {
+            await ReadAsync(response, "DELETE public key", cancellationToken);
+        }
+    }
+
+    public async Task<JsonObject> CreateJobAsync(JsonObject body, CancellationToken cancellationToken)
+    {
+        using var response = await http.PostAsync(Url("jobs"), new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"), cancellationToken);
+        return await ReadAsync(response, "POST job", cancellationToken);
+    }
+
+    public async Task<JsonObject?> GetJobAsync(string id, CancellationToken cancellationToken)
+    {
+        using var response = await http.GetAsync(Url($"jobs/{id}"), cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        return await ReadAsync(response, "GET job", cancellationToken);
+    }
+
+    public async Task DeleteJobAsync(string id, CancellationToken cancellationToken)
+    {
+        using var response = await http.DeleteAsync(Url($"jobs/{id}"), cancellationToken);
+        if (!response.IsSuccessStatusCode && response.StatusCode != HttpStatusCode.NotFound)
+        {
+            await ReadAsync(response, "DELETE job", cancellationToken);
+        }
+    }
+
+    private static async Task<JsonObject> ReadAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
+    {
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            var detail = text;
+            try
+            {
+                detail = JsonNode.Parse(text)?["detail"]?.GetValue<string>() ?? text;
+            }
+            catch (System.Text.Json.JsonException)
+            {
+            }
+            throw new SessionFailedException($"IMS refused {what}: {(int)response.StatusCode} {detail}");
+        }
+        return JsonNode.Parse(text) as JsonObject ?? throw new SessionFailedException($"IMS answered {what} with something other than a JSON object.");
+    }
+}
+
+/// <summary>A session cannot go on; the message is the reason in its log.</summary>
+public sealed class SessionFailedException(string message) : Exception(message);

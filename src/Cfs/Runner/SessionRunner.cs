@@ -1,0 +1,125 @@
+using Cray.Cfs.Model;
+using Cray.Cfs.Sessions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Cray.Cfs.Runner;
+
+/// <summary>
+/// The cfs-runner role: claims pending sessions (setting their job once, so each has one owner)
+/// and runs up to <see cref="CfsRunnerOptions.Slots"/> at once. Sessions a crash left running are
+/// completed as failed at start, with the reason in their log.
+/// </summary>
+public sealed class SessionRunner(
+    SessionService sessions,
+    SessionExecutor executor,
+    SessionControl control,
+    SessionLogs logs,
+    CfsRunnerOptions options,
+    ILogger<SessionRunner> logger) : BackgroundService
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await RecoverAsync(stoppingToken);
+        using var slots = new SemaphoreSlim(options.Slots);
+        var running = new List<Task>();
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await slots.WaitAsync(stoppingToken);
+                var name = await ClaimNextAsync(stoppingToken);
+                var cancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                var completion = new TaskCompletionSource();
+                control.Register(name, cancellation, completion.Task);
+                running.RemoveAll(task => task.IsCompleted);
+                running.Add(Task.Run(async () =>
+                {
+                    try
+                    {
+                        await executor.RunAsync(name, cancellation.Token);
+                    }
+                    catch (Exception exception)
+                    {
+                        logger.LogError(exception, "Session {Session} failed outside its own error handling", name);
+                        logs.Append(name, $"Internal error: {exception.Message}");
+                    }
+                    finally
+                    {
+                        control.Unregister(name);
+                        cancellation.Dispose();
+                        completion.SetResult();
+                        slots.Release();
+                    }
+                }, CancellationToken.None));
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        await Task.WhenAll(running);
+    }
+
+    private async Task<string> ClaimNextAsync(CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            var pending = new List<string>();
+            await foreach (var session in sessions.ScanAsync(null, stoppingToken))
+            {
+                if (session.Status.Session.Status == SessionStates.Pending && string.IsNullOrEmpty(session.Status.Session.Job))
+                {
+                    pending.Add(session.Name);
+                }
+            }
+            foreach (var name in pending)
+            {
+                if (await sessions.TryClaimAsync(name, $"cfs-{Guid.NewGuid()}", stoppingToken))
+                {
+                    return name;
+                }
+            }
+            await Task.Delay(PollInterval, stoppingToken);
+        }
+    }
+
+    /// <summary>A session with a job that is not complete was running when the server stopped: it cannot be resumed, so it ends as failed.</summary>
+    private async Task RecoverAsync(CancellationToken cancellationToken)
+    {
+        var interrupted = new List<string>();
+        await foreach (var session in sessions.ScanAsync(null, cancellationToken))
+        {
+            if (!string.IsNullOrEmpty(session.Status.Session.Job) && session.Status.Session.Status != SessionStates.Complete)
+            {
+                interrupted.Add(session.Name);
+            }
+        }
+        foreach (var name in interrupted)
+        {
+            logs.Append(name, "cray-server stopped while this session ran; it ends as failed (its IMS jobs were ended by the IMS worker). Create a new session to run it again.");
+            await sessions.UpdateAsync(name, current => current with
+            {
+                Status = current.Status with
+                {
+                    Session = current.Status.Session with
+                    {
+                        Status = SessionStates.Complete,
+                        Succeeded = SessionResults.False,
+                        CompletionTime = DateTime.UtcNow.ToString(SessionService.StartTimeFormat, System.Globalization.CultureInfo.InvariantCulture),
+                    },
+                },
+            }, cancellationToken);
+            logger.LogWarning("Session {Session} was left running by a previous run; completed it as failed", name);
+        }
+        var directory = options.SessionsDirectory;
+        if (Directory.Exists(directory))
+        {
+            foreach (var leftover in Directory.EnumerateDirectories(directory))
+            {
+                Directory.Delete(leftover, recursive: true);
+            }
+        }
+    }
+}
