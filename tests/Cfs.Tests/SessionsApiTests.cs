@@ -53,7 +53,7 @@ public sealed class SessionsApiTests : IAsyncLifetime
     public async Task V3CreateIs201WithV3KeysAndALogsLink()
     {
         var (status, session) = await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions",
-            """{"name":"v3-session","configuration_name":"configurations-example","debug_on_failure":true,"tags":{"bos_session":"x"}}""");
+            """{"name":"v3-session","configuration_name":"configurations-example","target":{"definition":"spec","groups":[{"name":"g","members":["x1"]}]},"debug_on_failure":true,"tags":{"bos_session":"x"}}""");
         Assert.Equal(201, status);
         Assert.Equal(["ansible", "configuration", "debug_on_failure", "logs", "name", "status", "tags", "target"], session!.AsObject().Select(pair => pair.Key));
         Assert.Equal("", (string?)session["ansible"]!["limit"]);
@@ -61,8 +61,8 @@ public sealed class SessionsApiTests : IAsyncLifetime
         Assert.True((bool)session["debug_on_failure"]!);
         Assert.EndsWith("/apis/cfs/v3/sessions/v3-session/logs", (string?)session["logs"]);
         Assert.Equal(["completion_time", "ims_job", "job", "start_time", "status", "succeeded"], session["status"]!["session"]!.AsObject().Select(pair => pair.Key));
-        Assert.Equal("dynamic", (string?)session["target"]!["definition"]);
-        Assert.Null(session["target"]!["groups"]);
+        Assert.Equal("spec", (string?)session["target"]!["definition"]);
+        Assert.Null(session["target"]!["image_map"]);
         Assert.Equal("x", (string?)session["tags"]!["bos_session"]);
     }
 
@@ -74,7 +74,7 @@ public sealed class SessionsApiTests : IAsyncLifetime
     [InlineData("""{"name":"ok","configurationName":"configurations-example","ansibleLimit":"a b"}""", "does not match")]
     [InlineData("""{"name":"ok","configurationName":"configurations-example","target":{"definition":"cloud"}}""", "is not one of")]
     [InlineData("""{"name":"ok","configurationName":"configurations-example","extra":1}""", "Additional properties are not allowed ('extra' was unexpected)")]
-    [InlineData("""{"name":"ok","configuration_name":"configurations-example"}""", "Additional properties are not allowed")]
+    [InlineData("""{"name":"ok","configuration_name":"configurations-example","target":{"definition":"spec","groups":[{"name":"g","members":["x1"]}]}}""", "Additional properties are not allowed")]
     [InlineData("""{"name":"ok","configurationName":"configurations-example","target":{"definition":"image","groups":[{"name":"g","members":["x"],"other":1}]}}""", "Additional properties")]
     [InlineData("""{"name":"ok","configurationName":"configurations-example","debug_on_failure":true}""", "Additional properties")]
     [InlineData("", "None is not of type 'object'")]
@@ -92,7 +92,7 @@ public sealed class SessionsApiTests : IAsyncLifetime
     public async Task ADuplicateNameIs409()
     {
         await server.SendAsync(HttpMethod.Post, "/apis/cfs/v2/sessions", SeedBody());
-        var (status, problem) = await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions", """{"name":"example","configuration_name":"configurations-example"}""");
+        var (status, problem) = await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions", """{"name":"example","configuration_name":"configurations-example","target":{"definition":"spec","groups":[{"name":"g","members":["x1"]}]}}""");
         Assert.Equal(409, status);
         Assert.Equal("Conflicting session name", (string?)problem!["title"]);
         Assert.Equal("A session with the name example already exists", (string?)problem["detail"]);
@@ -107,13 +107,14 @@ public sealed class SessionsApiTests : IAsyncLifetime
         Assert.Equal("No configurations exist named missing", (string?)problem["detail"]);
         (status, _) = await server.SendAsync(HttpMethod.Post, "/apis/cfs/v2/sessions", """{"name":"b","configurationName":"debug_noop"}""");
         Assert.Equal(400, status);
-        (status, _) = await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions", """{"name":"c","configuration_name":"debug_noop"}""");
+        (status, _) = await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions", """{"name":"c","configuration_name":"debug_noop","target":{"definition":"spec","groups":[{"name":"g","members":["x1"]}]}}""");
         Assert.Equal(201, status);
     }
 
     [Theory]
     [InlineData("repo", """[{"name":"g","members":["x"]}]""", "'repo' target definitions must not contain groups specifications.")]
     [InlineData("dynamic", """[{"name":"g","members":["x"]}]""", "'dynamic' target definitions must not contain groups specifications.")]
+    [InlineData("dynamic", "[]", "The 'dynamic' target builds its inventory from a hardware inventory (HSM), which this system does not have yet. Use --target-definition image (or spec) with --target-group NAME MEMBERS.")]
     [InlineData("spec", "[]", "At least one target group must be specified.")]
     [InlineData("image", "null", "At least one target group must be specified.")]
     [InlineData("image", """[{"name":"g"}]""", "Groups must be an object with the members property.")]
@@ -150,7 +151,13 @@ public sealed class SessionsApiTests : IAsyncLifetime
     [InlineData("-e 'unterminated", false)]
     public async Task PassthroughIsLimitedToTheWhitelist(string passthrough, bool accepted)
     {
-        var body = new JsonObject { ["name"] = "p", ["configuration_name"] = "configurations-example", ["ansible_passthrough"] = passthrough };
+        var body = new JsonObject
+        {
+            ["name"] = "p",
+            ["configuration_name"] = "configurations-example",
+            ["ansible_passthrough"] = passthrough,
+            ["target"] = JsonNode.Parse("""{"definition":"spec","groups":[{"name":"g","members":["x1"]}]}"""),
+        };
         var (status, problem) = await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions", body.ToJsonString());
         Assert.Equal(accepted ? 201 : 400, status);
         if (!accepted)
@@ -206,9 +213,9 @@ public sealed class SessionsApiTests : IAsyncLifetime
     [Fact]
     public async Task ListFiltersAndTags()
     {
-        await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions", """{"name":"batcher-1","configuration_name":"configurations-example","tags":{"bos_session":"b1"}}""");
-        await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions", """{"name":"batcher-2","configuration_name":"configurations-example","tags":{"bos_session":"b2"}}""");
-        await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions", """{"name":"manual","configuration_name":"configurations-example"}""");
+        await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions", """{"name":"batcher-1","configuration_name":"configurations-example","target":{"definition":"spec","groups":[{"name":"g","members":["x1"]}]},"tags":{"bos_session":"b1"}}""");
+        await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions", """{"name":"batcher-2","configuration_name":"configurations-example","target":{"definition":"spec","groups":[{"name":"g","members":["x1"]}]},"tags":{"bos_session":"b2"}}""");
+        await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions", """{"name":"manual","configuration_name":"configurations-example","target":{"definition":"spec","groups":[{"name":"g","members":["x1"]}]}}""");
         await server.SendAsync(HttpMethod.Patch, "/apis/cfs/v3/sessions/batcher-2", """{"status":{"session":{"status":"complete","succeeded":"true"}}}""");
 
         async Task<string[]> Names(string query)
@@ -240,7 +247,7 @@ public sealed class SessionsApiTests : IAsyncLifetime
     {
         foreach (var name in new[] { "a", "b", "c" })
         {
-            await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions", $$$"""{"name":"{{{name}}}","configuration_name":"configurations-example"}""");
+            await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions", $$$"""{"name":"{{{name}}}","configuration_name":"configurations-example","target":{"definition":"spec","groups":[{"name":"g","members":["x1"]}]}}""");
         }
         await server.SendAsync(HttpMethod.Patch, "/apis/cfs/v3/sessions/b", """{"status":{"session":{"status":"complete"}}}""");
         var (status, deleted) = await server.SendAsync(HttpMethod.Delete, "/apis/cfs/v3/sessions");

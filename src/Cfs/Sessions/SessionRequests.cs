@@ -97,6 +97,12 @@ public static partial class SessionRequests
     public static void CheckTarget(SessionTarget target)
     {
         var groups = target.Groups ?? [];
+        if (target.Definition == TargetDefinitions.Dynamic && groups.Count == 0)
+        {
+            throw CfsProblems.BadRequest("Bad Request",
+                "The 'dynamic' target builds its inventory from a hardware inventory (HSM), which this system does not have yet. "
+                + "Use --target-definition image (or spec) with --target-group NAME MEMBERS.");
+        }
         if (target.Definition is TargetDefinitions.Repo or TargetDefinitions.Dynamic && groups.Count > 0)
         {
             throw CfsProblems.BadRequest("Bad Request", $"'{target.Definition}' target definitions must not contain groups specifications.");
