@@ -46,6 +46,9 @@ public sealed class SessionExecutor(
         public List<ImageHost> Images { get; } = [];
 
         public string? PublicKeyId { get; set; }
+
+        /// <summary>SSH ControlPersist sockets: a short path, as a Unix socket path may not exceed 108 bytes.</summary>
+        public string? ControlPathDirectory { get; set; }
     }
 
     public async Task RunAsync(string name, CancellationToken stopping)
@@ -315,8 +318,8 @@ public sealed class SessionExecutor(
 
     private async Task<string> WriteAnsibleConfigAsync(SessionRecord session, Run run, CancellationToken cancellationToken)
     {
-        var controlPath = Path.Combine(run.Directory, "cp");
-        Directory.CreateDirectory(controlPath);
+        run.ControlPathDirectory = Directory.CreateTempSubdirectory("cfs-cp-").FullName;
+        var controlPath = run.ControlPathDirectory;
         string text;
         if (string.IsNullOrEmpty(session.Ansible.Config) || session.Ansible.Config == DefaultAnsibleConfig.Name)
         {
@@ -478,9 +481,12 @@ public sealed class SessionExecutor(
                 log($"Could not delete the session's IMS public key {run.PublicKeyId}: {exception.Message}");
             }
         }
-        if (Directory.Exists(run.Directory))
+        foreach (var directory in new[] { run.Directory, run.ControlPathDirectory })
         {
-            Directory.Delete(run.Directory, recursive: true);
+            if (directory is not null && Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
         }
     }
 

@@ -113,22 +113,58 @@ public static class SessionCommands
         var targetGroup = PairOption("--target-group", "A group and its members: NAME MEMBER[,MEMBER...] (repeatable)");
         var imageMap = PairOption("--target-image-map", "Name of the result of one image: SOURCE_ID RESULT_NAME (repeatable)");
         var tags = new Option<string>("--tags") { Description = "Tags: key=value[,key2=value2]", HelpName = "TAGS" };
+        var wait = new Option<bool>("--wait") { Description = "Wait for the session to complete, showing its phases; exit 0 only if it succeeded" };
 
         var symbols = new List<Symbol> { name, configurationName, configurationLimit, ansibleLimit, ansibleConfig, verbosity, passthrough };
         if (version == CfsVersion.V3)
         {
             symbols.Add(debugOnFailure);
         }
-        symbols.AddRange([definition, targetGroup, imageMap, tags]);
-        return Leaf.Create("create", "Create a session", (context, token) =>
+        symbols.AddRange([definition, targetGroup, imageMap, tags, wait]);
+        return Leaf.Create("create", "Create a session", async (context, token) =>
         {
             var body = BuildBody(version,
                 context.Value(name)!, context.Value(configurationName)!, context.Value(configurationLimit), context.Value(ansibleLimit),
                 context.Value(ansibleConfig), context.Value(verbosity), context.Value(passthrough),
                 version == CfsVersion.V3 ? context.Value(debugOnFailure) : null,
                 context.Value(definition)!, Pairs(context.ParseResult, targetGroup), Pairs(context.ParseResult, imageMap), context.Value(tags));
-            return context.Api.SendAsync(HttpMethod.Post, basePath, body, cancellationToken: token);
+            var created = await context.Api.SendAsync(HttpMethod.Post, basePath, body, cancellationToken: token);
+            if (!context.ParseResult.GetValue(wait))
+            {
+                return created;
+            }
+            return await WaitAsync(context, basePath, context.Value(name)!, token);
         }, [.. symbols]);
+    }
+
+    /// <summary>
+    /// Follows the session's log, showing its phases on stderr, then prints the completed session
+    /// and fails (exit 1) unless it succeeded.
+    /// </summary>
+    private static async Task<JsonNode?> WaitAsync(CliContext context, string basePath, string name, CancellationToken token)
+    {
+        var escaped = CfsCommands.Escape(name);
+        using (var request = new HttpRequestMessage(HttpMethod.Get, context.Api.Url($"apis/cfs/v3/sessions/{escaped}/logs", [new("follow", "true")])))
+        using (var response = await context.Api.SendRawAsync(request, HttpCompletionOption.ResponseHeadersRead, token))
+        using (var reader = new StreamReader(await response.Content.ReadAsStreamAsync(token)))
+        {
+            string? line;
+            while ((line = await reader.ReadLineAsync(token)) is not null)
+            {
+                if (line.Contains(" Phase ", StringComparison.Ordinal) || line.Contains(" Waiting for image", StringComparison.Ordinal)
+                    || line.Contains(" Failed: ", StringComparison.Ordinal) || line.Contains(" customized: result ", StringComparison.Ordinal))
+                {
+                    context.Log(line);
+                }
+            }
+        }
+        var session = await context.Api.SendAsync(HttpMethod.Get, $"{basePath}/{escaped}", cancellationToken: token);
+        if ((string?)session?["status"]?["session"]?["succeeded"] != "true")
+        {
+            Console.Out.Write(Output.OutputFormats.Render(session, context.Format));
+            throw new CliException($"Session {name} did not succeed; see: cray cfs sessions logs {name}", exitCode: 1);
+        }
+        return session;
     }
 
     /// <summary>The body the reference CLI sends: only the given fields, plus a target block that is always there.</summary>

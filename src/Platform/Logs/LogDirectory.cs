@@ -52,11 +52,18 @@ public class LogDirectory(string directory, TimeProvider clock)
     {
         var cancellationToken = context.RequestAborted;
         context.Response.ContentType = "text/plain; charset=utf-8";
-        await using var log = OpenRead(id);
+        var log = OpenRead(id);
+        // A follower may arrive before the first line is written (a session not yet claimed).
+        while (log is null && follow && !await isFinished())
+        {
+            await Task.Delay(FollowInterval, cancellationToken);
+            log = OpenRead(id);
+        }
         if (log is null)
         {
             return;
         }
+        await using var _ = log;
         var buffer = new byte[64 * 1024];
         while (true)
         {

@@ -1,0 +1,169 @@
+using System.Text.Json.Nodes;
+using Cray.Platform.Processes;
+
+namespace Cray.EndToEnd.Tests;
+
+/// <summary>
+/// The seed, command for command: image customization sessions run by the real runner against
+/// real IMS jobs (sshd jails), Ansible and squashfs-tools.
+/// </summary>
+public sealed class ImageSessionTests(JobEnvironment environment) : IClassFixture<JobEnvironment>
+{
+    private CrayEnvironment Cray => environment.Cray;
+
+    private async Task StoreConfigurationAsync(string name, string playbookFile)
+    {
+        var repository = Path.Combine(Cray.Root, "layer-" + name);
+        Directory.CreateDirectory(repository);
+        File.Copy(Path.Combine(CrayEnvironment.RepositoryRoot, "examples", "ansible-example", "site.yml"), Path.Combine(repository, "site.yml"));
+        await File.WriteAllTextAsync(Path.Combine(repository, "fail.yml"), "- hosts: Compute\n  gather_facts: false\n  tasks:\n    - ansible.builtin.command: /bin/false\n");
+        foreach (var arguments in new[] { new[] { "init", "-q", "-b", "main" }, ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "layer"] })
+        {
+            await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("git", ["-C", repository, .. arguments]));
+        }
+        var file = Path.Combine(Cray.Root, name + ".json");
+        await File.WriteAllTextAsync(file, $$$"""{"layers":[{"name":"example","clone_url":"{{{repository}}}","branch":"main","playbook":"{{{playbookFile}}}"}]}""");
+        var update = await Cray.CrayAsync("cfs", "v3", "configurations", "update", name, "--file", file);
+        Assert.True(update.ExitCode == 0, update.Error);
+    }
+
+    private async Task<JsonNode> DescribeAsync(string name)
+        => JsonNode.Parse((await Cray.CrayAsync("cfs", "sessions", "describe", name, "--format", "json")).Output)!;
+
+    private async Task<JsonNode> WaitForCompletionAsync(string name)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(5);
+        while (true)
+        {
+            var session = await DescribeAsync(name);
+            if ((string?)session["status"]!["session"]!["status"] == "complete" || DateTime.UtcNow > deadline)
+            {
+                return session;
+            }
+            await Task.Delay(500);
+        }
+    }
+
+    private async Task<JsonArray> ListAsync(params string[] command)
+        => JsonNode.Parse((await Cray.CrayAsync([.. command, "--format", "json"])).Output)!.AsArray();
+
+    private async Task AssertNoJobWaitsAsync()
+        => Assert.All(await ListAsync("ims", "jobs", "list"), job => Assert.Contains((string?)job!["status"], new[] { "success", "error" }));
+
+    [Fact]
+    public async Task TheSeedWorksCommandForCommand()
+    {
+        await StoreConfigurationAsync("configurations-example", "site.yml");
+        var imageId = environment.BaseImageId;
+        var check = await Cray.CrayAsync("ims", "images", "list", "--format", "json");
+        Assert.Contains(JsonNode.Parse(check.Output)!.AsArray(), image => (string?)image!["id"] == imageId);
+
+        var created = await Cray.CrayAsync("cfs", "sessions", "create", "--name", "example", "--configuration-name", "configurations-example",
+            "--target-definition", "image", "--target-group", "Compute", imageId);
+        Assert.True(created.ExitCode == 0, created.Error);
+        Assert.Contains("status = \"pending\"", created.Output);
+
+        var session = await WaitForCompletionAsync("example");
+        Assert.True((string?)session["status"]!["session"]!["succeeded"] == "true", (await Cray.CrayAsync("cfs", "sessions", "logs", "example")).Output);
+        var artifact = Assert.Single(session["status"]!["artifacts"]!.AsArray())!;
+        Assert.Equal(imageId, (string?)artifact["image_id"]);
+        Assert.Equal("ims_customized_image", (string?)artifact["type"]);
+        var resultId = (string)artifact["result_id"]!;
+
+        var result = JsonNode.Parse((await Cray.CrayAsync("ims", "images", "describe", resultId, "--format", "json")).Output)!;
+        Assert.Equal("base_cfs_example", (string?)result["name"]);
+        var rootfs = Path.Combine(Cray.Root, "seed-result.squashfs");
+        Assert.Equal(0, (await Cray.CrayAsync("artifacts", "get", "boot-images", $"{resultId}/rootfs", rootfs)).ExitCode);
+        var marker = await ProcessRunner.Instance.RunAsync(new ProcessRequest("unsquashfs", ["-cat", rootfs, "etc/cray-cfs-example"]));
+        Assert.Equal("customized by a CFS image session", marker.Output.Trim());
+        Assert.Equal(environment.BaseRootfsMd5, await environment.RootfsMd5Async(imageId));
+        await AssertNoJobWaitsAsync();
+        Assert.Empty(await ListAsync("ims", "public-keys", "list").ContinueWith(task => task.Result.Where(key => ((string?)key!["name"])!.StartsWith("cfs_", StringComparison.Ordinal)).ToList()));
+
+        var log = (await Cray.CrayAsync("cfs", "sessions", "logs", "example")).Output;
+        foreach (var phase in new[] { "waiting for images", "staging images", "layer 0 (example)", "packaging images" })
+        {
+            Assert.Contains($"Phase {phase} finished in", log);
+        }
+        Assert.Contains("changed=5", log);
+    }
+
+    [Fact]
+    public async Task TwoGroupsWithTwoImagesGiveTwoArtifactsAndAnImageInBothGroupsIsOneHost()
+    {
+        await StoreConfigurationAsync("two-images", "site.yml");
+        var second = JsonNode.Parse((await Cray.CrayAsync("ims", "images", "import", "--name", "second", "--rootfs",
+            await JobEnvironment.BaseImagePathAsync(), "--format", "json")).Output)!;
+        var secondId = (string)second["id"]!;
+        var result = await Cray.CrayAsync("cfs", "v3", "sessions", "create", "--name", "two-images", "--configuration-name", "two-images",
+            "--target-definition", "image", "--target-group", "Compute", $"{environment.BaseImageId},{secondId}", "--target-group", "Application", secondId,
+            "--target-image-map", secondId, "second-customized", "--wait", "--format", "json");
+        Assert.True(result.ExitCode == 0, result.Error);
+        var artifacts = JsonNode.Parse(result.Output)!["status"]!["artifacts"]!.AsArray();
+        Assert.Equal(2, artifacts.Count);
+        var mapped = artifacts.Single(artifact => (string?)artifact!["image_id"] == secondId)!;
+        Assert.Equal("second-customized", (string?)JsonNode.Parse((await Cray.CrayAsync("ims", "images", "describe", (string)mapped["result_id"]!, "--format", "json")).Output)!["name"]);
+        Assert.Contains("Phase layer 0 (example) finished", result.Error);
+    }
+
+    [Fact]
+    public async Task AFailingLayerCompletesFalseWithNoArtifactsImagesOrWaitingJobs()
+    {
+        await StoreConfigurationAsync("failing", "fail.yml");
+        var imagesBefore = (await ListAsync("ims", "images", "list")).Count;
+        var result = await Cray.CrayAsync("cfs", "v3", "sessions", "create", "--name", "failing", "--configuration-name", "failing",
+            "--target-definition", "image", "--target-group", "Compute", environment.BaseImageId, "--wait", "--format", "json");
+        Assert.Equal(1, result.ExitCode);
+        var session = JsonNode.Parse(result.Output)!;
+        Assert.Equal("complete", (string?)session["status"]!["session"]!["status"]);
+        Assert.Equal("false", (string?)session["status"]!["session"]!["succeeded"]);
+        Assert.Empty(session["status"]!["artifacts"]!.AsArray());
+        Assert.Equal(imagesBefore, (await ListAsync("ims", "images", "list")).Count);
+        await AssertNoJobWaitsAsync();
+        Assert.Contains("Layer 0 (example) failed", (await Cray.CrayAsync("cfs", "sessions", "logs", "failing")).Output);
+    }
+
+    [Fact]
+    public async Task ASessionNamingASoftDeletedImageWaitsUntilItIsUndeleted()
+    {
+        await StoreConfigurationAsync("waiting", "site.yml");
+        var imported = JsonNode.Parse((await Cray.CrayAsync("ims", "images", "import", "--name", "later", "--rootfs",
+            await JobEnvironment.BaseImagePathAsync(), "--format", "json")).Output)!;
+        var imageId = (string)imported["id"]!;
+        Assert.Equal(0, (await Cray.CrayAsync("ims", "images", "delete", imageId)).ExitCode);
+
+        Assert.Equal(0, (await Cray.CrayAsync("cfs", "sessions", "create", "--name", "waiting", "--configuration-name", "waiting",
+            "--target-definition", "image", "--target-group", "Compute", imageId)).ExitCode);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(await Cray.CrayAsync("cfs", "sessions", "logs", "waiting")).Output.Contains($"Waiting for image {imageId}") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(300);
+        }
+        Assert.Contains("IMS does not know it yet", (await Cray.CrayAsync("cfs", "sessions", "logs", "waiting")).Output);
+        Assert.Equal("running", (string?)(await DescribeAsync("waiting"))["status"]!["session"]!["status"]);
+
+        Assert.Equal(0, (await Cray.CrayAsync("ims", "deleted", "images", "update", imageId, "--operation", "undelete")).ExitCode);
+        var session = await WaitForCompletionAsync("waiting");
+        Assert.True((string?)session["status"]!["session"]!["succeeded"] == "true", (await Cray.CrayAsync("cfs", "sessions", "logs", "waiting")).Output);
+        Assert.Single(session["status"]!["artifacts"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task DeletingARunningSessionDeletesItsImsJobs()
+    {
+        await StoreConfigurationAsync("deleted-session", "site.yml");
+        var missing = Guid.NewGuid().ToString();
+        Assert.Equal(0, (await Cray.CrayAsync("cfs", "sessions", "create", "--name", "deleted-session", "--configuration-name", "deleted-session",
+            "--target-definition", "image", "--target-group", "Compute", $"{environment.BaseImageId},{missing}")).ExitCode);
+        // It waits for the unknown image before it starts any job; stage one by undeleting nothing and deleting now.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(await Cray.CrayAsync("cfs", "sessions", "logs", "deleted-session")).Output.Contains("Waiting for image") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(300);
+        }
+        Assert.Equal(0, (await Cray.CrayAsync("cfs", "sessions", "delete", "deleted-session")).ExitCode);
+        Assert.Equal(2, (await Cray.CrayAsync("cfs", "sessions", "describe", "deleted-session")).ExitCode);
+        await AssertNoJobWaitsAsync();
+        Assert.False(Directory.Exists(Path.Combine(Cray.DataDirectory, "cfs", "sessions", "deleted-session")));
+    }
+}
