@@ -89,5 +89,30 @@ cray ims images list
 echo
 echo "==> The seed's check: cray ims images list --format json | jq -r 'any(.[]; .id == \"$image_id\")'"
 cray ims images list --format json | jq -r --arg id "$image_id" 'any(.[]; .id == $id)'
+
+echo "==> The configuration configurations-example, from examples/ansible-example (a local git repository)"
+example_repo="$DATA_DIR/examples/ansible-example"
+if [ ! -d "$example_repo/.git" ]; then
+  mkdir -p "$example_repo"
+  git -C "$example_repo" init -q -b main
+fi
+cp examples/ansible-example/site.yml "$example_repo/site.yml"
+git -C "$example_repo" add site.yml
+git -C "$example_repo" -c user.name=quickstart -c user.email=quickstart@localhost commit -q -m "Example layer" >/dev/null 2>&1 || true
+configuration_file=$(mktemp)
+printf '{"layers":[{"name":"example","clone_url":"%s","branch":"main","playbook":"site.yml"}]}\n' "$example_repo" >"$configuration_file"
+cray cfs v3 configurations update configurations-example --file "$configuration_file" --format json | jq -c '.layers'
+rm -f "$configuration_file"
+
+echo "==> The seed: cray cfs sessions create --name example --configuration-name configurations-example --target-definition image --target-group Compute $image_id"
+cray cfs sessions delete example >/dev/null 2>&1 || true
+cray cfs sessions create --name example --configuration-name configurations-example \
+  --target-definition image --target-group Compute "$image_id" --format json
+echo "==> Waiting for the session (cray cfs sessions logs example --follow shows every step)"
+cray cfs sessions logs example --follow | grep -E " Phase | Waiting for image| Failed: | customized: result | complete in " || true
+echo "==> cray cfs sessions describe example --format json | jq .status.artifacts"
+cray cfs sessions describe example --format json | jq .status.artifacts
+succeeded=$(cray cfs sessions describe example --format json | jq -r .status.session.succeeded)
 echo
-echo "Base image id: $image_id"
+echo "Base image id: $image_id; session succeeded: $succeeded"
+[ "$succeeded" = "true" ]
