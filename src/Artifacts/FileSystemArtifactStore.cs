@@ -104,6 +104,13 @@ public sealed class FileSystemArtifactStore : IArtifactStore
         return new ArtifactObject(bucket, key, content.Length, stored.Md5, stored.LastModified, stored.ContentType, stored.Metadata);
     }
 
+    public string? LocalPath(string bucket, string key)
+    {
+        ArtifactPath.EnsureValid(bucket, key);
+        var path = ContentPath(bucket, key);
+        return File.Exists(path) ? path : null;
+    }
+
     public Stream? OpenRead(string bucket, string key)
     {
         ArtifactPath.EnsureValid(bucket, key);

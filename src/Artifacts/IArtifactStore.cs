@@ -33,6 +33,12 @@ public interface IArtifactStore
 
     ArtifactObject? Head(string bucket, string key);
 
+    /// <summary>
+    /// The object's content as a local file, when the store keeps it as one (null otherwise, as for a
+    /// remote S3): lets a co-located reader such as unsquashfs read it in place instead of copying it.
+    /// </summary>
+    string? LocalPath(string bucket, string key);
+
     /// <summary>Opens the object's content for reading, or returns null when there is no such object.</summary>
     Stream? OpenRead(string bucket, string key);
 

@@ -21,5 +21,5 @@ public sealed record CfsRunnerOptions
 
     public TimeSpan SshReadyTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
-    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 }

@@ -17,9 +17,11 @@ public static class DefaultAnsibleConfig
         nocolor = True
         deprecation_warnings = False
         display_skipped_hosts = False
+        timeout = 30
 
         [ssh_connection]
         pipelining = True
+        retries = 3
         ssh_args = -o ControlMaster=auto -o ControlPersist=120s -o ServerAliveInterval=30 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
         control_path_dir = {controlPathDirectory}
 

@@ -279,7 +279,7 @@ public sealed class SessionExecutor(
             {
                 throw new SessionFailedException($"SSH into IMS job {image.JobId} did not work within {runnerOptions.SshReadyTimeout}: {result.Output.Trim()}");
             }
-            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            await Task.Delay(runnerOptions.PollInterval, cancellationToken);
         }
     }
 

@@ -137,29 +137,31 @@ public sealed class CustomizeJobRunner(
         {
             throw new JobFailedException($"The rootfs path {document.RootfsPath} is not an s3:// address.");
         }
-        await using (var source = artifacts.OpenRead(bucket, key) ?? throw new JobFailedException($"The rootfs {document.RootfsPath} no longer exists."))
-        await using (var target = new FileStream(workspace.SourceSquashfs, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous))
-        using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.MD5))
+        // A local artifact is unpacked in place while its checksum is computed alongside; a remote one is copied first.
+        var squashfs = artifacts.LocalPath(bucket, key);
+        Task<string> checksum;
+        if (squashfs is null)
         {
-            var buffer = new byte[1 << 20];
-            int read;
-            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
-            {
-                hash.AppendData(buffer, 0, read);
-                await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-            }
-            var md5 = Convert.ToHexStringLower(hash.GetHashAndReset());
-            if (document.RootfsMd5.Length > 0 && !string.Equals(md5, document.RootfsMd5, StringComparison.OrdinalIgnoreCase))
-            {
-                throw new JobFailedException($"The rootfs {document.RootfsPath} has md5 {md5}, not the {document.RootfsMd5} its image records.");
-            }
-            Log($"Fetched {document.RootfsPath} ({target.Length} bytes, md5 {md5}).");
+            checksum = CopyWithChecksumAsync(bucket, key, document.RootfsPath, workspace.SourceSquashfs, cancellationToken);
+            await checksum;
+            squashfs = workspace.SourceSquashfs;
         }
-        await runner.RunCheckedAsync(new ProcessRequest("unsquashfs", ["-no-progress", "-quiet", "-force", "-dest", workspace.ImageRoot, workspace.SourceSquashfs])
+        else
+        {
+            checksum = Md5OfFileAsync(squashfs, cancellationToken);
+        }
+        var unpack = runner.RunCheckedAsync(new ProcessRequest("unsquashfs", ["-no-progress", "-quiet", "-force", "-dest", workspace.ImageRoot, squashfs])
         {
             Timeout = TimeSpan.FromHours(2),
             OutputLine = Log,
         }, cancellationToken);
+        await Task.WhenAll(checksum, unpack);
+        var md5 = await checksum;
+        if (document.RootfsMd5.Length > 0 && !string.Equals(md5, document.RootfsMd5, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new JobFailedException($"The rootfs {document.RootfsPath} has md5 {md5}, not the {document.RootfsMd5} its image records.");
+        }
+        Log($"Fetched {document.RootfsPath} (md5 {md5}) and unpacked it.");
         File.Delete(workspace.SourceSquashfs);
         // ChrootDirectory wants the root itself root-owned and 0755, whatever the image recorded.
         await runner.RunCheckedAsync(new ProcessRequest("chown", ["root:root", workspace.ImageRoot]), cancellationToken);
@@ -175,6 +177,27 @@ public sealed class CustomizeJobRunner(
             File.SetUnixFileMode(tmp, (UnixFileMode)Convert.ToInt32("1777", 8));
             UserSignals.Remove(tmp);
         }
+    }
+
+    private async Task<string> CopyWithChecksumAsync(string bucket, string key, string path, string target, CancellationToken cancellationToken)
+    {
+        await using var source = artifacts.OpenRead(bucket, key) ?? throw new JobFailedException($"The rootfs {path} no longer exists.");
+        await using var copy = new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        var buffer = new byte[1 << 20];
+        int read;
+        while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            hash.AppendData(buffer, 0, read);
+            await copy.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    private static async Task<string> Md5OfFileAsync(string path, CancellationToken cancellationToken)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        return Convert.ToHexStringLower(await MD5.HashDataAsync(file, cancellationToken));
     }
 
     private async Task MountDkmsFileSystemsAsync(JobWorkspace workspace, Action<string> log, CancellationToken cancellationToken)
