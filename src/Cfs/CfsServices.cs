@@ -38,6 +38,8 @@ public static class CfsServices
         services.AddSingleton<GitMirror>();
         services.AddSingleton<SessionExecutor>();
         services.AddHostedService<SessionRunner>();
+        services.AddSingleton<SessionTtlSweeper>();
+        services.AddHostedService(provider => provider.GetRequiredService<SessionTtlSweeper>());
         return services;
     }
 }

@@ -10,7 +10,7 @@ using Cray.Platform.Storage;
 namespace Cray.Cfs.Sessions;
 
 /// <summary>Sessions: create with the reference's checks in order, read, filter, page, patch monotonically, delete.</summary>
-public sealed class SessionService(IRecordStore store, ConfigurationService configurations, OptionsService options, Runner.SessionControl control, TimeProvider clock)
+public sealed class SessionService(IRecordStore store, ConfigurationService configurations, OptionsService options, Runner.SessionControl control, Runner.SessionLogs logs, TimeProvider clock)
 {
     public const string StartTimeFormat = "yyyy-MM-dd'T'HH:mm:ss";
 
@@ -101,6 +101,7 @@ public sealed class SessionService(IRecordStore store, ConfigurationService conf
         await GetAsync(name, cancellationToken);
         await control.StopAsync(name, TimeSpan.FromMinutes(2));
         await store.WriteAsync(RecordWrite.Delete(CfsCollections.Sessions, name), cancellationToken);
+        logs.Delete(name);
     }
 
     /// <summary>A runner's own progress write, applied atomically.</summary>
@@ -131,6 +132,10 @@ public sealed class SessionService(IRecordStore store, ConfigurationService conf
             await control.StopAsync(name, TimeSpan.FromMinutes(2));
         }
         await store.WriteAsync(names.Select(name => RecordWrite.Delete(CfsCollections.Sessions, name)).ToList(), cancellationToken);
+        foreach (var name in names)
+        {
+            logs.Delete(name);
+        }
         return names;
     }
 

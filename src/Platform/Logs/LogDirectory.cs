@@ -40,7 +40,10 @@ public class LogDirectory(string directory, TimeProvider clock)
     {
         lock (writeLock)
         {
-            File.Delete(PathOf(id));
+            if (Directory.Exists(directory))
+            {
+                File.Delete(PathOf(id));
+            }
         }
     }
 
