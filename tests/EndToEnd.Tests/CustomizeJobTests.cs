@@ -95,7 +95,7 @@ public sealed class CustomizeJobTests(JobEnvironment environment) : IClassFixtur
         var job = await environment.CreateJobAsync("should-not-exist");
         var jobId = (string)job["id"]!;
         var port = JobEnvironment.SshPort(await environment.WaitAsync(jobId, until: "waiting_on_user"));
-        Assert.True((await environment.SshAsync(port, "touch /tmp/failed")).Succeeded);
+        await environment.SshCheckedAsync(port, "touch /tmp/failed");
 
         var wait = await Cray.CrayAsync("ims", "jobs", "wait", jobId, "--timeout", "5m", "--format", "json");
         Assert.Equal(1, wait.ExitCode);
@@ -155,7 +155,7 @@ public sealed class CustomizeJobTests(JobEnvironment environment) : IClassFixtur
 
         var jobId = (string)(await environment.CreateJobAsync("bootable-customized", imageId: sourceId))["id"]!;
         var port = JobEnvironment.SshPort(await environment.WaitAsync(jobId, until: "waiting_on_user"));
-        Assert.True((await environment.SshAsync(port, "touch /tmp/complete")).Succeeded);
+        await environment.SshCheckedAsync(port, "touch /tmp/complete");
         var resultId = (string)(await environment.WaitAsync(jobId))["resultant_image_id"]!;
 
         var copy = Path.Combine(Cray.Root, "carried-kernel");
@@ -175,10 +175,10 @@ public sealed class CustomizeJobTests(JobEnvironment environment) : IClassFixtur
 
         // Follow the passing job's log while it runs: the command must end by itself when the job does.
         var follow = Cray.CrayAsync("ims", "jobs", "logs", passing, "--follow");
-        Assert.True((await environment.SshAsync(failingPort, "touch /tmp/failed")).Succeeded);
+        await environment.SshCheckedAsync(failingPort, "touch /tmp/failed");
         Assert.Equal("error", (string?)(await environment.WaitAsync(failing))["status"]);
         Assert.Equal("waiting_on_user", (string?)JsonNode.Parse((await Cray.CrayAsync("ims", "jobs", "describe", passing, "--format", "json")).Output)!["status"]);
-        Assert.True((await environment.SshAsync(passingPort, "echo ok > /etc/parallel && touch /tmp/complete")).Succeeded);
+        await environment.SshCheckedAsync(passingPort, "echo ok > /etc/parallel && touch /tmp/complete");
         Assert.Equal("success", (string?)(await environment.WaitAsync(passing))["status"]);
         var followed = await follow.WaitAsync(TimeSpan.FromMinutes(1));
         Assert.Equal(0, followed.ExitCode);
@@ -195,7 +195,7 @@ public sealed class CustomizeJobTests(JobEnvironment environment) : IClassFixtur
         var inside = await environment.SshAsync(port, "test -e /proc/self/status && test -d /sys/kernel && test -e /dev/null && echo mounted; env | grep IMS_DKMS_ENABLED");
         Assert.Contains("mounted", inside.Output);
         Assert.Contains("IMS_DKMS_ENABLED=True", inside.Output);
-        Assert.True((await environment.SshAsync(port, "touch /tmp/complete")).Succeeded);
+        await environment.SshCheckedAsync(port, "touch /tmp/complete");
         var done = await environment.WaitAsync(jobId);
         Assert.Equal("success", (string?)done["status"]);
         Assert.DoesNotContain(File.ReadLines("/proc/self/mounts"), line => line.Contains(environment.JobDirectory(jobId), StringComparison.Ordinal));

@@ -166,4 +166,39 @@ public sealed class ImageSessionTests(JobEnvironment environment) : IClassFixtur
         await AssertNoJobWaitsAsync();
         Assert.False(Directory.Exists(Path.Combine(Cray.DataDirectory, "cfs", "sessions", "deleted-session")));
     }
+
+    [Theory]
+    [InlineData("../../../../etc/hostname", "", "is not a file inside its repository")]
+    [InlineData("site.yml", "0123456789abcdef0123456789abcdef01234567", "does not exist in")]
+    [InlineData("site.yml", "unreachable", "Cannot clone")]
+    public async Task BadLayersFailTheSessionBeforeAnyImsJobStarts(string playbook, string commitOrUrl, string reason)
+    {
+        var baseName = "bad-layer-base-" + Guid.NewGuid().ToString("n")[..8];
+        await StoreConfigurationAsync(baseName, "site.yml");
+        var configuration = JsonNode.Parse((await Cray.CrayAsync("cfs", "v3", "configurations", "describe", baseName, "--format", "json")).Output)!;
+        var layer = configuration["layers"]![0]!.AsObject();
+        layer.Remove("branch");
+        layer["playbook"] = playbook;
+        if (commitOrUrl == "unreachable")
+        {
+            layer["clone_url"] = "https://vcs.invalid/no/such/repository.git";
+        }
+        else if (commitOrUrl.Length > 0)
+        {
+            layer["commit"] = commitOrUrl;
+        }
+        var name = "bad-" + Guid.NewGuid().ToString("n")[..8];
+        var file = Path.Combine(Cray.Root, name + ".json");
+        await File.WriteAllTextAsync(file, new JsonObject { ["layers"] = new JsonArray(layer.DeepClone()) }.ToJsonString());
+        Assert.Equal(0, (await Cray.CrayAsync("cfs", "v3", "configurations", "update", name, "--file", file)).ExitCode);
+        var jobsBefore = (await ListAsync("ims", "jobs", "list")).Count;
+
+        var result = await Cray.CrayAsync("cfs", "v3", "sessions", "create", "--name", name, "--configuration-name", name,
+            "--target-definition", "image", "--target-group", "Compute", environment.BaseImageId, "--wait", "--format", "json");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("false", (string?)JsonNode.Parse(result.Output)!["status"]!["session"]!["succeeded"]);
+        Assert.Contains(reason, (await Cray.CrayAsync("cfs", "sessions", "logs", name)).Output);
+        Assert.Equal(jobsBefore, (await ListAsync("ims", "jobs", "list")).Count);
+        Assert.False(Directory.Exists(Path.Combine(Cray.DataDirectory, "cfs", "sessions", name)));
+    }
 }

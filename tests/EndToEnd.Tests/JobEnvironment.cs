@@ -93,6 +93,17 @@ public class JobEnvironment : IAsyncLifetime
         ])
         { Timeout = TimeSpan.FromMinutes(2) });
 
+    /// <summary>Runs a command that must succeed; a failure shows ssh's own output and the job's log.</summary>
+    public async Task SshCheckedAsync(int port, string command)
+    {
+        var result = await SshAsync(port, command);
+        if (!result.Succeeded)
+        {
+            var jobs = await Cray.CrayAsync("ims", "jobs", "list", "--format", "json");
+            Assert.Fail($"ssh -p {port} '{command}' exited {result.ExitCode}: {result.Output}\njobs: {jobs.Output}");
+        }
+    }
+
     public string JobDirectory(string jobId) => Path.Combine(Cray.DataDirectory, "ims", "jobs", jobId);
 
     public static bool SshdRunningFor(string jobId)

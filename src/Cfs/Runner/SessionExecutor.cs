@@ -141,6 +141,16 @@ public sealed class SessionExecutor(
         var groups = session.Target.Groups ?? [];
         var imageIds = groups.SelectMany(group => group.Members).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         var images = await PhaseAsync(log, "waiting for images", () => WaitForImagesAsync(imageIds, settings, log, cancellationToken));
+        // Layers are checked out before any IMS job starts: a bad repository, commit or playbook fails fast.
+        var playbooks = await PhaseAsync(log, "checking out layers", async () =>
+        {
+            var paths = new List<string>();
+            foreach (var (index, layer) in layers)
+            {
+                paths.Add(await CheckoutLayerAsync(index, layer, settings, run, log, cancellationToken));
+            }
+            return paths;
+        });
 
         await PhaseAsync(log, "staging images", async () =>
         {
@@ -185,11 +195,11 @@ public sealed class SessionExecutor(
         var ansibleConfig = await WriteAnsibleConfigAsync(session, run, cancellationToken);
         var limit = string.IsNullOrEmpty(session.Ansible.Limit) ? string.Join(',', imageIds) : session.Ansible.Limit;
         var ansibleSucceeded = true;
-        foreach (var (index, layer) in layers)
+        foreach (var ((index, layer), playbook) in layers.Zip(playbooks))
         {
             var layerName = layer["name"]?.GetValue<string>() ?? $"layer {index}";
             var passed = await PhaseAsync(log, $"layer {index} ({layerName})",
-                () => RunLayerAsync(session, index, layer, inventory, ansibleConfig, limit, settings, run, log, cancellationToken));
+                () => RunLayerAsync(session, index, playbook, inventory, ansibleConfig, limit, run, log, cancellationToken));
             if (!passed)
             {
                 ansibleSucceeded = false;
@@ -339,8 +349,8 @@ public sealed class SessionExecutor(
         return path;
     }
 
-    private async Task<bool> RunLayerAsync(SessionRecord session, int index, JsonObject layer, string inventory, string ansibleConfig, string limit,
-        JsonObject settings, Run run, Action<string> log, CancellationToken cancellationToken)
+    /// <summary>Checks a layer out at its commit and returns its playbook's path, which must be a file inside the checkout.</summary>
+    private async Task<string> CheckoutLayerAsync(int index, JsonObject layer, JsonObject settings, Run run, Action<string> log, CancellationToken cancellationToken)
     {
         var directory = Path.Combine(run.Directory, $"layer{index}");
         var cloneUrl = layer["clone_url"]?.GetValue<string>();
@@ -353,10 +363,15 @@ public sealed class SessionExecutor(
         }
         var commit = layer["commit"]?.GetValue<string>() ?? throw new SessionFailedException($"Layer {index} has no commit.");
         await git.CheckoutAsync(cloneUrl ?? throw new SessionFailedException($"Layer {index} has no repository."), credentials, commit, directory, log, cancellationToken);
-
         var playbook = layer["playbook"]?.GetValue<string>() ?? OptionsService.Text(settings, "default_playbook");
-        var playbookPath = await ResolveInsideAsync(directory, playbook, cancellationToken)
+        return await ResolveInsideAsync(directory, playbook, cancellationToken)
             ?? throw new SessionFailedException($"Layer {index}: the playbook '{playbook}' is not a file inside its repository.");
+    }
+
+    private async Task<bool> RunLayerAsync(SessionRecord session, int index, string playbookPath, string inventory, string ansibleConfig, string limit,
+        Run run, Action<string> log, CancellationToken cancellationToken)
+    {
+        var directory = Path.Combine(run.Directory, $"layer{index}");
         List<string> arguments = ["-i", inventory, playbookPath, "--limit", limit];
         if (session.Ansible.Verbosity > 0)
         {
@@ -405,7 +420,7 @@ public sealed class SessionExecutor(
         var outcomes = await Task.WhenAll(run.Images.Select(async image =>
         {
             var touched = await SshAsync(image, run, $"touch {signal}", cancellationToken);
-            if (!touched.Succeeded)
+            if (!touched.Succeeded && !await LeftWaitingAsync(image, cancellationToken))
             {
                 log($"Could not signal IMS job {image.JobId} ({touched.Output.Trim()}); deleting it.");
                 await ims.DeleteJobAsync(image.JobId, cancellationToken);
@@ -440,6 +455,25 @@ public sealed class SessionExecutor(
             }
         }));
         return ansibleSucceeded && outcomes.All(outcome => outcome);
+    }
+
+    /// <summary>
+    /// Whether the job moved on from waiting_on_user within a few seconds: the signal can arrive
+    /// even when ssh reports a failure, because the job stops its sshd as soon as it sees the file.
+    /// </summary>
+    private async Task<bool> LeftWaitingAsync(ImageHost image, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            var status = (await ims.GetJobAsync(image.JobId, cancellationToken))?["status"]?.GetValue<string>();
+            if (status != "waiting_on_user")
+            {
+                return status is not null;
+            }
+            await Task.Delay(runnerOptions.PollInterval, cancellationToken);
+        }
+        return false;
     }
 
     private Task<ProcessResult> SshAsync(ImageHost image, Run run, string command, CancellationToken cancellationToken)

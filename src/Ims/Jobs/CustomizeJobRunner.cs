@@ -69,6 +69,10 @@ public sealed class CustomizeJobRunner(
             var stopwatch = Stopwatch.StartNew();
             var signal = await UserSignals.WaitAsync(signalDirectory, options.UserWaitTimeout, cancellationToken);
             Log($"Phase waiting_on_user finished in {Seconds(stopwatch.Elapsed)}: {(signal?.ToString().ToLowerInvariant() ?? "no signal")}.");
+            if (signal is not null)
+            {
+                await sshServer.WaitForSessionsToEndAsync(TimeSpan.FromSeconds(3));
+            }
             await sshServer.StopAsync();
             UserSignals.Remove(signalDirectory);
             if (signal is null)

@@ -57,6 +57,37 @@ public sealed class JobSshServer(JobWorkspace workspace, ImsWorkerOptions option
         throw new InvalidOperationException("sshd could not find a free port after 3 attempts.");
     }
 
+    /// <summary>
+    /// Gives open sessions a moment to end by themselves: the user's <c>touch /tmp/complete</c> is
+    /// noticed at once, and stopping sshd before that command's session closes would make the
+    /// client report a failure for a signal that was received.
+    /// </summary>
+    public async Task WaitForSessionsToEndAsync(TimeSpan limit)
+    {
+        if (!File.Exists(workspace.PidFile) || !int.TryParse(await File.ReadAllTextAsync(workspace.PidFile), out var pid))
+        {
+            return;
+        }
+        var deadline = DateTime.UtcNow + limit;
+        while (DateTime.UtcNow < deadline)
+        {
+            string children;
+            try
+            {
+                children = await File.ReadAllTextAsync($"/proc/{pid}/task/{pid}/children");
+            }
+            catch (IOException)
+            {
+                return;
+            }
+            if (children.Trim().Length == 0)
+            {
+                return;
+            }
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>Stops sshd and every session it holds (they are its child processes).</summary>
     public async Task StopAsync()
     {
