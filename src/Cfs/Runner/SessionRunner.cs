@@ -1,6 +1,6 @@
 using Cray.Cfs.Model;
 using Cray.Cfs.Sessions;
-using Microsoft.Extensions.Hosting;
+using Cray.Platform.Work;
 using Microsoft.Extensions.Logging;
 
 namespace Cray.Cfs.Runner;
@@ -16,53 +16,24 @@ public sealed class SessionRunner(
     SessionControl control,
     SessionLogs logs,
     CfsRunnerOptions options,
-    ILogger<SessionRunner> logger) : BackgroundService
+    ILogger<SessionRunner> logger) : SlotWorker(control, options.Slots, logger)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunAsync(string id, CancellationToken cancellationToken)
     {
-        await RecoverAsync(stoppingToken);
-        using var slots = new SemaphoreSlim(options.Slots);
-        var running = new List<Task>();
         try
         {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                await slots.WaitAsync(stoppingToken);
-                var name = await ClaimNextAsync(stoppingToken);
-                var cancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                var completion = new TaskCompletionSource();
-                control.Register(name, cancellation, completion.Task);
-                running.RemoveAll(task => task.IsCompleted);
-                running.Add(Task.Run(async () =>
-                {
-                    try
-                    {
-                        await executor.RunAsync(name, cancellation.Token);
-                    }
-                    catch (Exception exception)
-                    {
-                        logger.LogError(exception, "Session {Session} failed outside its own error handling", name);
-                        logs.Append(name, $"Internal error: {exception.Message}");
-                    }
-                    finally
-                    {
-                        control.Unregister(name);
-                        cancellation.Dispose();
-                        completion.SetResult();
-                        slots.Release();
-                    }
-                }, CancellationToken.None));
-            }
+            await executor.RunAsync(id, cancellationToken);
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (Exception exception) when (exception is not OperationCanceledException)
         {
+            logs.Append(id, $"Internal error: {exception.Message}");
+            throw;
         }
-        await Task.WhenAll(running);
     }
 
-    private async Task<string> ClaimNextAsync(CancellationToken stoppingToken)
+    protected override async Task<string> ClaimNextAsync(CancellationToken stoppingToken)
     {
         while (true)
         {
@@ -86,7 +57,7 @@ public sealed class SessionRunner(
     }
 
     /// <summary>A session with a job that is not complete was running when the server stopped: it cannot be resumed, so it ends as failed.</summary>
-    private async Task RecoverAsync(CancellationToken cancellationToken)
+    protected override async Task RecoverAsync(CancellationToken cancellationToken)
     {
         var interrupted = new List<string>();
         await foreach (var session in sessions.ScanAsync(null, cancellationToken))

@@ -1,6 +1,6 @@
 using Cray.Platform.Processes;
 using Cray.Platform.Storage;
-using Microsoft.Extensions.Hosting;
+using Cray.Platform.Work;
 using Microsoft.Extensions.Logging;
 
 namespace Cray.Ims.Jobs;
@@ -16,55 +16,15 @@ public sealed class ImsWorker(
     ImsWorkerOptions options,
     JobLogs logs,
     IProcessRunner processes,
-    ILogger<ImsWorker> logger) : BackgroundService
+    ILogger<ImsWorker> logger) : SlotWorker(control, options.Slots, logger)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
 
     private readonly string workerName = $"{Environment.MachineName}:{Environment.ProcessId}";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        await RecoverAsync(stoppingToken);
-        using var slots = new SemaphoreSlim(options.Slots);
-        var running = new List<Task>();
-        try
-        {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                await slots.WaitAsync(stoppingToken);
-                var jobId = await ClaimNextAsync(stoppingToken);
-                var cancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                var completion = new TaskCompletionSource();
-                control.Register(jobId, cancellation, completion.Task);
-                running.RemoveAll(task => task.IsCompleted);
-                running.Add(Task.Run(async () =>
-                {
-                    try
-                    {
-                        await runner.RunAsync(jobId, cancellation.Token);
-                    }
-                    catch (Exception exception)
-                    {
-                        logger.LogError(exception, "Job {JobId} failed outside its own error handling", jobId);
-                    }
-                    finally
-                    {
-                        control.Unregister(jobId);
-                        cancellation.Dispose();
-                        completion.SetResult();
-                        slots.Release();
-                    }
-                }, CancellationToken.None));
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-        // Let every running job stop its sshd and clean up before the process exits.
-        await Task.WhenAll(running);
-    }
+    protected override Task RunAsync(string id, CancellationToken cancellationToken) => runner.RunAsync(id, cancellationToken);
 
-    private async Task<string> ClaimNextAsync(CancellationToken stoppingToken)
+    protected override async Task<string> ClaimNextAsync(CancellationToken stoppingToken)
     {
         while (true)
         {
@@ -101,7 +61,7 @@ public sealed class ImsWorker(
     /// Jobs a crash left part-way are stopped and cleaned up, and end in error with the reason; job
     /// directories no record owns are removed. Jobs that never started run as usual.
     /// </summary>
-    private async Task RecoverAsync(CancellationToken cancellationToken)
+    protected override async Task RecoverAsync(CancellationToken cancellationToken)
     {
         var documents = await store.ListAsync<JobDocument>(JobService.Collection, cancellationToken);
         foreach (var document in documents.Where(document => document.Worker is not null && !JobStatuses.IsFinal(document.Job.Status)))
