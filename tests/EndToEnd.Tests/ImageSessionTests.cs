@@ -201,4 +201,31 @@ public sealed class ImageSessionTests(JobEnvironment environment) : IClassFixtur
         Assert.Equal(jobsBefore, (await ListAsync("ims", "jobs", "list")).Count);
         Assert.False(Directory.Exists(Path.Combine(Cray.DataDirectory, "cfs", "sessions", name)));
     }
+
+    [Fact]
+    public async Task DebugOnFailureKeepsTheJailsUpUntilReleased()
+    {
+        await StoreConfigurationAsync("debugging", "fail.yml");
+        var name = "debugging";
+        Assert.Equal(0, (await Cray.CrayAsync("cfs", "v3", "sessions", "create", "--name", name, "--configuration-name", "debugging",
+            "--target-definition", "image", "--target-group", "Compute", environment.BaseImageId, "--debug-on-failure", "true")).ExitCode);
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        string log;
+        while (!(log = (await Cray.CrayAsync("cfs", "sessions", "logs", name)).Output).Contains("to end the hold early") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(300);
+        }
+        var hint = log.Split('\n').First(line => line.Contains("stays up for", StringComparison.Ordinal));
+        var command = hint[(hint.IndexOf("ssh ", StringComparison.Ordinal) + 4)..].Split(' ');
+        var inJail = await ProcessRunner.Instance.RunAsync(new ProcessRequest("ssh",
+            [command[0], command[1], command[2], command[3], "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", command[4].Trim(), "cat /etc/os-release"]));
+        Assert.True(inJail.Succeeded, inJail.Output);
+        Assert.Contains("bookworm", inJail.Output);
+        Assert.Equal("running", (string?)(await DescribeAsync(name))["status"]!["session"]!["status"]);
+
+        await File.WriteAllTextAsync(Path.Combine(Cray.DataDirectory, "cfs", "sessions", name, "release"), "");
+        var session = await WaitForCompletionAsync(name);
+        Assert.Equal("false", (string?)session["status"]!["session"]!["succeeded"]);
+        await AssertNoJobWaitsAsync();
+    }
 }

@@ -207,8 +207,35 @@ public sealed class SessionExecutor(
                 break;
             }
         }
+        if (!ansibleSucceeded && session.DebugOnFailure)
+        {
+            await PhaseAsync(log, "debug hold", () => HoldForDebuggingAsync(settings, run, log, cancellationToken));
+        }
 
         return await PhaseAsync(log, "packaging images", () => TearDownAsync(session.Name, ansibleSucceeded, run, log, cancellationToken));
+    }
+
+    public const string ReleaseFile = "release";
+
+    /// <summary>
+    /// debug_on_failure: the jails stay up for the debug_wait_time option so that an admin can SSH
+    /// in and look; touching the session directory's release file ends the hold early.
+    /// </summary>
+    private async Task HoldForDebuggingAsync(JsonObject settings, Run run, Action<string> log, CancellationToken cancellationToken)
+    {
+        var wait = TimeSpan.FromSeconds(settings["debug_wait_time"]?.GetValue<int>() ?? 3600);
+        foreach (var image in run.Images)
+        {
+            log($"debug_on_failure: image {image.ImageId} stays up for {wait}: ssh -i {run.PrivateKey} -p {image.Port} root@{image.Host}");
+        }
+        var release = Path.Combine(run.Directory, ReleaseFile);
+        log($"debug_on_failure: touch {release} to end the hold early.");
+        var deadline = DateTime.UtcNow + wait;
+        while (DateTime.UtcNow < deadline && !File.Exists(release))
+        {
+            await Task.Delay(runnerOptions.PollInterval, cancellationToken);
+        }
+        log(File.Exists(release) ? "debug_on_failure: released." : "debug_on_failure: debug_wait_time is over.");
     }
 
     /// <summary>
