@@ -6,13 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mib="${1:-2048}"
 
-work=$(mktemp -d)
 source bench/lib.sh
-cleanup() {
-  stop_bench_server
-  rm -rf "$work"
-}
-trap cleanup EXIT
 start_bench_server
 
 echo "Writing a ${size_mib} MiB file of random bytes..."

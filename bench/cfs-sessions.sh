@@ -5,13 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${1:-10000}"
-work=$(mktemp -d)
 source bench/lib.sh
-cleanup() {
-  stop_bench_server
-  rm -rf "$work"
-}
-trap cleanup EXIT
 start_bench_server
 
 # One keep-alive connection, as an API client would use; the figures are the server's.

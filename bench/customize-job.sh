@@ -8,14 +8,7 @@ cd "$(dirname "$0")/.."
 base_image=$(scripts/base-image.sh)
 
 # Under /var/lib, not /tmp: OpenSSH jails only below root-owned, non-world-writable directories.
-work=$(mktemp -d /var/lib/cray-bench.XXXXXX)
-chmod 755 "$work"
 source bench/lib.sh
-cleanup() {
-  stop_bench_server
-  rm -rf "$work"
-}
-trap cleanup EXIT
 start_bench_server
 
 image_id=$(cray ims images import --name bench-base --rootfs "$base_image" --format json --quiet | jq -r .id)

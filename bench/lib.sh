@@ -1,13 +1,25 @@
-# Sourced by the bench scripts: builds Release, starts a private cray-server in WORK and defines `cray`.
-# Needs: work (a directory the caller removes). Sets: server_pid, port, CRAY_CONFIG_DIR.
+# Sourced by the bench scripts: builds Release, makes a work directory that is removed on exit,
+# starts a private cray-server in it and defines `cray`.
+# Optional before sourcing: bench_work_parent (default /var/lib: job jails cannot live under /tmp).
+# Sets: work, server_pid, port, CRAY_CONFIG_DIR.
 dotnet build Cray.slnx -c Release -nologo -v quiet >/dev/null
 server_dll=src/Cray.Server/bin/Release/net10.0/cray-server.dll
 cli_dll=src/Cray.Cli/bin/Release/net10.0/cray.dll
 server_pid=""
+work=$(mktemp -d "${bench_work_parent:-/var/lib}/cray-bench.XXXXXX")
+chmod 755 "$work"
+bench_cleanup_extra() { :; }
 
 stop_bench_server() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
 }
+
+bench_cleanup() {
+  bench_cleanup_extra
+  stop_bench_server
+  rm -rf "$work"
+}
+trap bench_cleanup EXIT
 
 start_bench_server() {
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -7,16 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base_image=$(scripts/base-image.sh)
-work=$(mktemp -d /var/lib/cray-bench.XXXXXX)
-chmod 755 "$work"
 baseline_sshd=""
 source bench/lib.sh
-cleanup() {
+bench_cleanup_extra() {
   if [ -n "$baseline_sshd" ]; then kill "$baseline_sshd" 2>/dev/null || true; fi
-  stop_bench_server
-  rm -rf "$work"
 }
-trap cleanup EXIT
 start_bench_server
 
 image_id=$(cray ims images import --name bench-base --rootfs "$base_image" --format json --quiet | jq -r .id)

@@ -24,18 +24,8 @@ public static class SessionCommands
             (context, token) => context.Api.SendAsync(HttpMethod.Delete, $"{basePath}/{CfsCommands.Escape(context.ParseResult.GetValue(deleteName)!)}", cancellationToken: token),
             deleteName));
 
-        var logsName = new Argument<string>("SESSION_NAME");
-        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing until the session completes" };
-        group.Subcommands.Add(Leaf.Create("logs", "Print a session's log: every step and all Ansible output (the reference needs kubectl logs)", async (context, token) =>
-        {
-            var path = $"{basePath}/{CfsCommands.Escape(context.ParseResult.GetValue(logsName)!)}/logs";
-            using var request = new HttpRequestMessage(HttpMethod.Get, context.Api.Url(path, [new("follow", context.ParseResult.GetValue(follow) ? "true" : null)]));
-            using var response = await context.Api.SendRawAsync(request, HttpCompletionOption.ResponseHeadersRead, token);
-            await using var stream = await response.Content.ReadAsStreamAsync(token);
-            await using var stdout = Console.OpenStandardOutput();
-            await stream.CopyToAsync(stdout, token);
-            return Leaf.NoOutput;
-        }, logsName, follow));
+        group.Subcommands.Add(LogCommand.Create("Print a session's log: every step and all Ansible output (the reference needs kubectl logs)",
+            "SESSION_NAME", "Keep printing until the session completes", name => $"{basePath}/{name}/logs"));
 
         var list = Filters(version, paging: version == CfsVersion.V3, defaultStatus: null);
         group.Subcommands.Add(Leaf.Create("list", "List sessions",

@@ -129,20 +129,8 @@ public static class JobCommands
     }
 
     private static Command Logs()
-    {
-        var id = new Argument<string>("JOB_ID");
-        var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing until the job ends" };
-        return Leaf.Create("logs", "Print a job's log (what the reference shows with kubectl logs)", async (context, token) =>
-        {
-            var path = $"{Jobs}/{ImsCommands.Escape(context.ParseResult.GetValue(id)!)}/log";
-            using var request = new HttpRequestMessage(HttpMethod.Get, context.Api.Url(path, [new("follow", context.ParseResult.GetValue(follow) ? "true" : null)]));
-            using var response = await context.Api.SendRawAsync(request, HttpCompletionOption.ResponseHeadersRead, token);
-            await using var stream = await response.Content.ReadAsStreamAsync(token);
-            await using var stdout = Console.OpenStandardOutput();
-            await stream.CopyToAsync(stdout, token);
-            return Leaf.NoOutput;
-        }, id, follow);
-    }
+        => LogCommand.Create("Print a job's log (what the reference shows with kubectl logs)", "JOB_ID", "Keep printing until the job ends",
+            id => $"{Jobs}/{id}/log");
 
     private static Command Wait()
     {
