@@ -512,7 +512,10 @@ public sealed class SessionExecutor(
         ])
         { Timeout = TimeSpan.FromMinutes(1) }, cancellationToken);
 
-    /// <summary>Deletes what a finished or failed run leaves: unfinished IMS jobs, the public key record, the session directory (and its private key).</summary>
+    /// <summary>
+    /// Deletes what a finished or failed run leaves: unfinished IMS jobs, the public key record,
+    /// SSH control masters, and the session directory (with its private key).
+    /// </summary>
     private async Task CleanUpAsync(Run run, Action<string> log)
     {
         foreach (var image in run.Images)
@@ -540,6 +543,14 @@ public sealed class SessionExecutor(
             catch (Exception exception) when (exception is HttpRequestException or SessionFailedException)
             {
                 log($"Could not delete the session's IMS public key {run.PublicKeyId}: {exception.Message}");
+            }
+        }
+        // Ansible's ControlPersist masters would outlive the session until their sockets time out.
+        if (run.ControlPathDirectory is not null && Directory.Exists(run.ControlPathDirectory))
+        {
+            foreach (var socket in Directory.EnumerateFileSystemEntries(run.ControlPathDirectory))
+            {
+                await runner.RunAsync(new ProcessRequest("ssh", ["-o", $"ControlPath={socket}", "-O", "exit", "control-master"]) { Timeout = TimeSpan.FromSeconds(10) });
             }
         }
         foreach (var directory in new[] { run.Directory, run.ControlPathDirectory })
