@@ -133,12 +133,7 @@ public sealed class FileSystemArtifactStore : IArtifactStore
         string? expectedMd5 = null,
         CancellationToken cancellationToken = default)
     {
-        ArtifactPath.EnsureValid(bucket, key);
-        EnsureBucketExists(bucket);
-        var uploadId = Guid.NewGuid().ToString("n");
-        var temporaryContent = Path.Combine(uploadsDirectory, uploadId);
-        var temporaryMetadata = Path.Combine(uploadsDirectory, uploadId + ".json");
-        try
+        return await WithUploadFilesAsync(bucket, key, async (temporaryContent, temporaryMetadata) =>
         {
             string md5;
             long size = 0;
@@ -170,12 +165,7 @@ public sealed class FileSystemArtifactStore : IArtifactStore
                     $"The content received for {ArtifactPath.Format(bucket, key)} has md5 {md5}, not the {expectedMd5} the client sent; nothing was stored.");
             }
             return await PublishAsync(bucket, key, temporaryContent, temporaryMetadata, md5, size, contentType, metadata, cancellationToken);
-        }
-        finally
-        {
-            File.Delete(temporaryContent);
-            File.Delete(temporaryMetadata);
-        }
+        });
     }
 
     public async Task<ArtifactObject> AdoptFileAsync(
@@ -185,12 +175,7 @@ public sealed class FileSystemArtifactStore : IArtifactStore
         IReadOnlyDictionary<string, string>? metadata = null,
         CancellationToken cancellationToken = default)
     {
-        ArtifactPath.EnsureValid(bucket, key);
-        EnsureBucketExists(bucket);
-        var uploadId = Guid.NewGuid().ToString("n");
-        var temporaryContent = Path.Combine(uploadsDirectory, uploadId);
-        var temporaryMetadata = Path.Combine(uploadsDirectory, uploadId + ".json");
-        try
+        return await WithUploadFilesAsync(bucket, key, async (temporaryContent, temporaryMetadata) =>
         {
             try
             {
@@ -213,6 +198,23 @@ public sealed class FileSystemArtifactStore : IArtifactStore
                 content.Flush(flushToDisk: true);
             }
             return await PublishAsync(bucket, key, temporaryContent, temporaryMetadata, md5, size, null, metadata, cancellationToken);
+        });
+    }
+
+    /// <summary>
+    /// Checks the names, then gives a write the two temporary files it fills (content and metadata)
+    /// in the uploads directory; whatever the write did not publish is removed afterwards.
+    /// </summary>
+    private async Task<ArtifactObject> WithUploadFilesAsync(string bucket, string key, Func<string, string, Task<ArtifactObject>> write)
+    {
+        ArtifactPath.EnsureValid(bucket, key);
+        EnsureBucketExists(bucket);
+        var uploadId = Guid.NewGuid().ToString("n");
+        var temporaryContent = Path.Combine(uploadsDirectory, uploadId);
+        var temporaryMetadata = Path.Combine(uploadsDirectory, uploadId + ".json");
+        try
+        {
+            return await write(temporaryContent, temporaryMetadata);
         }
         finally
         {
