@@ -36,6 +36,9 @@ public static class CfsServices
     {
         services.AddHttpClient<ImsClient>(client => client.Timeout = TimeSpan.FromMinutes(2));
         services.AddSingleton<GitMirror>();
+        services.AddSingleton<ImageCustomization>();
+        services.AddSingleton<NodeIdentity>();
+        services.AddSingleton<ComponentStateRecorder>();
         services.AddSingleton<SessionExecutor>();
         services.AddHostedService<SessionRunner>();
         services.AddSingleton<SessionTtlSweeper>();

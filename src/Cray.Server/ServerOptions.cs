@@ -75,6 +75,7 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
             LogsDirectory = Path.Combine(cfs, "logs"),
             GitCacheDirectory = Path.Combine(cfs, "git-cache"),
             AnsibleConfigsDirectory = Path.Combine(cfs, "ansible-configs"),
+            NodeKeyDirectory = Path.Combine(cfs, "ssh"),
             Slots = slots,
         };
     }

@@ -170,7 +170,7 @@ public sealed class CrayEnvironment : IAsyncLifetime
         return new CommandResult(process.ExitCode, await output, await error);
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

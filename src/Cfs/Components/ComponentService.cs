@@ -46,6 +46,11 @@ public sealed class ComponentService(IRecordStore store, OptionsService options,
         => await store.UpdateAsync<JsonObject>(CfsCollections.Components, id, current => Apply(current, patch, replace: false), cancellationToken)
             ?? throw CfsProblems.NotFound("Component not found", $"Component {id} could not be found");
 
+    /// <summary>Applies a patch computed from the component as stored, in one transaction (an error_count increment cannot be lost).</summary>
+    public async Task<JsonObject> PatchAsync(string id, Func<JsonObject, JsonObject> patchFor, CancellationToken cancellationToken)
+        => await store.UpdateAsync<JsonObject>(CfsCollections.Components, id, current => Apply(current, patchFor(current), replace: false), cancellationToken)
+            ?? throw CfsProblems.NotFound("Component not found", $"Component {id} could not be found");
+
     /// <summary>Patches several components; every id must exist, or nothing is changed.</summary>
     public async Task<List<JsonObject>> PatchManyAsync(IReadOnlyList<(string Id, JsonObject Patch)> patches, CancellationToken cancellationToken)
     {

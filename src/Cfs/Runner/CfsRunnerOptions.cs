@@ -17,6 +17,9 @@ public sealed record CfsRunnerOptions
     /// <summary>Named Ansible configurations (<c>NAME.cfg</c>); <c>cfs-default-ansible-cfg</c> ships with the server.</summary>
     public required string AnsibleConfigsDirectory { get; init; }
 
+    /// <summary>The key CFS logs into nodes with (spec and repo targets), the reference's cfstrust.</summary>
+    public required string NodeKeyDirectory { get; init; }
+
     public int Slots { get; init; } = 2;
 
     public TimeSpan SshReadyTimeout { get; init; } = TimeSpan.FromMinutes(5);

@@ -10,12 +10,15 @@ namespace Cray.Cfs.Runner;
 /// <summary>
 /// Checks out a layer's repository at its commit from a local bare mirror: the first session clones,
 /// later ones fetch only when the commit is new, and the checkout itself is a local, shared clone.
+/// Without a commit (the additional inventory options name only a URL) the mirror is always fetched
+/// and its default branch checked out.
 /// </summary>
 public sealed class GitMirror(CfsRunnerOptions options, IProcessRunner runner)
 {
     private readonly ConcurrentDictionary<string, SemaphoreSlim> locks = new();
 
-    public async Task CheckoutAsync(string cloneUrl, SourceCredentials? credentials, string commit, string target, Action<string> log, CancellationToken cancellationToken)
+    /// <returns>The commit checked out.</returns>
+    public async Task<string> CheckoutAsync(string cloneUrl, SourceCredentials? credentials, string? commit, string target, Action<string> log, CancellationToken cancellationToken)
     {
         var mirror = Path.Combine(options.GitCacheDirectory, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(cloneUrl)))[..24] + ".git");
         var gate = locks.GetOrAdd(mirror, _ => new SemaphoreSlim(1, 1));
@@ -29,6 +32,11 @@ public sealed class GitMirror(CfsRunnerOptions options, IProcessRunner runner)
                 log($"Cloning {cloneUrl} into the mirror cache.");
                 await GitAsync(["clone", "--mirror", "--quiet", "--", cloneUrl, mirror], environment, cancellationToken, $"Cannot clone {cloneUrl}");
             }
+            else if (commit is null)
+            {
+                log($"Fetching {cloneUrl} into the mirror cache (following its default branch).");
+                await GitAsync(["-C", mirror, "fetch", "--quiet", "--prune", "origin"], environment, cancellationToken, $"Cannot fetch {cloneUrl}");
+            }
             else if (!await HasCommitAsync(mirror, commit, cancellationToken))
             {
                 log($"Fetching {cloneUrl} into the mirror cache (commit {commit[..Math.Min(12, commit.Length)]} is new).");
@@ -38,6 +46,7 @@ public sealed class GitMirror(CfsRunnerOptions options, IProcessRunner runner)
             {
                 log($"Using the mirror cache for {cloneUrl}.");
             }
+            commit ??= await DefaultBranchCommitAsync(mirror, cloneUrl, cancellationToken);
             if (!await HasCommitAsync(mirror, commit, cancellationToken))
             {
                 throw new SessionFailedException($"Commit {commit} does not exist in {cloneUrl}.");
@@ -49,6 +58,13 @@ public sealed class GitMirror(CfsRunnerOptions options, IProcessRunner runner)
         }
         await GitAsync(["clone", "--quiet", "--shared", "--no-checkout", "--", mirror, target], new Dictionary<string, string?>(), cancellationToken, "Cannot check out the layer");
         await GitAsync(["-C", target, "checkout", "--quiet", "--detach", commit], new Dictionary<string, string?>(), cancellationToken, $"Cannot check out {commit}");
+        return commit;
+    }
+
+    private async Task<string> DefaultBranchCommitAsync(string mirror, string cloneUrl, CancellationToken cancellationToken)
+    {
+        var result = await runner.RunAsync(new ProcessRequest("git", ["-C", mirror, "rev-parse", "--verify", "--quiet", "HEAD^{commit}"]) { Timeout = TimeSpan.FromSeconds(30) }, cancellationToken);
+        return result.Succeeded ? result.Output.Trim() : throw new SessionFailedException($"{cloneUrl} has no default branch to check out.");
     }
 
     private async Task<bool> HasCommitAsync(string mirror, string commit, CancellationToken cancellationToken)

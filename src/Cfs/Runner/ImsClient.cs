@@ -78,6 +78,3 @@ public sealed class ImsClient(HttpClient http, CfsRunnerOptions options)
         return JsonNode.Parse(text) as JsonObject ?? throw new SessionFailedException($"IMS answered {what} with something other than a JSON object.");
     }
 }
-
-/// <summary>A session cannot go on; the message is the reason in its log.</summary>
-public sealed class SessionFailedException(string message) : Exception(message);

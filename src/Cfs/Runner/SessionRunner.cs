@@ -16,6 +16,7 @@ public sealed class SessionRunner(
     SessionControl control,
     SessionLogs logs,
     CfsRunnerOptions options,
+    NodeIdentity nodeIdentity,
     ILogger<SessionRunner> logger) : SlotWorker(control, options.Slots, logger)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
@@ -59,6 +60,9 @@ public sealed class SessionRunner(
     /// <summary>A session with a job that is not complete was running when the server stopped: it cannot be resumed, so it ends as failed.</summary>
     protected override async Task RecoverAsync(CancellationToken cancellationToken)
     {
+        await nodeIdentity.EnsureAsync(cancellationToken);
+        logger.LogInformation("CFS logs into nodes (spec and repo targets) as root with {PrivateKey}; put {PublicKey} into the nodes' authorized_keys",
+            nodeIdentity.PrivateKey, nodeIdentity.PublicKey);
         var interrupted = new List<string>();
         await foreach (var session in sessions.ScanAsync(null, cancellationToken))
         {

@@ -1,0 +1,59 @@
+using System.Text.Json.Nodes;
+using Cray.Cfs.Components;
+using Cray.Platform.Problems;
+
+namespace Cray.Cfs.Runner;
+
+/// <summary>A layer as a session checked it out: what component state records about it.</summary>
+public sealed record LayerCheckout(string Index, string Name, string CloneUrl, string Playbook, string Commit, string PlaybookPath, string Directory);
+
+/// <summary>
+/// What the reference's cfs_aggregator callback does after each playbook: for every host the
+/// playbook processed, append the layer to the component's state (suffix <c>_failed</c> when the
+/// host failed or was unreachable, <c>_incomplete</c> when the host was fine but the playbook broke)
+/// and keep error_count (0 on success, one more on failure). Hosts CFS has no component for are skipped.
+/// </summary>
+public sealed class ComponentStateRecorder(ComponentService components)
+{
+    public async Task RecordAsync(string sessionName, LayerCheckout layer, IReadOnlyList<HostRecap> hosts, bool playbookSucceeded, Action<string> log,
+        CancellationToken cancellationToken)
+    {
+        var skipped = new List<string>();
+        foreach (var host in hosts)
+        {
+            var suffix = host.Broken ? "_failed" : playbookSucceeded ? "" : "_incomplete";
+            try
+            {
+                await components.PatchAsync(host.Host, current =>
+                {
+                    var patch = new JsonObject
+                    {
+                        ["state_append"] = new JsonObject
+                        {
+                            ["clone_url"] = layer.CloneUrl,
+                            ["playbook"] = layer.Playbook,
+                            ["commit"] = layer.Commit + suffix,
+                            ["session_name"] = sessionName,
+                        },
+                    };
+                    if (host.Broken)
+                    {
+                        patch["error_count"] = (current["error_count"]?.GetValue<int>() ?? 0) + 1;
+                    }
+                    else if (playbookSucceeded)
+                    {
+                        patch["error_count"] = 0;
+                    }
+                    return patch;
+                }, cancellationToken);
+            }
+            catch (ProblemException exception) when (exception.Status == 404)
+            {
+                skipped.Add(host.Host);
+            }
+        }
+        var recorded = hosts.Count - skipped.Count;
+        log($"Component state: layer {layer.Index} recorded for {recorded} component{(recorded == 1 ? "" : "s")}"
+            + (skipped.Count == 0 ? "." : $"; not components of CFS, so not recorded: {string.Join(", ", skipped)}."));
+    }
+}

@@ -1,0 +1,71 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Cray.Cfs.Model;
+
+namespace Cray.Cfs.Runner;
+
+/// <summary>
+/// The inventory CFS generates (<c>hosts/01-cfs-generated.yaml</c>, JSON being YAML): exactly the
+/// session's groups, as the seed says, beside whatever additional inventory the checkout holds.
+/// </summary>
+public static class SessionInventory
+{
+    public const string GeneratedFileName = "01-cfs-generated.yaml";
+
+    /// <summary>
+    /// image: the groups name image hosts, and <c>cfs_image</c> holds each with the reference's host
+    /// variables; spec: the groups and members as given; repo: nothing but <c>cray_cfs_image: false</c>.
+    /// </summary>
+    public static JsonObject Build(SessionTarget target, IReadOnlyList<ImageHost> images, string imagePrivateKey)
+    {
+        var children = new JsonObject();
+        if (target.Definition == TargetDefinitions.Image)
+        {
+            children["cfs_image"] = new JsonObject
+            {
+                ["hosts"] = new JsonObject(images.Select(image => KeyValuePair.Create(image.ImageId, (JsonNode?)new JsonObject
+                {
+                    ["ansible_host"] = image.Host,
+                    ["ansible_port"] = image.Port,
+                    ["ansible_user"] = "root",
+                    ["cray_cfs_image"] = true,
+                    ["ansible_python_interpreter"] = "/usr/bin/env python3",
+                    ["ansible_ssh_private_key_file"] = imagePrivateKey,
+                }))),
+            };
+        }
+        if (target.Definition is TargetDefinitions.Image or TargetDefinitions.Spec)
+        {
+            foreach (var group in target.Groups ?? [])
+            {
+                var hosts = children[group.Name]?["hosts"]?.DeepClone() as JsonObject ?? [];
+                foreach (var member in group.Members)
+                {
+                    // An image in two groups is one host (and one IMS job): members match image ids case-insensitively.
+                    var host = target.Definition == TargetDefinitions.Image
+                        ? images.First(image => string.Equals(image.ImageId, member, StringComparison.OrdinalIgnoreCase)).ImageId
+                        : member;
+                    hosts[host] = new JsonObject();
+                }
+                children[group.Name] = new JsonObject { ["hosts"] = hosts };
+            }
+        }
+        return new JsonObject
+        {
+            ["all"] = new JsonObject
+            {
+                ["vars"] = new JsonObject { ["cray_cfs_image"] = false },
+                ["children"] = children,
+            },
+        };
+    }
+
+    /// <summary>Writes the generated file into the inventory directory and returns the directory, Ansible's <c>-i</c>.</summary>
+    public static string Write(SessionTarget target, SessionWorkspace workspace)
+    {
+        Directory.CreateDirectory(workspace.InventoryDirectory);
+        var inventory = Build(target, workspace.Images, workspace.ImagePrivateKey);
+        File.WriteAllText(Path.Combine(workspace.InventoryDirectory, GeneratedFileName), inventory.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        return workspace.InventoryDirectory;
+    }
+}

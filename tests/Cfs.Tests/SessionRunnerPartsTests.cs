@@ -1,0 +1,108 @@
+using System.Text.Json.Nodes;
+using Cray.Cfs.Components;
+using Cray.Cfs.Model;
+using Cray.Cfs.Runner;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Cray.Cfs.Tests;
+
+/// <summary>The runner's plain parts, reached without a session run: inventory, recap, debug configurations, component state.</summary>
+public sealed class SessionRunnerPartsTests : IDisposable
+{
+    private readonly CfsTestServer server = new();
+
+    public void Dispose() => server.Dispose();
+
+    private static readonly IReadOnlyList<TargetGroup> Groups =
+        [new TargetGroup("Compute", ["img-a", "IMG-B"]), new TargetGroup("Application", ["img-b"])];
+
+    [Fact]
+    public void AnImageInventoryHoldsTheSessionsGroupsAndCfsImageWithOneHostPerImage()
+    {
+        var images = new List<ImageHost>
+        {
+            new("img-a", "job-a", "a_cfs_s") { Host = "127.0.0.1", Port = 2201 },
+            new("img-b", "job-b", "b_cfs_s") { Host = "127.0.0.1", Port = 2202 },
+        };
+        var inventory = SessionInventory.Build(new SessionTarget(TargetDefinitions.Image, Groups, null), images, "/keys/id_image");
+        var children = inventory["all"]!["children"]!.AsObject();
+        Assert.Equal(["cfs_image", "Compute", "Application"], children.Select(pair => pair.Key));
+        Assert.Equal(["img-a", "img-b"], children["Compute"]!["hosts"]!.AsObject().Select(pair => pair.Key));
+        Assert.Equal(["img-b"], children["Application"]!["hosts"]!.AsObject().Select(pair => pair.Key));
+        var host = children["cfs_image"]!["hosts"]!["img-b"]!;
+        Assert.Equal(2202, (int)host["ansible_port"]!);
+        Assert.True((bool)host["cray_cfs_image"]!);
+        Assert.Equal("/usr/bin/env python3", (string?)host["ansible_python_interpreter"]);
+        Assert.Equal("/keys/id_image", (string?)host["ansible_ssh_private_key_file"]);
+        Assert.False((bool)inventory["all"]!["vars"]!["cray_cfs_image"]!);
+    }
+
+    [Fact]
+    public void ASpecInventoryIsTheGroupsAndMembersAsGivenAndARepoInventoryHasNoHosts()
+    {
+        var spec = SessionInventory.Build(new SessionTarget(TargetDefinitions.Spec, [new TargetGroup("Compute", ["x1", "x2"]), new TargetGroup("UAN", ["x3"])], null), [], "");
+        Assert.Equal("""{"Compute":{"hosts":{"x1":{},"x2":{}}},"UAN":{"hosts":{"x3":{}}}}""", spec["all"]!["children"]!.ToJsonString());
+        var repo = SessionInventory.Build(new SessionTarget(TargetDefinitions.Repo, null, null), [], "");
+        Assert.Equal("""{"all":{"vars":{"cray_cfs_image":false},"children":{}}}""", repo.ToJsonString());
+    }
+
+    [Fact]
+    public void TheRecapGivesEachProcessedHostAndWhetherItBroke()
+    {
+        string[] output =
+        [
+            "TASK [x] ****",
+            "ok: [x1]",
+            "fatal: [x2]: FAILED! => {}",
+            "PLAY RECAP *********************************************************************",
+            "x1                         : ok=3    changed=1    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   ",
+            "x2                         : ok=1    changed=0    unreachable=0    failed=1    skipped=0    rescued=0    ignored=0   ",
+            "x3                         : ok=0    changed=0    unreachable=1    failed=0    skipped=0    rescued=0    ignored=0   ",
+        ];
+        var recap = PlayRecap.Parse(output);
+        Assert.Equal([new HostRecap("x1", 3, 1, 0, 0), new HostRecap("x2", 1, 0, 0, 1), new HostRecap("x3", 0, 0, 1, 0)], recap);
+        Assert.Equal([false, true, true], recap.Select(host => host.Broken));
+        Assert.Empty(PlayRecap.Parse(["x1 : ok=3 changed=1 unreachable=0 failed=0"]));
+    }
+
+    [Fact]
+    public void OnlyTheReferencesThreeDebugConfigurationsAreBuiltIn()
+    {
+        Assert.Contains("ansible.builtin.fail", DebugConfigurations.Playbook("debug_fail"));
+        Assert.Contains("ansible_facts", DebugConfigurations.Playbook("debug_facts"));
+        Assert.Contains("tasks: []", DebugConfigurations.Playbook("debug_noop"));
+        Assert.Null(DebugConfigurations.Playbook("debug_other"));
+        Assert.Null(DebugConfigurations.Playbook("noop"));
+    }
+
+    [Fact]
+    public async Task RecordedStateMarksFailedAndIncompleteLayersAndKeepsTheErrorCount()
+    {
+        _ = server.CreateClient();
+        var put = await server.SendAsync(HttpMethod.Put, "/apis/cfs/v3/components",
+            """[{"id":"x1","desired_config":""},{"id":"x2","desired_config":"","error_count":2}]""");
+        Assert.True(put.Status is 200 or 201 or 204, put.Body?.ToJsonString());
+        var recorder = new ComponentStateRecorder(server.Services.GetRequiredService<ComponentService>());
+        var layer = new LayerCheckout("0", "site", "https://git.example/site.git", "site.yml", "abc123", "/unused", "/unused");
+        var log = new List<string>();
+        await recorder.RecordAsync("s1", layer, [new HostRecap("x1", 2, 1, 0, 0), new HostRecap("x2", 0, 0, 1, 0), new HostRecap("x9", 1, 0, 0, 0)], true, log.Add, CancellationToken.None);
+
+        var components = server.Services.GetRequiredService<ComponentService>();
+        var x1 = await components.GetAsync("x1", CancellationToken.None);
+        var x2 = await components.GetAsync("x2", CancellationToken.None);
+        Assert.Equal("applied", (string?)x1["state"]![0]!["status"]);
+        Assert.Equal("abc123", (string?)x1["state"]![0]!["commit"]);
+        Assert.Equal("s1", (string?)x1["state"]![0]!["session_name"]);
+        Assert.Equal(0, (int)x1["error_count"]!);
+        Assert.Equal("failed", (string?)x2["state"]![0]!["status"]);
+        Assert.Equal(3, (int)x2["error_count"]!);
+        Assert.Contains("not components of CFS, so not recorded: x9", Assert.Single(log));
+
+        // The same layer again, with the playbook broken while x1 was fine: replaced, not appended.
+        await recorder.RecordAsync("s2", layer, [new HostRecap("x1", 1, 0, 0, 0)], false, log.Add, CancellationToken.None);
+        x1 = await components.GetAsync("x1", CancellationToken.None);
+        var state = Assert.Single(x1["state"]!.AsArray())!;
+        Assert.Equal("incomplete", (string?)state["status"]);
+        Assert.Equal("s2", (string?)state["session_name"]);
+    }
+}
