@@ -161,6 +161,9 @@ public sealed class SessionExecutor(
                 break;
             }
         }
+        // IMS packages an image only once every SSH session into its jail has closed: Ansible's
+        // ControlPersist masters would hold the jails open for seconds after the last layer.
+        await StopControlMastersAsync(workspace);
         if (!ansibleSucceeded && session.DebugOnFailure)
         {
             await PhaseAsync(log, "debug hold", () => HoldForDebuggingAsync(settings, workspace, log, cancellationToken));
@@ -356,17 +359,20 @@ public sealed class SessionExecutor(
         return real.Length == 2 && real[0].StartsWith(real[1] + "/", StringComparison.Ordinal) ? candidate : null;
     }
 
+    /// <summary>Ends Ansible's ControlPersist masters, which would otherwise outlive the session until their sockets time out.</summary>
+    private async Task StopControlMastersAsync(SessionWorkspace workspace)
+    {
+        if (workspace.ControlPathDirectory is not null && Directory.Exists(workspace.ControlPathDirectory))
+        {
+            await Task.WhenAll(Directory.EnumerateFileSystemEntries(workspace.ControlPathDirectory).Select(socket =>
+                runner.RunAsync(new ProcessRequest("ssh", ["-o", $"ControlPath={socket}", "-O", "exit", "control-master"]) { Timeout = TimeSpan.FromSeconds(10) })));
+        }
+    }
+
     /// <summary>Stops Ansible's SSH control masters and deletes the session directory (with its private key).</summary>
     private async Task CleanUpAsync(SessionWorkspace workspace)
     {
-        // Ansible's ControlPersist masters would outlive the session until their sockets time out.
-        if (workspace.ControlPathDirectory is not null && Directory.Exists(workspace.ControlPathDirectory))
-        {
-            foreach (var socket in Directory.EnumerateFileSystemEntries(workspace.ControlPathDirectory))
-            {
-                await runner.RunAsync(new ProcessRequest("ssh", ["-o", $"ControlPath={socket}", "-O", "exit", "control-master"]) { Timeout = TimeSpan.FromSeconds(10) });
-            }
-        }
+        await StopControlMastersAsync(workspace);
         foreach (var directory in new[] { workspace.Directory, workspace.ControlPathDirectory })
         {
             if (directory is not null && Directory.Exists(directory))
