@@ -47,7 +47,7 @@ public sealed class SessionRunnerPartsTests : IDisposable
     }
 
     [Fact]
-    public void TheRecapGivesEachProcessedHostAndWhetherItBroke()
+    public void TheRecapGivesEachProcessedHostWhetherItBrokeAndWhetherAPlayWasAborted()
     {
         string[] output =
         [
@@ -59,10 +59,56 @@ public sealed class SessionRunnerPartsTests : IDisposable
             "x2                         : ok=1    changed=0    unreachable=0    failed=1    skipped=0    rescued=0    ignored=0   ",
             "x3                         : ok=0    changed=0    unreachable=1    failed=0    skipped=0    rescued=0    ignored=0   ",
         ];
-        var recap = PlayRecap.Parse(output);
-        Assert.Equal([new HostRecap("x1", 3, 1, 0, 0), new HostRecap("x2", 1, 0, 0, 1), new HostRecap("x3", 0, 0, 1, 0)], recap);
-        Assert.Equal([false, true, true], recap.Select(host => host.Broken));
-        Assert.Empty(PlayRecap.Parse(["x1 : ok=3 changed=1 unreachable=0 failed=0"]));
+        var recap = PlayRecap.Of(output);
+        Assert.True(recap.Seen);
+        Assert.False(recap.PlayAborted);
+        Assert.Equal([new HostRecap("x1", 3, 1, 0, 0), new HostRecap("x2", 1, 0, 0, 1), new HostRecap("x3", 0, 0, 1, 0)], recap.Hosts);
+        Assert.Equal([false, true, true], recap.Hosts.Select(host => host.Broken));
+
+        Assert.True(PlayRecap.Of(["NO MORE HOSTS LEFT *************************************************************", .. output]).PlayAborted);
+        var silent = PlayRecap.Of(["x1 : ok=3 changed=1 unreachable=0 failed=0"]);
+        Assert.False(silent.Seen);
+        Assert.Empty(silent.Hosts);
+    }
+
+    [Fact]
+    public void TheRunnersAnsibleDefaultsGiveWayToWhatTheAnsibleConfigSets()
+    {
+        var defaults = AnsibleEnvironment.For("[defaults]\nforks = 5\n", "/keys/id_ecdsa", "/tmp/cp", "/s/layer0", "/s/tmp");
+        Assert.Equal("/keys/id_ecdsa", defaults["ANSIBLE_PRIVATE_KEY_FILE"]);
+        Assert.Equal("root", defaults["ANSIBLE_REMOTE_USER"]);
+        Assert.Equal("/tmp/cp", defaults["ANSIBLE_SSH_CONTROL_PATH_DIR"]);
+        Assert.Equal("/s/layer0/roles", defaults["ANSIBLE_ROLES_PATH"]);
+
+        var named = AnsibleEnvironment.For("[defaults]\nremote_user = admin\n  private_key_file: /etc/site/key\n[ssh_connection]\ncontrol_path = /run/cp/%%h\n",
+            "/keys/id_ecdsa", "/tmp/cp", "/s/layer0", "/s/tmp");
+        Assert.False(named.ContainsKey("ANSIBLE_PRIVATE_KEY_FILE"));
+        Assert.False(named.ContainsKey("ANSIBLE_REMOTE_USER"));
+        Assert.False(named.ContainsKey("ANSIBLE_SSH_CONTROL_PATH_DIR"));
+    }
+
+    [Fact]
+    public void TheGeneratedInventoryReplacesASymbolicLinkInsteadOfWritingThroughIt()
+    {
+        var directory = Directory.CreateTempSubdirectory("cfs-inventory-test-").FullName;
+        try
+        {
+            var workspace = new SessionWorkspace("s", directory);
+            Directory.CreateDirectory(workspace.InventoryDirectory);
+            var victim = Path.Combine(directory, "victim");
+            File.WriteAllText(victim, "untouched");
+            File.CreateSymbolicLink(Path.Combine(workspace.InventoryDirectory, SessionInventory.GeneratedFileName), victim);
+
+            SessionInventory.Write(new SessionTarget(TargetDefinitions.Spec, [new TargetGroup("Compute", ["x1"])], null), workspace);
+            Assert.Equal("untouched", File.ReadAllText(victim));
+            var generated = new FileInfo(Path.Combine(workspace.InventoryDirectory, SessionInventory.GeneratedFileName));
+            Assert.Null(generated.LinkTarget);
+            Assert.Contains("\"x1\"", File.ReadAllText(generated.FullName));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]
@@ -85,7 +131,8 @@ public sealed class SessionRunnerPartsTests : IDisposable
         var recorder = new ComponentStateRecorder(server.Services.GetRequiredService<ComponentService>());
         var layer = new LayerCheckout("0", "site", "https://git.example/site.git", "site.yml", "abc123", "/unused", "/unused");
         var log = new List<string>();
-        await recorder.RecordAsync("s1", layer, [new HostRecap("x1", 2, 1, 0, 0), new HostRecap("x2", 0, 0, 1, 0), new HostRecap("x9", 1, 0, 0, 0)], true, log.Add, CancellationToken.None);
+        // x1 is fine while x2 is unreachable: x1's layer is applied (error_count back to 0), x2's failed (one more error).
+        await recorder.RecordAsync("s1", layer, PlayRecap.Of(Recap(("x1", 0, 0), ("x2", 1, 0), ("x9", 0, 0))), log.Add, CancellationToken.None);
 
         var components = server.Services.GetRequiredService<ComponentService>();
         var x1 = await components.GetAsync("x1", CancellationToken.None);
@@ -98,11 +145,20 @@ public sealed class SessionRunnerPartsTests : IDisposable
         Assert.Equal(3, (int)x2["error_count"]!);
         Assert.Contains("not components of CFS, so not recorded: x9", Assert.Single(log));
 
-        // The same layer again, with the playbook broken while x1 was fine: replaced, not appended.
-        await recorder.RecordAsync("s2", layer, [new HostRecap("x1", 1, 0, 0, 0)], false, log.Add, CancellationToken.None);
+        // The same layer again with a play aborted (any_errors_fatal): the healthy x1 is incomplete, replaced rather than appended.
+        await recorder.RecordAsync("s2", layer, PlayRecap.Of(["NO MORE HOSTS LEFT ****", .. Recap(("x1", 0, 0), ("x2", 0, 1))]), log.Add, CancellationToken.None);
         x1 = await components.GetAsync("x1", CancellationToken.None);
         var state = Assert.Single(x1["state"]!.AsArray())!;
         Assert.Equal("incomplete", (string?)state["status"]);
         Assert.Equal("s2", (string?)state["session_name"]);
+        Assert.Equal(4, (int)(await components.GetAsync("x2", CancellationToken.None))["error_count"]!);
+
+        // No recap (another stdout callback): nothing is recorded, and the log says so.
+        await recorder.RecordAsync("s3", layer, PlayRecap.Of(["ok: [x1]"]), log.Add, CancellationToken.None);
+        Assert.Equal("s2", (string?)(await components.GetAsync("x1", CancellationToken.None))["state"]![0]!["session_name"]);
+        Assert.Contains("printed no PLAY RECAP", log[^1]);
     }
+
+    private static string[] Recap(params (string Host, int Unreachable, int Failed)[] hosts)
+        => ["PLAY RECAP ****", .. hosts.Select(host => $"{host.Host} : ok=1 changed=0 unreachable={host.Unreachable} failed={host.Failed} skipped=0")];
 }

@@ -155,15 +155,19 @@ public sealed class NodeSessionTests(NodeEnvironment node) : IClassFixture<NodeE
         Assert.Equal("spec-session", (string?)layer["session_name"]);
         Assert.Equal("configured", (string?)component["configuration_status"]);
 
-        // 127.0.0.2 has no sshd on that port: the host is unreachable, the session fails, and its component counts the error.
-        (result, session) = await CreateAndWaitAsync("--name", "unreachable", "--configuration-name", "node-config",
-            "--target-definition", "spec", "--target-group", "Compute", "127.0.0.2", "--ansible-config", "node-port");
+        // 127.0.0.2 has no sshd on that port: it is unreachable and the session fails, but 127.0.0.1's layer is still applied.
+        (result, session) = await CreateAndWaitAsync("--name", "mixed", "--configuration-name", "node-config",
+            "--target-definition", "spec", "--target-group", "Compute", "127.0.0.1,127.0.0.2", "--ansible-config", "node-port");
         Assert.Equal(1, result.ExitCode);
         Assert.Equal("false", (string?)session["status"]!["session"]!["succeeded"]);
+        var healthy = JsonNode.Parse((await Cray.CrayAsync("cfs", "v3", "components", "describe", "127.0.0.1", "--state-details", "true", "--format", "json")).Output)!;
+        Assert.Equal("applied", (string?)healthy["state"]![0]!["status"]);
+        Assert.Equal("mixed", (string?)healthy["state"]![0]!["session_name"]);
+        Assert.Equal(0, (int)healthy["error_count"]!);
         var failed = JsonNode.Parse((await Cray.CrayAsync("cfs", "v3", "components", "describe", "127.0.0.2", "--state-details", "true", "--format", "json")).Output)!;
         Assert.Equal("failed", (string?)failed["state"]![0]!["status"]);
         Assert.Equal(2, (int)failed["error_count"]!);
-        Assert.Contains("unreachable=1", await LogAsync("unreachable"));
+        Assert.Contains("unreachable=1", await LogAsync("mixed"));
     }
 
     [Fact]
@@ -182,6 +186,7 @@ public sealed class NodeSessionTests(NodeEnvironment node) : IClassFixture<NodeE
                       ansible_port: {{node.NodePort}}
 
             """);
+        await File.WriteAllTextAsync(Path.Combine(inventory, "legacy.ini"), "[Compute]\nx9 ansible_host=127.0.0.9\n");
         await CommitAllAsync(inventory);
         await StoreConfigurationAsync("repo-config", $$$"""
             {"layers":[{"name":"site","clone_url":"{{{layer}}}","branch":"main","playbook":"site.yml"}],
@@ -195,6 +200,7 @@ public sealed class NodeSessionTests(NodeEnvironment node) : IClassFixture<NodeE
         var log = await LogAsync("repo-session");
         Assert.Contains("Additional inventory from the configuration's additional_inventory", log);
         Assert.Contains("not components of CFS, so not recorded: x3000c0s1b0n0", log);
+        Assert.Contains("Warning: Ansible ignores *.ini files in an inventory directory (inventory_ignore_extensions): legacy.ini.", log);
 
         // The same inventory through the additional_inventory_url option, for a spec session that names the node by its xname.
         Assert.Equal(0, (await Cray.CrayAsync("cfs", "options", "update", "--additional-inventory-url", inventory)).ExitCode);
@@ -220,20 +226,25 @@ public sealed class NodeSessionTests(NodeEnvironment node) : IClassFixture<NodeE
         var repository = await LayerRepositoryAsync("unused");
         await StoreConfigurationAsync("plain", $$"""{"layers":[{"name":"site","clone_url":"{{repository}}","branch":"main","playbook":"site.yml"}]}""");
 
-        var (result, _) = await CreateAndWaitAsync("--name", "repo-without-inventory", "--configuration-name", "plain", "--target-definition", "repo");
+        var (result, session) = await CreateAndWaitAsync("--name", "repo-without-inventory", "--configuration-name", "plain", "--target-definition", "repo");
         Assert.Equal(1, result.ExitCode);
+        Assert.Equal("false", (string?)session["status"]!["session"]!["succeeded"]);
         Assert.Contains("The repo target takes its hosts from additional inventory, and there is none", await LogAsync("repo-without-inventory"));
 
-        (result, _) = await CreateAndWaitAsync("--name", "missing-config", "--configuration-name", "plain",
+        (result, session) = await CreateAndWaitAsync("--name", "missing-config", "--configuration-name", "plain",
             "--target-definition", "spec", "--target-group", "Compute", "127.0.0.1", "--ansible-config", "no-such-config");
         Assert.Equal(1, result.ExitCode);
+        Assert.Equal("false", (string?)session["status"]!["session"]!["succeeded"]);
         Assert.Contains("Ansible configuration 'no-such-config' not found: put it in", await LogAsync("missing-config"));
 
         // debug_noop needs no configuration and no SSH (no task runs); debug_fail fails.
-        (result, _) = await CreateAndWaitAsync("--name", "noop", "--configuration-name", "debug_noop", "--target-definition", "spec", "--target-group", "Compute", "x1");
+        (result, session) = await CreateAndWaitAsync("--name", "noop", "--configuration-name", "debug_noop", "--target-definition", "spec", "--target-group", "Compute", "x1");
         Assert.True(result.ExitCode == 0, result.Error + await LogAsync("noop"));
-        (result, _) = await CreateAndWaitAsync("--name", "fail", "--configuration-name", "debug_fail", "--target-definition", "spec", "--target-group", "Compute", "127.0.0.1");
+        Assert.Equal("true", (string?)session["status"]!["session"]!["succeeded"]);
+        Assert.Contains("Component state is not recorded for this session", await LogAsync("noop"));
+        (result, session) = await CreateAndWaitAsync("--name", "fail", "--configuration-name", "debug_fail", "--target-definition", "spec", "--target-group", "Compute", "127.0.0.1");
         Assert.Equal(1, result.ExitCode);
+        Assert.Equal("false", (string?)session["status"]!["session"]!["succeeded"]);
         Assert.Contains("debug_fail fails every host on purpose", await LogAsync("fail"));
         Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(Cray.DataDirectory, "cfs", "sessions")));
     }

@@ -28,20 +28,16 @@ public sealed class GitBranchResolver(IProcessRunner runner) : IBranchResolver
         }
         if (!result.Succeeded)
         {
-            throw new BranchResolutionException($"Failed interacting with the specified clone_url: git ls-remote exited with {result.ExitCode}: {Redact(result.Output.Trim())}");
+            throw new BranchResolutionException($"Failed interacting with the specified clone_url: git ls-remote exited with {result.ExitCode}: {GitCredentials.Redact(result.Output.Trim())}");
         }
         var line = result.Output.Split('\n').FirstOrDefault(candidate => candidate.EndsWith($"\trefs/heads/{branch}", StringComparison.Ordinal));
         var commit = line?.Split('\t')[0];
         if (commit is null || commit.Length != 40)
         {
-            throw new BranchResolutionException($"Branch {branch} does not exist in {cloneUrl}.");
+            throw new BranchResolutionException($"Branch {branch} does not exist in {GitCredentials.Redact(cloneUrl)}.");
         }
         return commit;
     }
-
-    /// <summary>git may echo a URL with user:password in it; never pass a secret on.</summary>
-    private static string Redact(string text)
-        => System.Text.RegularExpressions.Regex.Replace(text, "://[^/@\\s]+@", "://***@");
 }
 
 public sealed class BranchResolutionException(string message) : Exception(message);

@@ -10,18 +10,22 @@ public sealed record LayerCheckout(string Index, string Name, string CloneUrl, s
 /// <summary>
 /// What the reference's cfs_aggregator callback does after each playbook: for every host the
 /// playbook processed, append the layer to the component's state (suffix <c>_failed</c> when the
-/// host failed or was unreachable, <c>_incomplete</c> when the host was fine but the playbook broke)
-/// and keep error_count (0 on success, one more on failure). Hosts CFS has no component for are skipped.
+/// host failed or was unreachable, <c>_incomplete</c> when the host was fine but a play was aborted)
+/// and keep error_count (0 when applied, one more on failure). Hosts CFS has no component for are skipped.
 /// </summary>
 public sealed class ComponentStateRecorder(ComponentService components)
 {
-    public async Task RecordAsync(string sessionName, LayerCheckout layer, IReadOnlyList<HostRecap> hosts, bool playbookSucceeded, Action<string> log,
-        CancellationToken cancellationToken)
+    public async Task RecordAsync(string sessionName, LayerCheckout layer, PlayRecap recap, Action<string> log, CancellationToken cancellationToken)
     {
-        var skipped = new List<string>();
-        foreach (var host in hosts)
+        if (!recap.Seen)
         {
-            var suffix = host.Broken ? "_failed" : playbookSucceeded ? "" : "_incomplete";
+            log($"Component state: layer {layer.Index} printed no PLAY RECAP (a stdout_callback other than the default?), so no state is recorded for it.");
+            return;
+        }
+        var skipped = new List<string>();
+        foreach (var host in recap.Hosts)
+        {
+            var suffix = host.Broken ? "_failed" : recap.PlayAborted ? "_incomplete" : "";
             try
             {
                 await components.PatchAsync(host.Host, current =>
@@ -40,7 +44,7 @@ public sealed class ComponentStateRecorder(ComponentService components)
                     {
                         patch["error_count"] = (current["error_count"]?.GetValue<int>() ?? 0) + 1;
                     }
-                    else if (playbookSucceeded)
+                    else if (!recap.PlayAborted)
                     {
                         patch["error_count"] = 0;
                     }
@@ -52,7 +56,7 @@ public sealed class ComponentStateRecorder(ComponentService components)
                 skipped.Add(host.Host);
             }
         }
-        var recorded = hosts.Count - skipped.Count;
+        var recorded = recap.Hosts.Count - skipped.Count;
         log($"Component state: layer {layer.Index} recorded for {recorded} component{(recorded == 1 ? "" : "s")}"
             + (skipped.Count == 0 ? "." : $"; not components of CFS, so not recorded: {string.Join(", ", skipped)}."));
     }

@@ -20,6 +20,7 @@ public sealed class GitMirror(CfsRunnerOptions options, IProcessRunner runner)
     /// <returns>The commit checked out.</returns>
     public async Task<string> CheckoutAsync(string cloneUrl, SourceCredentials? credentials, string? commit, string target, Action<string> log, CancellationToken cancellationToken)
     {
+        var shownUrl = GitCredentials.Redact(cloneUrl);
         var mirror = Path.Combine(options.GitCacheDirectory, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(cloneUrl)))[..24] + ".git");
         var gate = locks.GetOrAdd(mirror, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken);
@@ -29,27 +30,27 @@ public sealed class GitMirror(CfsRunnerOptions options, IProcessRunner runner)
             if (!Directory.Exists(mirror))
             {
                 Directory.CreateDirectory(options.GitCacheDirectory);
-                log($"Cloning {cloneUrl} into the mirror cache.");
-                await GitAsync(["clone", "--mirror", "--quiet", "--", cloneUrl, mirror], environment, cancellationToken, $"Cannot clone {cloneUrl}");
+                log($"Cloning {shownUrl} into the mirror cache.");
+                await GitAsync(["clone", "--mirror", "--quiet", "--", cloneUrl, mirror], environment, cancellationToken, $"Cannot clone {shownUrl}");
             }
             else if (commit is null)
             {
-                log($"Fetching {cloneUrl} into the mirror cache (following its default branch).");
-                await GitAsync(["-C", mirror, "fetch", "--quiet", "--prune", "origin"], environment, cancellationToken, $"Cannot fetch {cloneUrl}");
+                log($"Fetching {shownUrl} into the mirror cache (following its default branch).");
+                await GitAsync(["-C", mirror, "fetch", "--quiet", "--prune", "origin"], environment, cancellationToken, $"Cannot fetch {shownUrl}");
             }
             else if (!await HasCommitAsync(mirror, commit, cancellationToken))
             {
-                log($"Fetching {cloneUrl} into the mirror cache (commit {commit[..Math.Min(12, commit.Length)]} is new).");
-                await GitAsync(["-C", mirror, "fetch", "--quiet", "--prune", "origin"], environment, cancellationToken, $"Cannot fetch {cloneUrl}");
+                log($"Fetching {shownUrl} into the mirror cache (commit {commit[..Math.Min(12, commit.Length)]} is new).");
+                await GitAsync(["-C", mirror, "fetch", "--quiet", "--prune", "origin"], environment, cancellationToken, $"Cannot fetch {shownUrl}");
             }
             else
             {
-                log($"Using the mirror cache for {cloneUrl}.");
+                log($"Using the mirror cache for {shownUrl}.");
             }
             commit ??= await DefaultBranchCommitAsync(mirror, cloneUrl, cancellationToken);
             if (!await HasCommitAsync(mirror, commit, cancellationToken))
             {
-                throw new SessionFailedException($"Commit {commit} does not exist in {cloneUrl}.");
+                throw new SessionFailedException($"Commit {commit} does not exist in {shownUrl}.");
             }
         }
         finally
@@ -64,7 +65,7 @@ public sealed class GitMirror(CfsRunnerOptions options, IProcessRunner runner)
     private async Task<string> DefaultBranchCommitAsync(string mirror, string cloneUrl, CancellationToken cancellationToken)
     {
         var result = await runner.RunAsync(new ProcessRequest("git", ["-C", mirror, "rev-parse", "--verify", "--quiet", "HEAD^{commit}"]) { Timeout = TimeSpan.FromSeconds(30) }, cancellationToken);
-        return result.Succeeded ? result.Output.Trim() : throw new SessionFailedException($"{cloneUrl} has no default branch to check out.");
+        return result.Succeeded ? result.Output.Trim() : throw new SessionFailedException($"{GitCredentials.Redact(cloneUrl)} has no default branch to check out.");
     }
 
     private async Task<bool> HasCommitAsync(string mirror, string commit, CancellationToken cancellationToken)
@@ -75,7 +76,7 @@ public sealed class GitMirror(CfsRunnerOptions options, IProcessRunner runner)
         var result = await runner.RunAsync(new ProcessRequest("git", arguments) { Timeout = TimeSpan.FromMinutes(10), Environment = environment }, cancellationToken);
         if (!result.Succeeded)
         {
-            throw new SessionFailedException($"{failure}: {System.Text.RegularExpressions.Regex.Replace(result.Output.Trim(), "://[^/@\\s]+@", "://***@")}");
+            throw new SessionFailedException($"{failure}: {GitCredentials.Redact(result.Output.Trim())}");
         }
     }
 }

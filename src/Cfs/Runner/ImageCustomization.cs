@@ -235,7 +235,7 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
                     log($"Deleted the unfinished IMS job {image.JobId}.");
                 }
             }
-            catch (Exception exception) when (exception is HttpRequestException or SessionFailedException)
+            catch (Exception exception) when (exception is HttpRequestException or SessionFailedException or OperationCanceledException)
             {
                 log($"Could not clean up IMS job {image.JobId}: {exception.Message}");
             }
@@ -246,7 +246,7 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
             {
                 await ims.DeletePublicKeyAsync(workspace.PublicKeyId, CancellationToken.None);
             }
-            catch (Exception exception) when (exception is HttpRequestException or SessionFailedException)
+            catch (Exception exception) when (exception is HttpRequestException or SessionFailedException or OperationCanceledException)
             {
                 log($"Could not delete the session's IMS public key {workspace.PublicKeyId}: {exception.Message}");
             }

@@ -67,19 +67,25 @@ public sealed class SessionExecutor(
         {
             failure = exception.Message;
         }
-        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
-        {
-            failure = $"The session ran longer than the session_timeout option allows and was stopped.";
-        }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
             stopped = true;
             failure = "The session was stopped (deleted, or cray-server is shutting down).";
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            failure = $"The session ran longer than the session_timeout option allows and was stopped.";
+        }
+        catch (Exception exception)
+        {
+            // Whatever went wrong, the session must still complete (false) and clean up.
+            failure = exception is OperationCanceledException
+                ? $"A request to IMS or the store timed out: {exception.Message}"
+                : $"Internal error ({exception.GetType().Name}): {exception.Message}";
+        }
         finally
         {
-            await imageCustomization.CleanUpAsync(workspace, Log);
-            await CleanUpAsync(workspace);
+            await CleanUpAsync(workspace, Log);
         }
         if (failure is not null)
         {
@@ -142,15 +148,15 @@ public sealed class SessionExecutor(
         {
             var passed = await PhaseAsync(log, $"layer {layer.Index} ({layer.Name})", async () =>
             {
-                var output = new List<string>();
+                var recap = new PlayRecap();
                 var result = await RunLayerAsync(session, layer, inventory, ansibleConfig, nodeKey, limit, workspace, line =>
                 {
-                    output.Add(line);
+                    recap.Add(line);
                     log("  " + line);
                 }, cancellationToken);
                 if (recordState)
                 {
-                    await componentState.RecordAsync(session.Name, layer, PlayRecap.Parse(output), result, log, cancellationToken);
+                    await componentState.RecordAsync(session.Name, layer, recap, log, cancellationToken);
                 }
                 return result;
             });
@@ -253,9 +259,14 @@ public sealed class SessionExecutor(
         {
             return false;
         }
-        log($"Additional inventory from {origin}: {repository.CloneUrl}.");
+        log($"Additional inventory from {origin}: {GitCredentials.Redact(repository.CloneUrl)}.");
         var checkedOut = await git.CheckoutAsync(repository.CloneUrl, repository.Credentials, commit, workspace.InventoryDirectory, log, cancellationToken);
         log($"Additional inventory checked out at {checkedOut}.");
+        var ignored = Directory.EnumerateFiles(workspace.InventoryDirectory, "*.ini").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        if (ignored.Count > 0)
+        {
+            log($"Warning: Ansible ignores *.ini files in an inventory directory (inventory_ignore_extensions): {string.Join(", ", ignored)}. Name them without the extension, or use YAML.");
+        }
         return true;
     }
 
@@ -324,24 +335,17 @@ public sealed class SessionExecutor(
             arguments.AddRange(AnsiblePassthrough.Split(session.Ansible.Passthrough));
         }
         logs.Append(session.Name, $"ansible-playbook {string.Join(' ', arguments.Skip(2))}");
+        // Nodes are reached as root with the node key, as the reference's AEE does, unless the
+        // ansible.cfg says otherwise; inventory variables (ansible_user, ansible_ssh_private_key_file) beat both.
+        var environment = AnsibleEnvironment.For(await File.ReadAllTextAsync(ansibleConfig, cancellationToken), nodeKey,
+            workspace.ControlPathDirectory!, layer.Directory, Path.Combine(workspace.Directory, "tmp"));
+        environment["ANSIBLE_CONFIG"] = ansibleConfig;
         var result = await runner.RunAsync(new ProcessRequest("ansible-playbook", arguments)
         {
             WorkingDirectory = layer.Directory,
             Timeout = TimeSpan.FromHours(24),
             OutputLine = outputLine,
-            Environment = new Dictionary<string, string?>
-            {
-                ["ANSIBLE_CONFIG"] = ansibleConfig,
-                ["ANSIBLE_ROLES_PATH"] = Path.Combine(layer.Directory, "roles"),
-                ["ANSIBLE_LOCAL_TEMP"] = Path.Combine(workspace.Directory, "tmp"),
-                // Nodes are reached as root with the node key, as the reference's AEE does; image
-                // hosts and inventory variables (ansible_user, ansible_ssh_private_key_file) override both.
-                ["ANSIBLE_PRIVATE_KEY_FILE"] = nodeKey,
-                ["ANSIBLE_REMOTE_USER"] = "root",
-                ["ANSIBLE_FORCE_COLOR"] = "0",
-                ["ANSIBLE_NOCOLOR"] = "1",
-                ["PYTHONUNBUFFERED"] = "1",
-            },
+            Environment = environment,
         }, cancellationToken);
         return result.Succeeded;
     }
@@ -369,15 +373,37 @@ public sealed class SessionExecutor(
         }
     }
 
-    /// <summary>Stops Ansible's SSH control masters and deletes the session directory (with its private key).</summary>
-    private async Task CleanUpAsync(SessionWorkspace workspace)
+    /// <summary>
+    /// Ends the session's IMS jobs and key record, its SSH control masters, and deletes its
+    /// directory (with its private keys). Each step runs even when an earlier one fails.
+    /// </summary>
+    private async Task CleanUpAsync(SessionWorkspace workspace, Action<string> log)
     {
-        await StopControlMastersAsync(workspace);
+        async Task Try(string what, Func<Task> step)
+        {
+            try
+            {
+                await step();
+            }
+            catch (Exception exception)
+            {
+                log($"Cleanup: could not {what}: {exception.Message}");
+            }
+        }
+        await Try("end the IMS jobs", () => imageCustomization.CleanUpAsync(workspace, log));
+        await Try("stop the SSH control masters", () => StopControlMastersAsync(workspace));
         foreach (var directory in new[] { workspace.Directory, workspace.ControlPathDirectory })
         {
-            if (directory is not null && Directory.Exists(directory))
+            if (directory is not null)
             {
-                Directory.Delete(directory, recursive: true);
+                await Try($"delete {directory}", () =>
+                {
+                    if (Directory.Exists(directory))
+                    {
+                        Directory.Delete(directory, recursive: true);
+                    }
+                    return Task.CompletedTask;
+                });
             }
         }
     }

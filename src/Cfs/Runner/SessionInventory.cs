@@ -65,7 +65,18 @@ public static class SessionInventory
     {
         Directory.CreateDirectory(workspace.InventoryDirectory);
         var inventory = Build(target, workspace.Images, workspace.ImagePrivateKey);
-        File.WriteAllText(Path.Combine(workspace.InventoryDirectory, GeneratedFileName), inventory.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        var path = Path.Combine(workspace.InventoryDirectory, GeneratedFileName);
+        // The directory may be a checked-out repository: a file of that name there (a symbolic link
+        // above all) is replaced, never written through.
+        if (Directory.Exists(path) && new DirectoryInfo(path).LinkTarget is null)
+        {
+            throw new SessionFailedException($"The additional inventory has a directory named {GeneratedFileName}, the file CFS generates.");
+        }
+        File.Delete(path);
+        using (var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+        {
+            JsonSerializer.Serialize(stream, inventory, new JsonSerializerOptions { WriteIndented = true });
+        }
         return workspace.InventoryDirectory;
     }
 }
