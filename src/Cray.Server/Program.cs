@@ -76,6 +76,11 @@ builder.Services.AddSingleton<IArtifactStore>(_ =>
     return store;
 });
 builder.Services.AddSingleton<IProcessRunner>(ProcessRunner.Instance);
+builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
+{
+    document.Info = new() { Title = "cray-server: CFS, IMS and artifacts", Version = ServerVersion.Text };
+    return Task.CompletedTask;
+}));
 builder.Services.AddIms(options.ImsWorker);
 builder.Services.AddCfs(Path.Combine(options.DataDirectory, "keys"), options.CfsRunner);
 if (options.HasRole(ServerOptions.CfsRunnerRole))
@@ -93,9 +98,11 @@ app.Services.GetRequiredService<IRecordStore>();
 app.Services.GetRequiredService<IArtifactStore>();
 
 app.UseProblemResponses();
+app.UseServerMetrics();
+app.MapGet("/healthz", () => Results.Json(new { status = "ok", roles = options.Roles.Order() }));
 if (options.HasRole(ServerOptions.ApiRole))
 {
-    app.MapGet("/healthz", () => Results.Json(new { status = "ok" }));
+    app.MapOpenApi("/openapi/{documentName}.json");
     app.MapImsApi();
     app.MapCfsApi();
     app.MapArtifactsApi();

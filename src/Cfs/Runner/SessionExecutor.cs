@@ -92,6 +92,7 @@ public sealed class SessionExecutor(
             Log($"Failed: {failure}");
         }
         Log($"Session {name} complete in {Seconds(total.Elapsed)}: succeeded {(succeeded ? "true" : "false")}.");
+        SessionMetrics.Completed.Add(1, new KeyValuePair<string, object?>("succeeded", succeeded ? "true" : "false"));
         try
         {
             await sessions.UpdateAsync(name, current => current with
@@ -414,6 +415,9 @@ public sealed class SessionExecutor(
         var stopwatch = Stopwatch.StartNew();
         var result = await work();
         log($"Phase {phase} finished in {Seconds(stopwatch.Elapsed)}.");
+        // One series for all layers: layer names would make the label unbounded.
+        SessionMetrics.PhaseDuration.Record(stopwatch.Elapsed.TotalSeconds,
+            new KeyValuePair<string, object?>("phase", phase.StartsWith("layer ", StringComparison.Ordinal) ? "layer" : phase));
         return result;
     }
 

@@ -119,6 +119,7 @@ public sealed class CustomizeJobRunner(
                 // Logged first: a follower of the log stops reading once the status is final.
                 Log($"Success: image {created.ImageId} '{job.ImageRootArchiveName}'.");
                 await SetStatusAsync(jobId, JobStatuses.Success, CancellationToken.None);
+                JobMetrics.Finished.Add(1, new KeyValuePair<string, object?>("status", JobStatuses.Success));
             }
             catch (JobDeletedException)
             {
@@ -131,6 +132,7 @@ public sealed class CustomizeJobRunner(
         {
             await TryMarkErrorAsync(jobId, failure);
         }
+        JobMetrics.Finished.Add(1, new KeyValuePair<string, object?>("status", failure is null ? "stopped" : JobStatuses.Error));
     }
 
     private async Task FetchAsync(JobDocument document, JobWorkspace workspace, bool jail, CancellationToken cancellationToken)
@@ -344,6 +346,7 @@ public sealed class CustomizeJobRunner(
         var stopwatch = Stopwatch.StartNew();
         await work();
         logs.Append(jobId, $"Phase {phase} finished in {Seconds(stopwatch.Elapsed)}.");
+        JobMetrics.PhaseDuration.Record(stopwatch.Elapsed.TotalSeconds, new KeyValuePair<string, object?>("phase", phase));
     }
 
     private Task SetStatusAsync(string jobId, string status, CancellationToken cancellationToken)
