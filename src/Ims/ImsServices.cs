@@ -1,6 +1,7 @@
 using Cray.Ims.Images;
 using Cray.Ims.Jobs;
 using Cray.Ims.PublicKeys;
+using Cray.Ims.Recipes;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Cray.Ims;
@@ -12,6 +13,7 @@ public static class ImsServices
     {
         services.AddSingleton(workerOptions);
         services.AddSingleton<ImageService>();
+        services.AddSingleton<RecipeService>();
         services.AddSingleton<PublicKeyService>();
         services.AddSingleton<JobService>();
         services.AddSingleton<JobControl>();

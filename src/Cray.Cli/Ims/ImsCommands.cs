@@ -15,8 +15,10 @@ public static class ImsCommands
             Images(),
             Leaf.Group("deleted", "Deleted IMS records",
                 DeletedCollection("images", "IMAGE_ID", "Deleted images"),
-                DeletedCollection("public-keys", "PUBLIC_KEY_ID", "Deleted public keys")),
+                DeletedCollection("public-keys", "PUBLIC_KEY_ID", "Deleted public keys"),
+                DeletedCollection("recipes", "RECIPE_ID", "Deleted recipes")),
             PublicKeys(),
+            RecipeCommands.Build(),
             JobCommands.Build());
         var version = Leaf.Group("version", "IMS version", Leaf.Create("list", "Show the IMS version",
             (context, token) => context.Api.SendAsync(HttpMethod.Get, $"{Base}/version", cancellationToken: token)));
@@ -58,7 +60,7 @@ public static class ImsCommands
     }
 
     /// <summary>list, describe, delete and deleteall, which every IMS collection has.</summary>
-    private static IEnumerable<Command> CommonCommands(string collection, string idName, string noun)
+    internal static IEnumerable<Command> CommonCommands(string collection, string idName, string noun)
     {
         yield return Leaf.Create("list", $"List every {noun}",
             (context, token) => context.Api.SendAsync(HttpMethod.Get, $"{Base}/{collection}", cancellationToken: token));
@@ -103,7 +105,7 @@ public static class ImsCommands
     {
         var name = new Option<string>("--name") { Description = "Name of the image", Required = true, HelpName = "NAME" };
         var arch = ArchOption();
-        var (linkType, linkPath, linkEtag) = LinkOptions();
+        var (linkType, linkPath, linkEtag) = LinkOptions("manifest");
         var metadataKey = new Option<string>("--metadata-key") { Description = "Metadata key", HelpName = "TEXT" };
         var metadataValue = new Option<string>("--metadata-value") { Description = "Metadata value", HelpName = "TEXT" };
         return Leaf.Create("create", "Create an image record", (context, token) =>
@@ -119,7 +121,7 @@ public static class ImsCommands
     {
         var id = new Argument<string>("IMAGE_ID");
         var arch = ArchOption();
-        var (linkType, linkPath, linkEtag) = LinkOptions();
+        var (linkType, linkPath, linkEtag) = LinkOptions("manifest");
         var operation = new Option<string>("--metadata-operation") { Description = "set or remove", HelpName = "OPERATION" };
         operation.AcceptOnlyFromAmong("set", "remove");
         var metadataKey = new Option<string>("--metadata-key") { Description = "Metadata key", HelpName = "TEXT" };
@@ -140,16 +142,17 @@ public static class ImsCommands
         return arch;
     }
 
-    private static (Option<string> Type, Option<string> Path, Option<string> Etag) LinkOptions()
+    /// <summary>The <c>--link-*</c> options of a record whose link names <paramref name="target"/>.</summary>
+    internal static (Option<string> Type, Option<string> Path, Option<string> Etag) LinkOptions(string target)
     {
         var type = new Option<string>("--link-type") { Description = "Link type (s3)", HelpName = "TEXT" };
-        var path = new Option<string>("--link-path") { Description = "Path of the manifest, s3://bucket/key", HelpName = "TEXT" };
-        var etag = new Option<string>("--link-etag") { Description = "ETag of the manifest", HelpName = "TEXT" };
+        var path = new Option<string>("--link-path") { Description = $"Path of the {target}, s3://bucket/key", HelpName = "TEXT" };
+        var etag = new Option<string>("--link-etag") { Description = $"ETag of the {target}", HelpName = "TEXT" };
         return (type, path, etag);
     }
 
     /// <summary>A JSON object of the given members, leaving out those not given (the reference omits None).</summary>
-    internal static JsonObject Body(params (string Name, string? Value)[] members)
+    internal static JsonObject Body(params (string Name, JsonNode? Value)[] members)
     {
         var body = new JsonObject();
         foreach (var (name, value) in members)

@@ -92,41 +92,11 @@ public static class JobCommands
             containerNames, containerJails);
     }
 
-    /// <summary>The reference zips comma lists by index into objects; only the given fields appear.</summary>
+    /// <summary><c>ssh_containers[{name, jail}]</c> from the two comma lists.</summary>
     internal static JsonArray? ZipContainers(string? names, string? jails)
-    {
-        var nameList = names?.Split(',').Select(name => name.Trim()).ToList();
-        var jailList = jails?.Split(',').Select(jail => jail.Trim()).ToList();
-        if (nameList is null && jailList is null)
-        {
-            return null;
-        }
-        if (nameList is not null && jailList is not null && nameList.Count != jailList.Count)
-        {
-            var shorter = nameList.Count < jailList.Count ? "--ssh-containers-name" : "--ssh-containers-jail";
-            throw new CliException($"Invalid value: Missing parameter: {shorter}", showUsage: true);
-        }
-        var count = nameList?.Count ?? jailList!.Count;
-        var containers = new JsonArray();
-        for (var index = 0; index < count; index++)
-        {
-            var container = new JsonObject();
-            if (nameList is not null)
-            {
-                container["name"] = nameList[index];
-            }
-            if (jailList is not null)
-            {
-                if (!BooleanText.TryParse(jailList[index], out var jail))
-                {
-                    throw new CliException($"Invalid value for '--ssh-containers-jail': '{jailList[index]}' is not a valid boolean.", showUsage: true);
-                }
-                container["jail"] = jail;
-            }
-            containers.Add(container);
-        }
-        return containers;
-    }
+        => ZippedLists.Zip(
+            ZippedField.Strings("--ssh-containers-name", "name", names),
+            ZippedField.Booleans("--ssh-containers-jail", "jail", jails));
 
     private static Command Logs()
         => LogCommand.Create("Print a job's log (what the reference shows with kubectl logs)", "JOB_ID", "Keep printing until the job ends",

@@ -30,32 +30,6 @@ public static class ImagesApi
             return ImsApi.Json(await images.PatchAsync(id, patch, cancellationToken));
         });
 
-        if (family == ImsRouteFamily.V3)
-        {
-            group.MapDelete("/images", async (ImageService images, CancellationToken cancellationToken) =>
-            {
-                await images.SoftDeleteAllAsync(cancellationToken);
-                return Results.NoContent();
-            });
-            group.MapDelete("/images/{id}", async (string id, ImageService images, CancellationToken cancellationToken) =>
-            {
-                await images.SoftDeleteAsync(id, cancellationToken);
-                return Results.NoContent();
-            });
-        }
-        else
-        {
-            group.MapDelete("/images", async (string? cascade, ImageService images, CancellationToken cancellationToken) =>
-            {
-                await images.HardDeleteAllAsync(ImsApi.ParseCascade(cascade), cancellationToken);
-                return Results.NoContent();
-            });
-            group.MapDelete("/images/{id}", async (string id, string? cascade, ImageService images, CancellationToken cancellationToken) =>
-            {
-                await images.HardDeleteAsync(id, ImsApi.ParseCascade(cascade), cancellationToken);
-                return Results.NoContent();
-            });
-        }
-        return group;
+        return group.MapRecordDeletionApi<ImageService>("images", family);
     }
 }

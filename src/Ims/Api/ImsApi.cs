@@ -2,6 +2,7 @@ using System.Reflection;
 using Cray.Ims.Images;
 using Cray.Ims.Model;
 using Cray.Ims.PublicKeys;
+using Cray.Ims.Recipes;
 using Cray.Platform.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -32,11 +33,13 @@ public static class ImsApi
         {
             var group = routes.MapGroup(BasePath + prefix);
             group.MapImagesApi(family);
+            group.MapRecipesApi(family);
             group.MapPublicKeysApi(family);
             group.MapJobsApi();
             if (family == ImsRouteFamily.V3)
             {
                 group.MapDeletedRecordsApi<ImageService, DeletedImage>("images");
+                group.MapDeletedRecordsApi<RecipeService, DeletedRecipe>("recipes");
                 group.MapDeletedRecordsApi<PublicKeyService, DeletedPublicKey>("public-keys");
             }
             group.MapImsHealthApi();

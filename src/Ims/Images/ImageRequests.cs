@@ -22,9 +22,8 @@ public sealed record ImagePatch(ArtifactLink? Link, string? Arch, MetadataChange
 public static class ImageRequests
 {
     private static readonly string[] CreateFields = ["name", "link", "arch", "metadata"];
-    private static readonly string[] LinkFields = ["path", "etag", "type"];
     private static readonly string[] MetadataPatchFields = ["operation", "key", "value"];
-    private const string ArchMessage = "Must be one of: aarch64, x86_64.";
+    private static readonly string ArchMessage = FieldErrors.MustBeOneOf(Architectures.All);
 
     public static ImageCreate ParseCreate(JsonObject? body)
     {
@@ -35,7 +34,7 @@ public static class ImageRequests
         var errors = new FieldErrors();
         JsonFields.RejectUnknown(body, CreateFields, errors);
         var name = JsonFields.RequiredNonBlank(body, "name", errors);
-        var link = body.ContainsKey("link") && body["link"] is not null ? ParseLink(body["link"], errors) : null;
+        var link = body.ContainsKey("link") && body["link"] is not null ? ArtifactLinks.Parse(body["link"], errors) : null;
         var arch = JsonFields.OneOf(body, "arch", Architectures.All, ArchMessage, errors) ?? Architectures.X86_64;
         var metadata = ParseMetadataMap(body["metadata"], errors);
         errors.ThrowIfAny();
@@ -57,7 +56,7 @@ public static class ImageRequests
             switch (field)
             {
                 case "link":
-                    link = ParseLink(value, errors);
+                    link = ArtifactLinks.Parse(value, errors);
                     break;
                 case "arch":
                     arch = JsonFields.OneOf(body, "arch", Architectures.All, ArchMessage, errors);
@@ -75,26 +74,6 @@ public static class ImageRequests
             errors.ThrowIfAny();
         }
         return new ImagePatch(link, arch, metadata);
-    }
-
-    public static ArtifactLink? ParseLink(JsonNode? node, FieldErrors errors)
-    {
-        if (node is not JsonObject link)
-        {
-            errors.Add("link", FieldErrors.NotAnObject);
-            return null;
-        }
-        var linkErrors = new FieldErrors();
-        JsonFields.RejectUnknown(link, LinkFields, linkErrors);
-        var path = JsonFields.RequiredNonBlank(link, "path", linkErrors);
-        var type = JsonFields.RequiredString(link, "type", linkErrors);
-        if (type is not null && type != ArtifactLink.S3Type)
-        {
-            linkErrors.Add("type", "Type must be one of: s3.");
-        }
-        var etag = link["etag"] is null ? null : JsonFields.OptionalString(link, "etag", linkErrors);
-        errors.AddNested("link", linkErrors);
-        return linkErrors.Any ? null : ArtifactLink.S3(path!, etag);
     }
 
     /// <summary>

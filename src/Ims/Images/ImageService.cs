@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Cray.Artifacts;
 using Cray.Ims.Api;
 using Cray.Ims.Manifests;
@@ -6,6 +5,7 @@ using Cray.Ims.Model;
 using Cray.Ims.Validation;
 using Cray.Platform;
 using Cray.Platform.Storage;
+using Cray.Platform.Work;
 
 namespace Cray.Ims.Images;
 
@@ -14,15 +14,14 @@ namespace Cray.Ims.Images;
 /// (v3) moves both aside so that undelete can restore them exactly; hard delete (v2 and the
 /// unversioned root) removes the record and, with cascade, the files.
 /// </summary>
-public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, TimeProvider clock) : IDeletedRecords<DeletedImage>
+public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, TimeProvider clock) : IDeletedRecords<DeletedImage>, IDeletableRecords
 {
-    public const string DeletedPrefix = "deleted/";
     public const string DeletedManifestName = "deleted_manifest.json";
 
     private readonly ManifestReader manifests = new(artifacts);
 
     // One writer at a time: link uniqueness and record moves are read-then-write sequences.
-    private readonly SemaphoreSlim writeLock = new(1, 1);
+    private readonly AsyncLock writeLock = new();
 
     public Task<IReadOnlyList<Image>> ListAsync(CancellationToken cancellationToken)
         => store.ListAsync<Image>(ImsCollections.Images, cancellationToken);
@@ -37,7 +36,7 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
         => await store.GetAsync<DeletedImage>(ImsCollections.DeletedImages, id, cancellationToken) ?? throw ImsProblems.NotFound();
 
     public Task<Image> CreateAsync(ImageCreate request, CancellationToken cancellationToken)
-        => UnderWriteLockAsync(async () =>
+        => writeLock.RunAsync(async () =>
         {
             if (request.Link is not null)
             {
@@ -49,21 +48,13 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
         }, cancellationToken);
 
     public Task<Image> PatchAsync(string id, ImagePatch patch, CancellationToken cancellationToken)
-        => UnderWriteLockAsync(async () =>
+        => writeLock.RunAsync(async () =>
         {
             var image = await GetAsync(id, cancellationToken);
-            if (patch.Link is not null)
+            image = image with
             {
-                if (image.Link is null)
-                {
-                    await ValidateNewLinkAsync(patch.Link, exceptImageId: id, cancellationToken);
-                    image = image with { Link = patch.Link };
-                }
-                else if (!image.Link.SameTarget(patch.Link))
-                {
-                    throw ImsProblems.Conflict();
-                }
-            }
+                Link = await ArtifactLinks.PatchedAsync(image.Link, patch.Link, link => ValidateNewLinkAsync(link, exceptImageId: id, cancellationToken)),
+            };
             if (patch.Arch is not null)
             {
                 image = image with { Arch = patch.Arch };
@@ -87,11 +78,11 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
 
     /// <summary>v3 delete: the record moves to the deleted collection and its files under <c>deleted/</c>.</summary>
     public Task SoftDeleteAsync(string id, CancellationToken cancellationToken)
-        => UnderWriteLockAsync(async () => await SoftDeleteLockedAsync(await GetAsync(id, cancellationToken), cancellationToken), cancellationToken);
+        => writeLock.RunAsync(async () => await SoftDeleteLockedAsync(await GetAsync(id, cancellationToken), cancellationToken), cancellationToken);
 
     public async Task SoftDeleteAllAsync(CancellationToken cancellationToken)
     {
-        await UnderWriteLockAsync(async () =>
+        await writeLock.RunAsync(async () =>
         {
             foreach (var image in await ListAsync(cancellationToken))
             {
@@ -102,11 +93,11 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
 
     /// <summary>v2 and root delete: the record goes; with cascade, every file its manifest lists and the manifest too.</summary>
     public Task HardDeleteAsync(string id, bool cascade, CancellationToken cancellationToken)
-        => UnderWriteLockAsync(async () => await HardDeleteLockedAsync(await GetAsync(id, cancellationToken), cascade, cancellationToken), cancellationToken);
+        => writeLock.RunAsync(async () => await HardDeleteLockedAsync(await GetAsync(id, cancellationToken), cascade, cancellationToken), cancellationToken);
 
     public async Task HardDeleteAllAsync(bool cascade, CancellationToken cancellationToken)
     {
-        await UnderWriteLockAsync(async () =>
+        await writeLock.RunAsync(async () =>
         {
             foreach (var image in await ListAsync(cancellationToken))
             {
@@ -116,11 +107,11 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
     }
 
     public Task UndeleteAsync(string id, CancellationToken cancellationToken)
-        => UnderWriteLockAsync(async () => await UndeleteLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken), cancellationToken);
+        => writeLock.RunAsync(async () => await UndeleteLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken), cancellationToken);
 
     public async Task UndeleteAllAsync(CancellationToken cancellationToken)
     {
-        await UnderWriteLockAsync(async () =>
+        await writeLock.RunAsync(async () =>
         {
             foreach (var deleted in await ListDeletedAsync(cancellationToken))
             {
@@ -131,11 +122,11 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
 
     /// <summary>Permanent removal of a deleted image and every file its deleted manifest lists.</summary>
     public Task PurgeAsync(string id, CancellationToken cancellationToken)
-        => UnderWriteLockAsync(async () => await PurgeLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken), cancellationToken);
+        => writeLock.RunAsync(async () => await PurgeLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken), cancellationToken);
 
     public async Task PurgeAllAsync(CancellationToken cancellationToken)
     {
-        await UnderWriteLockAsync(async () =>
+        await writeLock.RunAsync(async () =>
         {
             foreach (var deleted in await ListDeletedAsync(cancellationToken))
             {
@@ -150,10 +141,7 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
         var holder = images.FirstOrDefault(image => image.Id != exceptImageId && image.Link is not null && image.Link.Path == link.Path);
         if (holder is not null)
         {
-            throw FieldErrors.Invalid(new JsonObject
-            {
-                ["link"] = new JsonArray($"Image {holder.Id} already uses the link path {link.Path}. The link value must be unique."),
-            });
+            throw ArtifactLinks.DuplicatePath("Image", holder.Id, link.Path);
         }
         manifests.Validate(link);
     }
@@ -186,25 +174,25 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
             var entries = new List<ManifestArtifact>();
             foreach (var artifact in manifest.Artifacts)
             {
-                if (!ArtifactPath.TryParse(artifact.Link.Path, out var bucket, out var key) || key.StartsWith(DeletedPrefix, StringComparison.Ordinal))
+                if (!ArtifactPath.TryParse(artifact.Link.Path, out var bucket, out var key) || key.StartsWith(ArtifactLinks.DeletedPrefix, StringComparison.Ordinal))
                 {
                     continue;
                 }
                 // Files that are already gone are skipped, as the reference does.
-                if (artifacts.Move(bucket, key, DeletedPrefix + key) is { } result)
+                if (artifacts.Move(bucket, key, ArtifactLinks.DeletedPrefix + key) is { } result)
                 {
                     moved.Add((bucket, key));
                     entries.Add(new ManifestArtifact(ArtifactLink.S3(result.S3Path, result.ETag), artifact.Md5, artifact.Type));
                 }
             }
-            if (artifacts.Move(manifestBucket, manifestKey, DeletedPrefix + manifestKey) is { } movedManifest)
+            if (artifacts.Move(manifestBucket, manifestKey, ArtifactLinks.DeletedPrefix + manifestKey) is { } movedManifest)
             {
                 moved.Add((manifestBucket, manifestKey));
                 entries.Add(new ManifestArtifact(ArtifactLink.S3(movedManifest.S3Path, movedManifest.ETag), movedManifest.Md5, ArtifactTypes.Manifest));
             }
             var deletedManifest = ImageManifest.Create(entries, clock.GetUtcNow());
             using var content = new MemoryStream(deletedManifest.ToUtf8Bytes());
-            var stored = await artifacts.PutAsync(manifestBucket, $"{DeletedPrefix}{imageId}/{DeletedManifestName}", content,
+            var stored = await artifacts.PutAsync(manifestBucket, $"{ArtifactLinks.DeletedPrefix}{imageId}/{DeletedManifestName}", content,
                 contentType: "application/json", cancellationToken: cancellationToken);
             return ArtifactLink.S3(stored.S3Path, stored.ETag);
         }
@@ -212,7 +200,7 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
         {
             foreach (var (bucket, key) in moved)
             {
-                artifacts.Move(bucket, DeletedPrefix + key, key);
+                artifacts.Move(bucket, ArtifactLinks.DeletedPrefix + key, key);
             }
             throw;
         }
@@ -226,11 +214,11 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
         {
             foreach (var artifact in deletedManifest.Artifacts)
             {
-                if (!ArtifactPath.TryParse(artifact.Link.Path, out var bucket, out var key) || !key.StartsWith(DeletedPrefix, StringComparison.Ordinal))
+                if (!ArtifactPath.TryParse(artifact.Link.Path, out var bucket, out var key) || !key.StartsWith(ArtifactLinks.DeletedPrefix, StringComparison.Ordinal))
                 {
                     continue;
                 }
-                var restored = artifacts.Move(bucket, key, key[DeletedPrefix.Length..]);
+                var restored = artifacts.Move(bucket, key, key[ArtifactLinks.DeletedPrefix.Length..]);
                 if (restored is not null && artifact.Type == ArtifactTypes.Manifest)
                 {
                     link = ArtifactLink.S3(restored.S3Path, restored.ETag);
@@ -278,24 +266,4 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
     }
 
     private string Now() => Timestamps.Format(clock.GetUtcNow());
-
-    private async Task<T> UnderWriteLockAsync<T>(Func<Task<T>> work, CancellationToken cancellationToken)
-    {
-        await writeLock.WaitAsync(cancellationToken);
-        try
-        {
-            return await work();
-        }
-        finally
-        {
-            writeLock.Release();
-        }
-    }
-
-    private Task UnderWriteLockAsync(Func<Task> work, CancellationToken cancellationToken)
-        => UnderWriteLockAsync(async () =>
-        {
-            await work();
-            return true;
-        }, cancellationToken);
 }

@@ -59,14 +59,14 @@ public static partial class JobRequests
         var artifactId = RequiredUuid(body, "artifact_id", errors);
         var publicKeyId = RequiredUuid(body, "public_key_id", errors);
         var archiveName = JsonFields.RequiredNonBlank(body, "image_root_archive_name", errors);
-        var enableDebug = OptionalBool(body, "enable_debug", errors) ?? false;
+        var enableDebug = JsonFields.OptionalBool(body, "enable_debug", errors) ?? false;
         var buildEnvSize = OptionalSize(body, "build_env_size", errors) ?? DefaultBuildEnvSize;
         var jobMemSize = OptionalSize(body, "job_mem_size", errors) ?? DefaultJobMemSize;
         var kernel = NullableString(body, "kernel_file_name", errors);
         var initrd = OptionalNonBlank(body, "initrd_file_name", errors) ?? DefaultInitrdFileName;
         var parameters = OptionalNonBlank(body, "kernel_parameters_file_name", errors) ?? DefaultKernelParametersFileName;
         var containers = ParseContainers(body["ssh_containers"], errors);
-        var requireDkms = OptionalBool(body, "require_dkms", errors);
+        var requireDkms = JsonFields.OptionalBool(body, "require_dkms", errors);
         errors.ThrowIfAny();
         return new JobCreate(jobType!, artifactId!, publicKeyId!, archiveName!, enableDebug, buildEnvSize, jobMemSize,
             string.IsNullOrEmpty(kernel) ? null : kernel, initrd, parameters, containers, requireDkms);
@@ -179,20 +179,6 @@ public static partial class JobRequests
         return text;
     }
 
-    private static bool? OptionalBool(JsonObject body, string field, FieldErrors errors)
-    {
-        if (!body.TryGetPropertyValue(field, out var node) || node is null)
-        {
-            return null;
-        }
-        if (node is JsonValue value && value.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
-        {
-            return value.GetValue<bool>();
-        }
-        errors.Add(field, "Not a valid boolean.");
-        return null;
-    }
-
     private static int? OptionalSize(JsonObject body, string field, FieldErrors errors)
     {
         if (!body.TryGetPropertyValue(field, out var node) || node is null)
@@ -221,7 +207,7 @@ public static partial class JobRequests
         }
         if (node is not JsonArray list)
         {
-            errors.Add("ssh_containers", "Not a valid list.");
+            errors.Add("ssh_containers", FieldErrors.NotAList);
             return null;
         }
         var containers = new List<SshContainerRequest>();
@@ -236,7 +222,7 @@ public static partial class JobRequests
             var containerErrors = new FieldErrors();
             JsonFields.RejectUnknown(container, ContainerFields, containerErrors);
             var name = NullableString(container, "name", containerErrors);
-            var jail = OptionalBool(container, "jail", containerErrors) ?? false;
+            var jail = JsonFields.OptionalBool(container, "jail", containerErrors) ?? false;
             listErrors.AddNested(index.ToString(CultureInfo.InvariantCulture), containerErrors);
             containers.Add(new SshContainerRequest(string.IsNullOrWhiteSpace(name) ? "customize" : name, jail));
         }

@@ -51,7 +51,7 @@ public sealed class JobService(
         }
         if (!ArtifactPath.TryParse(image.Link.Path, out var manifestBucket, out var manifestKey) || artifacts.Head(manifestBucket, manifestKey) is null)
         {
-            throw ImsProblems.Unprocessable(ManifestReader.CannotValidate(image.Link.Path));
+            throw ImsProblems.Unprocessable(ArtifactLinks.CannotValidate(image.Link.Path));
         }
         var manifest = manifests.TryRead(image.Link)
             ?? throw ImsProblems.Unprocessable($"The manifest {image.Link.Path} of image {image.Id} could not be read as JSON.");
@@ -64,7 +64,7 @@ public sealed class JobService(
         var rootfs = rootFileSystems[0];
         if (!ArtifactPath.TryParse(rootfs.Link.Path, out var rootfsBucket, out var rootfsKey) || artifacts.Head(rootfsBucket, rootfsKey) is not { } rootfsObject)
         {
-            throw ImsProblems.Unprocessable(ManifestReader.CannotValidate(rootfs.Link.Path));
+            throw ImsProblems.Unprocessable(ArtifactLinks.CannotValidate(rootfs.Link.Path));
         }
         // As the reference: the object's md5sum metadata, else the manifest's md5.
         var md5 = rootfsObject.Metadata.TryGetValue("md5sum", out var stored) && stored.Length > 0 ? stored : rootfs.Md5;

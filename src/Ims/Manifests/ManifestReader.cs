@@ -9,25 +9,18 @@ namespace Cray.Ims.Manifests;
 /// <summary>Reads manifests from the artifact repository and checks them the way the reference does when a link is set.</summary>
 public sealed class ManifestReader(IArtifactStore artifacts)
 {
-    public static string CannotValidate(string path)
-        => $"The s3 artifact {path} cannot be validated. Please determine the specific information that is missing or invalid and then re-run the request with valid information.";
-
     /// <summary>
     /// Full link validation, in the reference's order after the uniqueness check: the object exists,
     /// is at most 1 MiB of JSON, is version 1.0, lists only S3 artifacts that exist, and has exactly one root file system.
     /// </summary>
     public ImageManifest Validate(ArtifactLink link)
     {
-        if (!ArtifactPath.TryParse(link.Path, out var bucket, out var key))
-        {
-            throw FieldErrors.Invalid(new JsonObject { ["link"] = new JsonObject { ["path"] = new JsonArray($"'{link.Path}' is not an s3://bucket/key address.") } });
-        }
-        var head = artifacts.Head(bucket, key) ?? throw ImsProblems.Unprocessable(CannotValidate(link.Path));
+        var head = ArtifactLinks.RequireObject(artifacts, link);
         if (head.Size > ImageManifest.MaximumBytes)
         {
             throw ImsProblems.BadRequest($"The manifest {link.Path} is {head.Size} bytes; a manifest may be at most {ImageManifest.MaximumBytes} bytes.");
         }
-        var document = ReadJson(bucket, key) ?? throw ImsProblems.Unprocessable(
+        var document = ReadJson(head.Bucket, head.Key) ?? throw ImsProblems.Unprocessable(
             $"The manifest {link.Path} could not be read as JSON. Upload a valid version 1.0 image manifest and re-run the request.");
         if (document["version"] is not JsonValue version || version.GetValueKind() != JsonValueKind.String || version.GetValue<string>() != ImageManifest.CurrentVersion)
         {
@@ -44,7 +37,7 @@ public sealed class ManifestReader(IArtifactStore artifacts)
                 $"The manifest {link.Path} has an artifact entry without a link of type s3, a path, and a type.");
             if (!ArtifactPath.TryParse(artifact.Link.Path, out var artifactBucket, out var artifactKey) || artifacts.Head(artifactBucket, artifactKey) is null)
             {
-                throw ImsProblems.Unprocessable(CannotValidate(artifact.Link.Path));
+                throw ImsProblems.Unprocessable(ArtifactLinks.CannotValidate(artifact.Link.Path));
             }
             parsed.Add(artifact);
         }

@@ -60,6 +60,51 @@ public sealed record DeletedPublicKey(
     public PublicKey ToPublicKey() => new(Created, Id, Name, Key);
 }
 
+/// <summary>One template variable of a recipe; create jobs would render the recipe with these.</summary>
+public sealed record TemplateDictionaryEntry(
+    [property: JsonPropertyName("key")] string Key,
+    [property: JsonPropertyName("value")] string Value);
+
+public sealed record Recipe(
+    [property: JsonPropertyName("arch")] string Arch,
+    [property: JsonPropertyName("created")] string Created,
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("link")] ArtifactLink? Link,
+    [property: JsonPropertyName("linux_distribution")] string LinuxDistribution,
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("recipe_type")] string RecipeType,
+    [property: JsonPropertyName("require_dkms")] bool RequireDkms,
+    [property: JsonPropertyName("template_dictionary")] IReadOnlyList<TemplateDictionaryEntry> TemplateDictionary)
+{
+    public DeletedRecipe ToDeleted(string deleted, ArtifactLink? link)
+        => new(Arch, Created, deleted, Id, link, LinuxDistribution, Name, RecipeType, RequireDkms, TemplateDictionary);
+}
+
+public sealed record DeletedRecipe(
+    [property: JsonPropertyName("arch")] string Arch,
+    [property: JsonPropertyName("created")] string Created,
+    [property: JsonPropertyName("deleted")] string Deleted,
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("link")] ArtifactLink? Link,
+    [property: JsonPropertyName("linux_distribution")] string LinuxDistribution,
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("recipe_type")] string RecipeType,
+    [property: JsonPropertyName("require_dkms")] bool RequireDkms,
+    [property: JsonPropertyName("template_dictionary")] IReadOnlyList<TemplateDictionaryEntry> TemplateDictionary)
+{
+    public Recipe ToRecipe(ArtifactLink? link) => new(Arch, Created, Id, link, LinuxDistribution, Name, RecipeType, RequireDkms, TemplateDictionary);
+}
+
+public static class RecipeTypes
+{
+    public static readonly string[] All = ["kiwi-ng", "packer"];
+}
+
+public static class LinuxDistributions
+{
+    public static readonly string[] All = ["centos7", "sles12", "sles15"];
+}
+
 public static class Architectures
 {
     public const string X86_64 = "x86_64";
@@ -74,4 +119,6 @@ public static class ImsCollections
     public const string DeletedImages = "ims.deleted_images";
     public const string PublicKeys = "ims.public_keys";
     public const string DeletedPublicKeys = "ims.deleted_public_keys";
+    public const string Recipes = "ims.recipes";
+    public const string DeletedRecipes = "ims.deleted_recipes";
 }

@@ -12,8 +12,13 @@ public sealed class FieldErrors
     public const string NotAString = "Not a valid string.";
     public const string NotAnObject = "Invalid input type.";
     public const string NotAUuid = "Not a valid UUID.";
+    public const string NotABoolean = "Not a valid boolean.";
+    public const string NotAList = "Not a valid list.";
+    public const string NotNullable = "Field may not be null.";
 
     private readonly JsonObject errors = [];
+
+    public static string MustBeOneOf(IEnumerable<string> choices) => $"Must be one of: {string.Join(", ", choices)}.";
 
     public bool Any => errors.Count > 0;
 

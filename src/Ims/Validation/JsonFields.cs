@@ -36,7 +36,7 @@ public static class JsonFields
     {
         if (!body.ContainsKey(field) || body[field] is null)
         {
-            errors.Add(field, body.ContainsKey(field) ? "Field may not be null." : FieldErrors.MissingField);
+            errors.Add(field, body.ContainsKey(field) ? FieldErrors.NotNullable : FieldErrors.MissingField);
             return null;
         }
         return OptionalString(body, field, errors);
@@ -54,12 +54,38 @@ public static class JsonFields
         return text;
     }
 
+    /// <summary>Reads an optional boolean (null counts as absent); records an error when present but not a boolean.</summary>
+    public static bool? OptionalBool(JsonObject body, string field, FieldErrors errors)
+    {
+        if (!body.TryGetPropertyValue(field, out var node) || node is null)
+        {
+            return null;
+        }
+        if (node is JsonValue value && value.GetValueKind() is JsonValueKind.True or JsonValueKind.False)
+        {
+            return value.GetValue<bool>();
+        }
+        errors.Add(field, FieldErrors.NotABoolean);
+        return null;
+    }
+
     public static string? OneOf(JsonObject body, string field, IReadOnlyList<string> choices, string message, FieldErrors errors)
     {
         var text = OptionalString(body, field, errors);
         if (text is not null && !choices.Contains(text))
         {
             errors.Add(field, message);
+            return null;
+        }
+        return text;
+    }
+
+    public static string? RequiredOneOf(JsonObject body, string field, IReadOnlyList<string> choices, FieldErrors errors)
+    {
+        var text = RequiredString(body, field, errors);
+        if (text is not null && !choices.Contains(text))
+        {
+            errors.Add(field, FieldErrors.MustBeOneOf(choices));
             return null;
         }
         return text;

@@ -1,0 +1,199 @@
+using Cray.Artifacts;
+using Cray.Ims.Api;
+using Cray.Ims.Model;
+using Cray.Ims.Validation;
+using Cray.Platform;
+using Cray.Platform.Storage;
+using Cray.Platform.Work;
+
+namespace Cray.Ims.Recipes;
+
+/// <summary>
+/// Recipes: records in the store and, once linked, one archive in the artifact repository. Soft
+/// delete (v3) moves the archive to <c>deleted/&lt;key&gt;</c> in its bucket and undelete moves it
+/// back; purge and a cascading hard delete (v2 and the unversioned root) remove it.
+/// </summary>
+public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, TimeProvider clock)
+    : IDeletedRecords<DeletedRecipe>, IDeletableRecords
+{
+    // One writer at a time: link uniqueness and record moves are read-then-write sequences.
+    private readonly AsyncLock writeLock = new();
+
+    public Task<IReadOnlyList<Recipe>> ListAsync(CancellationToken cancellationToken)
+        => store.ListAsync<Recipe>(ImsCollections.Recipes, cancellationToken);
+
+    public async Task<Recipe> GetAsync(string id, CancellationToken cancellationToken)
+        => await store.GetAsync<Recipe>(ImsCollections.Recipes, id, cancellationToken) ?? throw ImsProblems.NotFound();
+
+    public Task<IReadOnlyList<DeletedRecipe>> ListDeletedAsync(CancellationToken cancellationToken)
+        => store.ListAsync<DeletedRecipe>(ImsCollections.DeletedRecipes, cancellationToken);
+
+    public async Task<DeletedRecipe> GetDeletedAsync(string id, CancellationToken cancellationToken)
+        => await store.GetAsync<DeletedRecipe>(ImsCollections.DeletedRecipes, id, cancellationToken) ?? throw ImsProblems.NotFound();
+
+    public Task<Recipe> CreateAsync(RecipeCreate request, CancellationToken cancellationToken)
+        => writeLock.RunAsync(async () =>
+        {
+            if (request.Link is not null)
+            {
+                await ValidateNewLinkAsync(request.Link, exceptRecipeId: null, cancellationToken);
+            }
+            var recipe = new Recipe(request.Arch, Now(), Guid.NewGuid().ToString(), request.Link, request.LinuxDistribution, request.Name,
+                request.RecipeType, request.RequireDkms, request.TemplateDictionary);
+            await store.WriteAsync(RecordWrite.Insert(ImsCollections.Recipes, recipe.Id, recipe), cancellationToken);
+            return recipe;
+        }, cancellationToken);
+
+    public Task<Recipe> PatchAsync(string id, RecipePatch patch, CancellationToken cancellationToken)
+        => writeLock.RunAsync(async () =>
+        {
+            var recipe = await GetAsync(id, cancellationToken);
+            recipe = recipe with
+            {
+                Link = await ArtifactLinks.PatchedAsync(recipe.Link, patch.Link, link => ValidateNewLinkAsync(link, exceptRecipeId: id, cancellationToken)),
+                Arch = patch.Arch ?? recipe.Arch,
+                RequireDkms = patch.RequireDkms ?? recipe.RequireDkms,
+                TemplateDictionary = patch.TemplateDictionary ?? recipe.TemplateDictionary,
+            };
+            await store.WriteAsync(RecordWrite.Upsert(ImsCollections.Recipes, id, recipe), cancellationToken);
+            return recipe;
+        }, cancellationToken);
+
+    public Task SoftDeleteAsync(string id, CancellationToken cancellationToken)
+        => writeLock.RunAsync(async () => await SoftDeleteLockedAsync(await GetAsync(id, cancellationToken), cancellationToken), cancellationToken);
+
+    public Task SoftDeleteAllAsync(CancellationToken cancellationToken)
+        => writeLock.RunAsync(async () =>
+        {
+            foreach (var recipe in await ListAsync(cancellationToken))
+            {
+                await SoftDeleteLockedAsync(recipe, cancellationToken);
+            }
+        }, cancellationToken);
+
+    public Task HardDeleteAsync(string id, bool cascade, CancellationToken cancellationToken)
+        => writeLock.RunAsync(async () => await HardDeleteLockedAsync(await GetAsync(id, cancellationToken), cascade, cancellationToken), cancellationToken);
+
+    public Task HardDeleteAllAsync(bool cascade, CancellationToken cancellationToken)
+        => writeLock.RunAsync(async () =>
+        {
+            foreach (var recipe in await ListAsync(cancellationToken))
+            {
+                await HardDeleteLockedAsync(recipe, cascade, cancellationToken);
+            }
+        }, cancellationToken);
+
+    public Task UndeleteAsync(string id, CancellationToken cancellationToken)
+        => writeLock.RunAsync(async () => await UndeleteLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken), cancellationToken);
+
+    public Task UndeleteAllAsync(CancellationToken cancellationToken)
+        => writeLock.RunAsync(async () =>
+        {
+            foreach (var deleted in await ListDeletedAsync(cancellationToken))
+            {
+                await UndeleteLockedAsync(deleted, cancellationToken);
+            }
+        }, cancellationToken);
+
+    public Task PurgeAsync(string id, CancellationToken cancellationToken)
+        => writeLock.RunAsync(async () => await PurgeLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken), cancellationToken);
+
+    public Task PurgeAllAsync(CancellationToken cancellationToken)
+        => writeLock.RunAsync(async () =>
+        {
+            foreach (var deleted in await ListDeletedAsync(cancellationToken))
+            {
+                await PurgeLockedAsync(deleted, cancellationToken);
+            }
+        }, cancellationToken);
+
+    /// <summary>The path is unique among recipes and the archive exists; its content is only read by create jobs.</summary>
+    private async Task ValidateNewLinkAsync(ArtifactLink link, string? exceptRecipeId, CancellationToken cancellationToken)
+    {
+        var recipes = await ListAsync(cancellationToken);
+        var holder = recipes.FirstOrDefault(recipe => recipe.Id != exceptRecipeId && recipe.Link is not null && recipe.Link.Path == link.Path);
+        if (holder is not null)
+        {
+            throw ArtifactLinks.DuplicatePath("Recipe", holder.Id, link.Path);
+        }
+        ArtifactLinks.RequireObject(artifacts, link);
+    }
+
+    private async Task SoftDeleteLockedAsync(Recipe recipe, CancellationToken cancellationToken)
+    {
+        // An archive that is already gone is skipped and the link kept, as for images.
+        var moved = MoveArchive(recipe.Link, key => ArtifactLinks.DeletedPrefix + key);
+        await WriteOrMoveBackAsync(moved,
+            [
+                RecordWrite.Delete(ImsCollections.Recipes, recipe.Id),
+                RecordWrite.Insert(ImsCollections.DeletedRecipes, recipe.Id, recipe.ToDeleted(Now(), moved?.Link ?? recipe.Link)),
+            ],
+            cancellationToken);
+    }
+
+    private async Task UndeleteLockedAsync(DeletedRecipe deleted, CancellationToken cancellationToken)
+    {
+        var moved = MoveArchive(deleted.Link,
+            key => key.StartsWith(ArtifactLinks.DeletedPrefix, StringComparison.Ordinal) ? key[ArtifactLinks.DeletedPrefix.Length..] : null);
+        await WriteOrMoveBackAsync(moved,
+            [
+                RecordWrite.Delete(ImsCollections.DeletedRecipes, deleted.Id),
+                RecordWrite.Insert(ImsCollections.Recipes, deleted.Id, deleted.ToRecipe(moved?.Link ?? deleted.Link)),
+            ],
+            cancellationToken);
+    }
+
+    private async Task HardDeleteLockedAsync(Recipe recipe, bool cascade, CancellationToken cancellationToken)
+    {
+        await store.WriteAsync(RecordWrite.Delete(ImsCollections.Recipes, recipe.Id), cancellationToken);
+        if (cascade)
+        {
+            DeleteArchive(recipe.Link);
+        }
+    }
+
+    private async Task PurgeLockedAsync(DeletedRecipe deleted, CancellationToken cancellationToken)
+    {
+        await store.WriteAsync(RecordWrite.Delete(ImsCollections.DeletedRecipes, deleted.Id), cancellationToken);
+        DeleteArchive(deleted.Link);
+    }
+
+    private sealed record MovedArchive(string Bucket, string SourceKey, ArtifactObject Destination)
+    {
+        public ArtifactLink Link => ArtifactLink.S3(Destination.S3Path, Destination.ETag);
+    }
+
+    /// <summary>Moves the archive a link names within its bucket; null when there is no such archive or <paramref name="destinationKey"/> gives no key.</summary>
+    private MovedArchive? MoveArchive(ArtifactLink? link, Func<string, string?> destinationKey)
+    {
+        if (link is null || !ArtifactPath.TryParse(link.Path, out var bucket, out var key) || destinationKey(key) is not { } destination)
+        {
+            return null;
+        }
+        return artifacts.Move(bucket, key, destination) is { } moved ? new MovedArchive(bucket, key, moved) : null;
+    }
+
+    /// <summary>Applies the record writes; if they fail, the archive goes back where it was, so record and archive never disagree.</summary>
+    private async Task WriteOrMoveBackAsync(MovedArchive? moved, IReadOnlyList<RecordWrite> writes, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await store.WriteAsync(writes, cancellationToken);
+        }
+        catch when (moved is not null)
+        {
+            artifacts.Move(moved.Bucket, moved.Destination.Key, moved.SourceKey);
+            throw;
+        }
+    }
+
+    private void DeleteArchive(ArtifactLink? link)
+    {
+        if (link is not null && ArtifactPath.TryParse(link.Path, out var bucket, out var key))
+        {
+            artifacts.Delete(bucket, key);
+        }
+    }
+
+    private string Now() => Timestamps.Format(clock.GetUtcNow());
+}

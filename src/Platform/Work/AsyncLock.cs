@@ -1,0 +1,30 @@
+namespace Cray.Platform.Work;
+
+/// <summary>
+/// One holder at a time, across awaits: for read-then-write sequences (a uniqueness check before an
+/// insert, a record moved together with its files) that must not interleave with another.
+/// </summary>
+public sealed class AsyncLock
+{
+    private readonly SemaphoreSlim gate = new(1, 1);
+
+    public async Task<T> RunAsync<T>(Func<Task<T>> work, CancellationToken cancellationToken)
+    {
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await work();
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public Task RunAsync(Func<Task> work, CancellationToken cancellationToken)
+        => RunAsync(async () =>
+        {
+            await work();
+            return true;
+        }, cancellationToken);
+}
