@@ -49,6 +49,30 @@ public sealed class RecipeCommandTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("yes", true)]
+    [InlineData("1", true)]
+    [InlineData("t", true)]
+    [InlineData("On", true)]
+    [InlineData("no", false)]
+    [InlineData("0", false)]
+    [InlineData("F", false)]
+    public async Task BooleanOptionsTakeEveryClickSpelling(string spelling, bool expected)
+    {
+        var result = await cray.RunAsync("ims", "recipes", "update", "r1", "--require-dkms", spelling);
+        Assert.True(result.ExitCode == 0, result.Error);
+        AssertJson($$"""{"require_dkms":{{(expected ? "true" : "false")}}}""", Assert.Single(server.Requests).Body);
+    }
+
+    [Fact]
+    public async Task ABooleanOptionWithAnotherWordIsAUsageError()
+    {
+        var result = await cray.RunAsync("ims", "recipes", "update", "r1", "--require-dkms", "maybe");
+        Assert.Equal(2, result.ExitCode);
+        Assert.EndsWith("Error: Invalid value for '--require-dkms': 'maybe' is not a valid boolean.\n", result.Error);
+        Assert.Empty(server.Requests);
+    }
+
+    [Theory]
     [InlineData("a,b", "1", "--template-dictionary-value")]
     [InlineData("a", "1,2", "--template-dictionary-key")]
     public async Task MismatchedTemplateDictionaryCountsAreAUsageErrorAndSendNothing(string keys, string values, string shorter)

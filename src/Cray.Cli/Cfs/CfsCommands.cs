@@ -183,7 +183,7 @@ public static class OptionCommands
                 var key = version == CfsVersion.V3 ? spec.Snake : spec.V2Name ?? CfsCommands.Key(version, spec.Snake);
                 JsonNode? value = option switch
                 {
-                    Option<bool?> flag => context.Value(flag) is { } set ? JsonValue.Create(set) : null,
+                    Option<BooleanArgument?> flag => context.Value(flag) is { } set ? JsonValue.Create(set) : null,
                     Option<int?> number => context.Value(number) is { } set ? JsonValue.Create(set) : null,
                     Option<string> text => context.Value(text) is { } set ? JsonValue.Create(set) : null,
                     _ => null,

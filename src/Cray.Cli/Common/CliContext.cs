@@ -85,6 +85,9 @@ public sealed class CliContext(ParseResult parseResult, int verbosity)
         return ConvertText<T>(text, option.Name);
     }
 
+    /// <summary>A boolean option's value, with the same precedence.</summary>
+    public bool? Value(Option<BooleanArgument?> option) => Value<BooleanArgument?>(option)?.Value;
+
     private static T ConvertText<T>(string text, string optionName)
     {
         var target = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
@@ -92,9 +95,9 @@ public sealed class CliContext(ParseResult parseResult, int verbosity)
         {
             return (T)(object)text;
         }
-        if (target == typeof(bool) && BooleanText.TryParse(text, out var flag))
+        if (target == typeof(BooleanArgument) && BooleanText.TryParse(text, out var flag))
         {
-            return (T)(object)flag;
+            return (T)(object)new BooleanArgument(flag);
         }
         if (target == typeof(int) && int.TryParse(text, out var number))
         {

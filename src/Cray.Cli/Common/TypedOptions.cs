@@ -6,7 +6,7 @@ namespace Cray.Cli.Common;
 public static class TypedOptions
 {
     /// <summary>A boolean option that takes a value: true/false, 1/0, yes/no, y/n, t/f in any case.</summary>
-    public static Option<bool?> Boolean(string name, string description)
+    public static Option<BooleanArgument?> Boolean(string name, string description)
         => new(name)
         {
             Description = description,
@@ -17,7 +17,7 @@ public static class TypedOptions
                 var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
                 if (BooleanText.TryParse(text, out var value))
                 {
-                    return value;
+                    return new BooleanArgument(value);
                 }
                 result.AddError($"Invalid value for '{name}': '{text}' is not a valid boolean.");
                 return null;

@@ -60,7 +60,7 @@ public static class RecipeCommands
     private sealed class RecipeSettings
     {
         private readonly Option<string> arch = ImsCommands.ArchOption();
-        private readonly Option<bool?> requireDkms = TypedOptions.Boolean("--require-dkms", "Whether images built from the recipe need DKMS (default true)");
+        private readonly Option<BooleanArgument?> requireDkms = TypedOptions.Boolean("--require-dkms", "Whether images built from the recipe need DKMS (default true)");
         private readonly Option<string> linkType;
         private readonly Option<string> linkPath;
         private readonly Option<string> linkEtag;
