@@ -12,6 +12,10 @@ declare -A CRAY_PACKAGES=(
   [git]=git
   [jq]=jq
   [curl]=curl
+  # IMS create jobs build image roots from recipes with kiwi-ng (Debian recipes bootstrap with debootstrap).
+  [kiwi-ng]=kiwi
+  [debootstrap]=debootstrap
+  [rsync]=rsync
 )
 
 ensure_packages() {

@@ -26,6 +26,8 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         ("--ims-ssh-address", "IP address each job's sshd listens on and that connection_info names (default 127.0.0.1)"),
         ("--ims-user-wait-timeout", "how long a job waits for the user's complete/failed signal, e.g. 30m, 24h (default 24h)"),
         ("--ims-compressor", $"mksquashfs compressor for results: {string.Join(", ", ImsWorkerOptions.Compressors)} (default zstd)"),
+        ("--ims-repository-wait-timeout", "how long a create job waits for its recipe's repositories to answer (default 10m)"),
+        ("--ims-build-timeout", "how long kiwi-ng may take to build an image root (default 4h)"),
         ("--ims-enable-dkms", "true to mount /proc, /sys and /dev in image roots of jobs that do not set require_dkms (default false)"),
         ("--cfs-runner-slots", "N sessions run at once (default 2)"),
         ("--cfs-ims-url", "URL of the IMS API the runner calls (default: this server's, http://LISTEN/apis/ims)"),
@@ -92,8 +94,14 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         {
             throw new ArgumentException($"--ims-ssh-address: '{sshAddress}' is not an IP address.");
         }
-        var waitText = configuration["ims-user-wait-timeout"] ?? "24h";
-        var wait = JobRequests.ParseAge(waitText) ?? throw new ArgumentException($"--ims-user-wait-timeout: '{waitText}' is not a duration such as 30m or 24h.");
+        TimeSpan Duration(string flag, string fallback)
+        {
+            var text = configuration[flag] ?? fallback;
+            return JobRequests.ParseAge(text) ?? throw new ArgumentException($"--{flag}: '{text}' is not a duration such as 30m or 24h.");
+        }
+        var wait = Duration("ims-user-wait-timeout", "24h");
+        var repositoryWait = Duration("ims-repository-wait-timeout", "10m");
+        var buildTimeout = Duration("ims-build-timeout", "4h");
         var compressor = configuration["ims-compressor"] ?? "zstd";
         if (!ImsWorkerOptions.Compressors.Contains(compressor))
         {
@@ -111,6 +119,8 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
             Slots = slots,
             SshAddress = sshAddress,
             UserWaitTimeout = wait,
+            RepositoryWaitTimeout = repositoryWait,
+            BuildTimeout = buildTimeout,
             Compressor = compressor,
             EnableDkmsByDefault = dkms,
         };

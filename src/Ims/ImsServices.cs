@@ -19,6 +19,8 @@ public static class ImsServices
         services.AddSingleton<JobControl>();
         services.AddSingleton<JobLogs>();
         services.AddSingleton<CustomizeJobRunner>();
+        services.AddSingleton<RecipeBuild>();
+        services.AddHttpClient();
         return services;
     }
 

@@ -11,8 +11,9 @@ using Cray.Platform.Storage;
 namespace Cray.Ims.Jobs;
 
 /// <summary>
-/// Runs one customize job: fetch and unpack the image root, serve it over a private sshd, wait for
-/// the user's signal, then pack, upload and register the result. Whatever happens, it leaves no
+/// Runs one job. Customize: fetch and unpack the image root, serve it over a private sshd, wait for
+/// the user's signal. Create: build the image root from a recipe with kiwi-ng. Then pack, upload
+/// and register the result. Whatever happens, it leaves no
 /// sshd, mount, job directory or half-registered image behind.
 /// </summary>
 public sealed class CustomizeJobRunner(
@@ -21,7 +22,8 @@ public sealed class CustomizeJobRunner(
     ImageService images,
     ImsWorkerOptions options,
     JobLogs logs,
-    IProcessRunner runner)
+    IProcessRunner runner,
+    RecipeBuild recipeBuild)
 {
     public const string BootImagesBucket = "boot-images";
 
@@ -44,44 +46,22 @@ public sealed class CustomizeJobRunner(
         var stopped = false;
         try
         {
-            await SetStatusAsync(jobId, JobStatuses.FetchingImage, cancellationToken);
-            await PhaseAsync(jobId, "fetching_image", () => FetchAsync(document, workspace, jail, cancellationToken));
-
-            if (job.RequireDkms)
+            if (job.JobType == JobTypes.Create)
             {
-                await MountDkmsFileSystemsAsync(workspace, Log, cancellationToken);
+                await BuildFromRecipeAsync(document, workspace, sshServer, Log, cancellationToken);
             }
-            await PhaseAsync(jobId, "starting sshd", () => sshServer.StartAsync(job, document.AuthorizedKey, jail, cancellationToken));
-            await UpdateAsync(jobId, current => current with
+            else
             {
-                Status = JobStatuses.WaitingOnUser,
-                SshContainers = current.SshContainers?
-                    .Select(container => container with { ConnectionInfo = SshContainer.Endpoints(options.SshAddress, sshServer.Port) })
-                    .ToList(),
-            }, cancellationToken);
-            var signalDirectory = workspace.SignalDirectory(jail);
-            Log($"Waiting on the user: ssh -p {sshServer.Port} root@{options.SshAddress}, then touch {(jail ? "/tmp" : workspace.Directory)}/complete (or failed).");
-            if (!jail)
-            {
-                Log($"Without a jail the image root is {workspace.ImageRoot}.");
-            }
-
-            var stopwatch = Stopwatch.StartNew();
-            var signal = await UserSignals.WaitAsync(signalDirectory, options.UserWaitTimeout, cancellationToken);
-            Log($"Phase waiting_on_user finished in {Seconds(stopwatch.Elapsed)}: {(signal?.ToString().ToLowerInvariant() ?? "no signal")}.");
-            if (signal is not null)
-            {
-                await sshServer.WaitForSessionsToEndAsync(TimeSpan.FromSeconds(3));
-            }
-            await sshServer.StopAsync();
-            UserSignals.Remove(signalDirectory);
-            if (signal is null)
-            {
-                throw new JobFailedException($"No complete or failed signal within {options.UserWaitTimeout} (--ims-user-wait-timeout); the job was stopped.");
-            }
-            if (signal == UserSignal.Failed)
-            {
-                throw new JobFailedException("The user signalled failure (failed file); no image was made.");
+                await SetStatusAsync(jobId, JobStatuses.FetchingImage, cancellationToken);
+                await PhaseAsync(jobId, "fetching_image", () => FetchAsync(document, workspace, jail, cancellationToken));
+                if (job.RequireDkms)
+                {
+                    await MountDkmsFileSystemsAsync(workspace, Log, cancellationToken);
+                }
+                if (await ServeUntilSignalAsync(document, workspace, sshServer, jail, Log, cancellationToken) == UserSignal.Failed)
+                {
+                    throw new JobFailedException("The user signalled failure (failed file); no image was made.");
+                }
             }
 
             await SetStatusAsync(jobId, JobStatuses.PackagingArtifacts, cancellationToken);
@@ -135,6 +115,70 @@ public sealed class CustomizeJobRunner(
         JobMetrics.Finished.Add(1, new KeyValuePair<string, object?>("status", failure is null ? "stopped" : JobStatuses.Error));
     }
 
+    /// <summary>
+    /// Serves the image root over the job's sshd (waiting_on_user) until the user touches complete
+    /// or failed, or --ims-user-wait-timeout passes; then stops sshd and returns the signal.
+    /// </summary>
+    private async Task<UserSignal> ServeUntilSignalAsync(JobDocument document, JobWorkspace workspace, JobSshServer sshServer, bool jail, Action<string> log,
+        CancellationToken cancellationToken)
+    {
+        var job = document.Job;
+        await PhaseAsync(job.Id, "starting sshd", () => sshServer.StartAsync(job, document.AuthorizedKey, jail, cancellationToken));
+        await UpdateAsync(job.Id, current => current with
+        {
+            Status = JobStatuses.WaitingOnUser,
+            SshContainers = current.SshContainers?
+                .Select(container => container with { ConnectionInfo = SshContainer.Endpoints(options.SshAddress, sshServer.Port) })
+                .ToList(),
+        }, cancellationToken);
+        var signalDirectory = workspace.SignalDirectory(jail);
+        log($"Waiting on the user: ssh -p {sshServer.Port} root@{options.SshAddress}, then touch {(jail ? "/tmp" : workspace.Directory)}/complete (or failed).");
+        if (!jail)
+        {
+            log($"Without a jail the image root is {workspace.ImageRoot}.");
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        var signal = await UserSignals.WaitAsync(signalDirectory, options.UserWaitTimeout, cancellationToken);
+        log($"Phase waiting_on_user finished in {Seconds(stopwatch.Elapsed)}: {(signal?.ToString().ToLowerInvariant() ?? "no signal")}.");
+        if (signal is not null)
+        {
+            await sshServer.WaitForSessionsToEndAsync(TimeSpan.FromSeconds(3));
+        }
+        await sshServer.StopAsync();
+        UserSignals.Remove(signalDirectory);
+        return signal ?? throw new JobFailedException($"No complete or failed signal within {options.UserWaitTimeout} (--ims-user-wait-timeout); the job was stopped.");
+    }
+
+    /// <summary>
+    /// A create job up to packaging: fetch the recipe, wait for its repositories, build the image
+    /// root with kiwi-ng. With enable_debug, a failed build opens a debug shell (waiting_on_user)
+    /// before the job ends in error, as in the reference.
+    /// </summary>
+    private async Task BuildFromRecipeAsync(JobDocument document, JobWorkspace workspace, JobSshServer sshServer, Action<string> log, CancellationToken cancellationToken)
+    {
+        var jobId = document.Job.Id;
+        var description = "";
+        await SetStatusAsync(jobId, JobStatuses.FetchingRecipe, cancellationToken);
+        await PhaseAsync(jobId, "fetching_recipe", async () => description = await recipeBuild.FetchAsync(document, workspace, cancellationToken));
+        await SetStatusAsync(jobId, JobStatuses.WaitingForRepos, cancellationToken);
+        await PhaseAsync(jobId, "waiting_for_repos", () => recipeBuild.WaitForRepositoriesAsync(jobId, description, cancellationToken));
+        await SetStatusAsync(jobId, JobStatuses.BuildingImage, cancellationToken);
+        try
+        {
+            await PhaseAsync(jobId, "building_image", () => recipeBuild.BuildAsync(jobId, description, workspace, cancellationToken));
+        }
+        catch (JobFailedException exception) when (document.Job.EnableDebug)
+        {
+            log($"The build failed: {exception.Message} enable_debug: the build environment stays up for debugging; the job ends in error afterwards.");
+            await workspace.UnmountAllAsync(runner, log);
+            await ServeUntilSignalAsync(document, workspace, sshServer, jail: false, log, cancellationToken);
+            throw;
+        }
+        // kiwi's own bind mounts are gone once it exits; this catches any a killed build left.
+        await workspace.UnmountAllAsync(runner, log);
+    }
+
     private async Task FetchAsync(JobDocument document, JobWorkspace workspace, bool jail, CancellationToken cancellationToken)
     {
         void Log(string line) => logs.Append(document.Job.Id, line);
@@ -148,13 +192,13 @@ public sealed class CustomizeJobRunner(
         Task<string> checksum;
         if (squashfs is null)
         {
-            checksum = CopyWithChecksumAsync(bucket, key, document.RootfsPath, workspace.SourceSquashfs, cancellationToken);
+            checksum = ArtifactFiles.CopyWithChecksumAsync(artifacts, bucket, key, document.RootfsPath, workspace.SourceSquashfs, cancellationToken);
             await checksum;
             squashfs = workspace.SourceSquashfs;
         }
         else
         {
-            checksum = Md5OfFileAsync(squashfs, cancellationToken);
+            checksum = ArtifactFiles.Md5OfFileAsync(squashfs, cancellationToken);
         }
         var unpack = runner.RunCheckedAsync(new ProcessRequest("unsquashfs", ["-no-progress", "-quiet", "-force", "-dest", workspace.ImageRoot, squashfs])
         {
@@ -183,27 +227,6 @@ public sealed class CustomizeJobRunner(
             File.SetUnixFileMode(tmp, (UnixFileMode)Convert.ToInt32("1777", 8));
             UserSignals.Remove(tmp);
         }
-    }
-
-    private async Task<string> CopyWithChecksumAsync(string bucket, string key, string path, string target, CancellationToken cancellationToken)
-    {
-        await using var source = artifacts.OpenRead(bucket, key) ?? throw new JobFailedException($"The rootfs {path} no longer exists.");
-        await using var copy = new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-        var buffer = new byte[1 << 20];
-        int read;
-        while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
-        {
-            hash.AppendData(buffer, 0, read);
-            await copy.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-        }
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
-    }
-
-    private static async Task<string> Md5OfFileAsync(string path, CancellationToken cancellationToken)
-    {
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        return Convert.ToHexStringLower(await MD5.HashDataAsync(file, cancellationToken));
     }
 
     private async Task MountDkmsFileSystemsAsync(JobWorkspace workspace, Action<string> log, CancellationToken cancellationToken)

@@ -1,6 +1,6 @@
 namespace Cray.Ims.Jobs;
 
-/// <summary>How customize jobs run; every value has a server flag (see cray-server --help).</summary>
+/// <summary>How jobs run; most values have a server flag (see cray-server --help).</summary>
 public sealed record ImsWorkerOptions
 {
     /// <summary>Where job directories (the image roots the jails serve) live. Every component must be root-owned and not group/world-writable.</summary>
@@ -24,6 +24,12 @@ public sealed record ImsWorkerOptions
 
     /// <summary>Whether customize jobs that do not say otherwise get /proc, /sys and /dev mounted in the image root (the reference's require_dkms).</summary>
     public bool EnableDkmsByDefault { get; init; }
+
+    /// <summary>How long a create job waits for its recipe's package repositories to answer.</summary>
+    public TimeSpan RepositoryWaitTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long kiwi-ng may take to build an image root.</summary>
+    public TimeSpan BuildTimeout { get; init; } = TimeSpan.FromHours(4);
 
     public static readonly string[] Compressors = ["zstd", "gzip", "xz", "lz4", "lzo"];
 }

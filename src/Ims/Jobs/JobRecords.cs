@@ -1,3 +1,4 @@
+using Cray.Ims.Model;
 using System.Text.Json.Serialization;
 
 namespace Cray.Ims.Jobs;
@@ -92,4 +93,11 @@ public sealed record JobDocument(
     [property: JsonPropertyName("rootfs_md5")] string RootfsMd5,
     [property: JsonPropertyName("rootfs_path")] string RootfsPath,
     [property: JsonPropertyName("source_manifest_path")] string SourceManifestPath,
-    [property: JsonPropertyName("worker")] string? Worker);
+    [property: JsonPropertyName("worker")] string? Worker,
+    [property: JsonPropertyName("recipe")] JobRecipe? Recipe = null);
+
+/// <summary>What a create job builds from, copied at creation: the recipe may change or go while the job runs.</summary>
+public sealed record JobRecipe(
+    [property: JsonPropertyName("archive_path")] string ArchivePath,
+    [property: JsonPropertyName("md5")] string Md5,
+    [property: JsonPropertyName("template_dictionary")] IReadOnlyList<TemplateDictionaryEntry> TemplateDictionary);

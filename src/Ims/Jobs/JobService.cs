@@ -30,13 +30,11 @@ public sealed class JobService(
 
     public async Task<Job> GetAsync(string id, CancellationToken cancellationToken) => (await GetDocumentAsync(id, cancellationToken)).Job;
 
-    public async Task<Job> CreateAsync(JobCreate request, CancellationToken cancellationToken)
+    public Task<Job> CreateAsync(JobCreate request, CancellationToken cancellationToken)
+        => request.JobType == JobTypes.Create ? CreateBuildAsync(request, cancellationToken) : CreateCustomizeAsync(request, cancellationToken);
+
+    private async Task<Job> CreateCustomizeAsync(JobCreate request, CancellationToken cancellationToken)
     {
-        if (request.JobType == JobTypes.Create)
-        {
-            throw ImsProblems.BadRequest(
-                "Jobs of type 'create' (building an image from a recipe) are not supported by this IMS yet; only 'customize' jobs are.");
-        }
         var containers = request.SshContainers ?? [new SshContainerRequest("customize", Jail: false)];
         if (containers.Count > 1)
         {
@@ -68,20 +66,68 @@ public sealed class JobService(
         }
         // As the reference: the object's md5sum metadata, else the manifest's md5.
         var md5 = rootfsObject.Metadata.TryGetValue("md5sum", out var stored) && stored.Length > 0 ? stored : rootfs.Md5;
-
-        var publicKey = await store.GetAsync<PublicKey>(ImsCollections.PublicKeys, request.PublicKeyId, cancellationToken)
-            ?? throw ImsProblems.BadRequest($"Invalid public_key_id value in job request. No IMS public-key record found matching id={request.PublicKeyId}.");
+        var publicKey = await PublicKeyAsync(request, cancellationToken);
 
         var id = Guid.NewGuid().ToString();
-        var kernel = request.KernelFileName ?? (image.Arch == Architectures.Aarch64 ? "Image" : "vmlinuz");
-        if (image.Arch == Architectures.Aarch64 && kernel == "vmlinuz")
+        var requireDkms = image.Arch == Architectures.Aarch64 || (request.RequireDkms ?? options.EnableDkmsByDefault);
+        var job = NewJob(request, id, image.Id, image.Arch, requireDkms, publicKey, containers
+            .Select(container => new SshContainer(SshContainer.Endpoints(options.SshAddress, null),
+                container.Jail ? null : new JobWorkspace(options.JobsDirectory, id).ImageRoot, container.Jail, container.Name, "pending"))
+            .ToList());
+        await StoreAsync(new JobDocument(job, publicKey.Key, md5, rootfs.Link.Path, image.Link.Path, Worker: null),
+            $"Job created: customize image {image.Id} ({image.Name}) into '{job.ImageRootArchiveName}'.", cancellationToken);
+        return job;
+    }
+
+    /// <summary>A create job: build an image from a kiwi-ng recipe. Its only SSH container is the debug shell of enable_debug.</summary>
+    private async Task<Job> CreateBuildAsync(JobCreate request, CancellationToken cancellationToken)
+    {
+        if (request.SshContainers is { Count: > 0 })
+        {
+            throw ImsProblems.BadRequest("ssh_containers cannot be specified for a create job; set enable_debug to get a debug shell when the build fails.");
+        }
+        var recipe = await store.GetAsync<Recipe>(ImsCollections.Recipes, request.ArtifactId, cancellationToken)
+            ?? throw ImsProblems.BadRequest($"Invalid artifact_id value in job request. No IMS recipe record found matching id={request.ArtifactId}.");
+        if (recipe.Link is null)
+        {
+            throw ImsProblems.BadRequest($"The IMS recipe does not have an artifact_link for recipe_id={recipe.Id}.");
+        }
+        if (recipe.RecipeType != RecipeTypes.KiwiNg)
+        {
+            throw ImsProblems.BadRequest($"Recipe {recipe.Id} is a '{recipe.RecipeType}' recipe; only '{RecipeTypes.KiwiNg}' recipes can be built.");
+        }
+        if (!ArtifactPath.TryParse(recipe.Link.Path, out var bucket, out var key) || artifacts.Head(bucket, key) is not { } archive)
+        {
+            throw ImsProblems.Unprocessable(ArtifactLinks.CannotValidate(recipe.Link.Path));
+        }
+        var md5 = archive.Metadata.TryGetValue("md5sum", out var stored) && stored.Length > 0 ? stored : "";
+        var publicKey = await PublicKeyAsync(request, cancellationToken);
+
+        var id = Guid.NewGuid().ToString();
+        var requireDkms = recipe.Arch == Architectures.Aarch64 || (request.RequireDkms ?? recipe.RequireDkms);
+        List<SshContainer>? containers = request.EnableDebug
+            ? [new SshContainer(SshContainer.Endpoints(options.SshAddress, null), new JobWorkspace(options.JobsDirectory, id).ImageRoot, false, "debug", "pending")]
+            : null;
+        var job = NewJob(request, id, recipe.Id, recipe.Arch, requireDkms, publicKey, containers);
+        await StoreAsync(new JobDocument(job, publicKey.Key, "", "", "", Worker: null, new JobRecipe(recipe.Link.Path, md5, recipe.TemplateDictionary)),
+            $"Job created: build recipe {recipe.Id} ({recipe.Name}) into '{job.ImageRootArchiveName}'.", cancellationToken);
+        return job;
+    }
+
+    private async Task<PublicKey> PublicKeyAsync(JobCreate request, CancellationToken cancellationToken)
+        => await store.GetAsync<PublicKey>(ImsCollections.PublicKeys, request.PublicKeyId, cancellationToken)
+            ?? throw ImsProblems.BadRequest($"Invalid public_key_id value in job request. No IMS public-key record found matching id={request.PublicKeyId}.");
+
+    private Job NewJob(JobCreate request, string id, string artifactId, string arch, bool requireDkms, PublicKey publicKey, List<SshContainer>? containers)
+    {
+        var kernel = request.KernelFileName ?? (arch == Architectures.Aarch64 ? "Image" : "vmlinuz");
+        if (arch == Architectures.Aarch64 && kernel == "vmlinuz")
         {
             kernel = "Image";
         }
-        var requireDkms = image.Arch == Architectures.Aarch64 || (request.RequireDkms ?? options.EnableDkmsByDefault);
-        var job = new Job(
-            Arch: image.Arch,
-            ArtifactId: image.Id,
+        return new Job(
+            Arch: arch,
+            ArtifactId: artifactId,
             BuildEnvSize: request.BuildEnvSize,
             Created: Timestamps.Format(clock.GetUtcNow()),
             EnableDebug: request.EnableDebug,
@@ -102,16 +148,15 @@ public sealed class JobService(
             RemoteBuildNode: "",
             RequireDkms: requireDkms,
             ResultantImageId: null,
-            SshContainers: containers
-                .Select(container => new SshContainer(SshContainer.Endpoints(options.SshAddress, null),
-                    container.Jail ? null : new JobWorkspace(options.JobsDirectory, id).ImageRoot, container.Jail, container.Name, "pending"))
-                .ToList(),
+            SshContainers: containers,
             Status: JobStatuses.Creating);
-        var document = new JobDocument(job, publicKey.Key, md5, rootfs.Link.Path, image.Link.Path, Worker: null);
-        await store.WriteAsync(RecordWrite.Insert(Collection, id, document), cancellationToken);
-        logs.Append(id, $"Job created: customize image {image.Id} ({image.Name}) into '{job.ImageRootArchiveName}'.");
-        control.NotifyCreated(id);
-        return job;
+    }
+
+    private async Task StoreAsync(JobDocument document, string logLine, CancellationToken cancellationToken)
+    {
+        await store.WriteAsync(RecordWrite.Insert(Collection, document.Job.Id, document), cancellationToken);
+        logs.Append(document.Job.Id, logLine);
+        control.NotifyCreated(document.Job.Id);
     }
 
     /// <summary>No transition rules, as in the reference: an operator can set any status.</summary>

@@ -97,7 +97,9 @@ public sealed record DeletedRecipe(
 
 public static class RecipeTypes
 {
-    public static readonly string[] All = ["kiwi-ng", "packer"];
+    public const string KiwiNg = "kiwi-ng";
+
+    public static readonly string[] All = [KiwiNg, "packer"];
 }
 
 public static class LinuxDistributions

@@ -1,0 +1,30 @@
+using System.Security.Cryptography;
+using Cray.Artifacts;
+
+namespace Cray.Ims.Jobs;
+
+/// <summary>Copies of artifacts into a job directory, with the md5 computed on the way.</summary>
+public static class ArtifactFiles
+{
+    /// <summary>Copies an object to a file and returns its md5 (lowercase hex).</summary>
+    public static async Task<string> CopyWithChecksumAsync(IArtifactStore artifacts, string bucket, string key, string path, string target, CancellationToken cancellationToken)
+    {
+        await using var source = artifacts.OpenRead(bucket, key) ?? throw new JobFailedException($"{path} no longer exists.");
+        await using var copy = new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        var buffer = new byte[1 << 20];
+        int read;
+        while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            hash.AppendData(buffer, 0, read);
+            await copy.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    public static async Task<string> Md5OfFileAsync(string path, CancellationToken cancellationToken)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        return Convert.ToHexStringLower(await MD5.HashDataAsync(file, cancellationToken));
+    }
+}

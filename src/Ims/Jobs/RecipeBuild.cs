@@ -1,0 +1,229 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using Cray.Artifacts;
+using Cray.Ims.Model;
+using Cray.Platform.Processes;
+
+namespace Cray.Ims.Jobs;
+
+/// <summary>
+/// The create job's own phases (the reference's fetch-recipe, wait-for-repos and build-image
+/// containers): fetch and unpack the recipe archive, fill in its template dictionary, wait until
+/// its package repositories answer, and build the image root with <c>kiwi-ng system prepare</c>.
+/// Packaging is shared with customize jobs.
+/// </summary>
+public sealed partial class RecipeBuild(IArtifactStore artifacts, ImsWorkerOptions options, JobLogs logs, IProcessRunner runner, IHttpClientFactory httpClients)
+{
+    public const string KiwiProgram = "kiwi-ng";
+
+    private static readonly string[] DescriptionNames = ["config.xml", "config.kiwi"];
+
+    /// <summary>Downloads the archive (checking its md5), unpacks it and renders its templates; returns the kiwi description directory.</summary>
+    public async Task<string> FetchAsync(JobDocument document, JobWorkspace workspace, CancellationToken cancellationToken)
+    {
+        void Log(string line) => logs.Append(document.Job.Id, line);
+        var recipe = document.Recipe ?? throw new JobFailedException("The job record has no recipe.");
+        await workspace.CreateAsync(runner, cancellationToken);
+        if (!ArtifactPath.TryParse(recipe.ArchivePath, out var bucket, out var key))
+        {
+            throw new JobFailedException($"The recipe path {recipe.ArchivePath} is not an s3:// address.");
+        }
+        var archive = Path.Combine(workspace.Directory, "recipe.tar.gz");
+        var md5 = await ArtifactFiles.CopyWithChecksumAsync(artifacts, bucket, key, recipe.ArchivePath, archive, cancellationToken);
+        if (recipe.Md5.Length > 0 && !string.Equals(md5, recipe.Md5, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new JobFailedException($"The recipe {recipe.ArchivePath} has md5 {md5}, not the {recipe.Md5} it was stored with.");
+        }
+        var directory = RecipeDirectory(workspace);
+        Directory.CreateDirectory(directory);
+        // GNU tar drops leading slashes and refuses members with "..": nothing lands outside the directory.
+        var unpacked = await runner.RunAsync(new ProcessRequest("tar", ["-x", "-z", "--no-same-owner", "-f", archive, "-C", directory])
+        {
+            Timeout = TimeSpan.FromMinutes(10),
+            OutputLine = Log,
+        }, cancellationToken);
+        if (!unpacked.Succeeded)
+        {
+            throw new JobFailedException($"The recipe {recipe.ArchivePath} is not a gzip-compressed tar archive (tar exited with {unpacked.ExitCode}).");
+        }
+        File.Delete(archive);
+        var description = FindDescription(directory)
+            ?? throw new JobFailedException($"The recipe {recipe.ArchivePath} has no kiwi description ({string.Join(" or ", DescriptionNames)}) at its top or in its only directory.");
+        var rendered = RenderTemplates(description, recipe.TemplateDictionary);
+        Log($"Fetched {recipe.ArchivePath} (md5 {md5}); kiwi description in {Path.GetRelativePath(directory, description)}/"
+            + (recipe.TemplateDictionary.Count == 0 ? "." : $"; the template dictionary ({recipe.TemplateDictionary.Count} keys) filled in {rendered} files."));
+        return description;
+    }
+
+    public static string RecipeDirectory(JobWorkspace workspace) => Path.Combine(workspace.Directory, "recipe");
+
+    /// <summary>config.xml (or config.kiwi) at the archive's top, or inside its only directory.</summary>
+    public static string? FindDescription(string directory)
+    {
+        foreach (var candidate in new[] { directory }.Concat(Directory.GetDirectories(directory) is [var only] ? [only] : []))
+        {
+            if (DescriptionNames.Any(name => File.Exists(Path.Combine(candidate, name))))
+            {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Replaces <c>{{ key }}</c> with the dictionary's value in every text file of the description,
+    /// as the reference's Jinja templating of recipes does for plain substitutions; other markup is
+    /// left alone. Returns how many files changed.
+    /// </summary>
+    public static int RenderTemplates(string directory, IReadOnlyList<TemplateDictionaryEntry> dictionary)
+    {
+        if (dictionary.Count == 0)
+        {
+            return 0;
+        }
+        var values = dictionary.GroupBy(entry => entry.Key).ToDictionary(group => group.Key, group => group.Last().Value);
+        var changed = 0;
+        foreach (var file in Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories))
+        {
+            if (new FileInfo(file).LinkTarget is not null || new FileInfo(file).Length > 4 << 20)
+            {
+                continue;
+            }
+            string text;
+            try
+            {
+                text = File.ReadAllText(file, new UTF8Encoding(false, throwOnInvalidBytes: true));
+            }
+            catch (DecoderFallbackException)
+            {
+                continue;
+            }
+            var rendered = TemplateVariable().Replace(text, match => values.TryGetValue(match.Groups["key"].Value, out var value) ? value : match.Value);
+            if (rendered != text)
+            {
+                File.WriteAllText(file, rendered, new UTF8Encoding(false));
+                changed++;
+            }
+        }
+        return changed;
+    }
+
+    /// <summary>The repository sources of a kiwi description.</summary>
+    public static List<string> RepositorySources(string description)
+    {
+        var file = DescriptionNames.Select(name => Path.Combine(description, name)).First(File.Exists);
+        try
+        {
+            return XDocument.Load(file).Descendants("repository").Elements("source")
+                .Select(source => (string?)source.Attribute("path"))
+                .OfType<string>()
+                .ToList();
+        }
+        catch (System.Xml.XmlException exception)
+        {
+            throw new JobFailedException($"The kiwi description {Path.GetFileName(file)} is not well-formed XML: {exception.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Waits until every http(s) repository answers and every local one exists: the reference waits
+    /// for its repositories forever; this waits up to --ims-repository-wait-timeout.
+    /// </summary>
+    public async Task WaitForRepositoriesAsync(string jobId, string description, CancellationToken cancellationToken)
+    {
+        void Log(string line) => logs.Append(jobId, line);
+        var pending = RepositorySources(description);
+        if (pending.Count == 0)
+        {
+            Log("The kiwi description names no repositories.");
+            return;
+        }
+        using var http = httpClients.CreateClient(nameof(RecipeBuild));
+        http.Timeout = TimeSpan.FromSeconds(15);
+        var deadline = DateTime.UtcNow + options.RepositoryWaitTimeout;
+        var reported = new HashSet<string>();
+        while (true)
+        {
+            foreach (var source in pending.ToList())
+            {
+                var (available, reason) = await ProbeAsync(http, source, cancellationToken);
+                if (available)
+                {
+                    pending.Remove(source);
+                    Log($"Repository {source}: {reason}.");
+                }
+                else if (reported.Add(source))
+                {
+                    Log($"Waiting for repository {source}: {reason}.");
+                }
+            }
+            if (pending.Count == 0)
+            {
+                return;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new JobFailedException($"These repositories did not answer within {options.RepositoryWaitTimeout} (--ims-repository-wait-timeout): {string.Join(", ", pending)}.");
+            }
+            await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken);
+        }
+    }
+
+    private static async Task<(bool Available, string Reason)> ProbeAsync(HttpClient http, string source, CancellationToken cancellationToken)
+    {
+        if (!Uri.TryCreate(source, UriKind.Absolute, out var uri))
+        {
+            return (true, "not a URL, left to kiwi");
+        }
+        if (uri.Scheme is "dir" or "file")
+        {
+            return Directory.Exists(uri.LocalPath) ? (true, "the directory exists") : (false, $"no directory {uri.LocalPath}");
+        }
+        if (uri.Scheme is not ("http" or "https"))
+        {
+            return (true, $"{uri.Scheme}: repositories are left to kiwi");
+        }
+        try
+        {
+            using var response = await http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            return (int)response.StatusCode < 500 ? (true, $"answers ({(int)response.StatusCode})") : (false, $"answers {(int)response.StatusCode}");
+        }
+        catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return (false, exception.Message);
+        }
+    }
+
+    /// <summary>Builds the image root into the workspace with kiwi-ng; its output goes to the job log.</summary>
+    public async Task BuildAsync(string jobId, string description, JobWorkspace workspace, CancellationToken cancellationToken)
+    {
+        void Log(string line) => logs.Append(jobId, line);
+        ProcessResult result;
+        try
+        {
+            result = await runner.RunAsync(new ProcessRequest(KiwiProgram,
+                ["--logfile", Path.Combine(workspace.Directory, "kiwi.log"), "system", "prepare", "--description", description, "--root", workspace.ImageRoot])
+            {
+                Timeout = options.BuildTimeout,
+                OutputLine = Log,
+            }, cancellationToken);
+        }
+        catch (ProcessFailedException exception) when (exception.Message.StartsWith("Cannot start", StringComparison.Ordinal))
+        {
+            throw new JobFailedException($"{exception.Message}. Create jobs need kiwi-ng on the worker (Debian package kiwi).");
+        }
+        catch (ProcessFailedException exception)
+        {
+            throw new JobFailedException($"{exception.Message} (--ims-build-timeout)");
+        }
+        if (!result.Succeeded)
+        {
+            throw new JobFailedException($"{KiwiProgram} system prepare failed with exit code {result.ExitCode}; its output is above.");
+        }
+        Log("kiwi-ng built the image root.");
+    }
+
+    [GeneratedRegex(@"\{\{\s*(?<key>[A-Za-z_][A-Za-z0-9_]*)\s*\}\}")]
+    private static partial Regex TemplateVariable();
+}
