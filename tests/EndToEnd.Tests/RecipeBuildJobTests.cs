@@ -43,14 +43,14 @@ public sealed class RecipeBuildJobTests(JobEnvironment environment) : IClassFixt
         </image>
         """;
 
-    private async Task<string> RecipeArchiveAsync()
+    private async Task<string> RecipeArchiveAsync(string name = "debian", string description = Description)
     {
-        var source = Path.Combine(Cray.Root, "recipe-source", "debian");
+        var source = Path.Combine(Cray.Root, "recipe-source-" + name, "debian");
         Directory.CreateDirectory(Path.Combine(source, "root", "etc"));
-        await File.WriteAllTextAsync(Path.Combine(source, "config.xml"), Description);
+        await File.WriteAllTextAsync(Path.Combine(source, "config.xml"), description);
         // kiwi copies the description's root/ overlay into the image: the templated marker lands in /etc.
         await File.WriteAllTextAsync(Path.Combine(source, "root", "etc", "cray-site"), "built for {{ site_name }}\n");
-        var archive = Path.Combine(Cray.Root, "recipe.tar.gz");
+        var archive = Path.Combine(Cray.Root, name + ".tar.gz");
         await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("tar", ["-c", "-z", "-f", archive, "-C", Path.GetDirectoryName(source)!, "debian"]));
         return archive;
     }
@@ -62,15 +62,48 @@ public sealed class RecipeBuildJobTests(JobEnvironment environment) : IClassFixt
         return JsonNode.Parse(result.Output)!;
     }
 
-    [Fact]
-    public async Task ARecipeIsBuiltWithKiwiIntoARegisteredImage()
+    /// <summary>The documented upload: create the record, put the archive in the ims bucket, link it.</summary>
+    private async Task<string> RegisterRecipeAsync(string archive)
     {
         var recipe = await CrayJsonAsync("ims", "recipes", "create", "--name", "debian-test", "--recipe-type", "kiwi-ng", "--linux-distribution", "sles15",
             "--template-dictionary-key", "distribution,site_name", "--template-dictionary-value", "bookworm,hpc-test");
         var recipeId = (string)recipe["id"]!;
-        var upload = await Cray.CrayAsync("artifacts", "create", "ims", $"recipes/{recipeId}/recipe.tar.gz", await RecipeArchiveAsync());
+        var upload = await Cray.CrayAsync("artifacts", "create", "ims", $"recipes/{recipeId}/recipe.tar.gz", archive);
         Assert.True(upload.ExitCode == 0, upload.Error);
         await CrayJsonAsync("ims", "recipes", "update", recipeId, "--link-type", "s3", "--link-path", $"s3://ims/recipes/{recipeId}/recipe.tar.gz");
+        return recipeId;
+    }
+
+    [Fact]
+    public async Task AFailedBuildWithEnableDebugOpensAShellThenEndsInErrorLeavingNothing()
+    {
+        // Not a kiwi description kiwi accepts (no <description>, no <preferences>): kiwi-ng fails at once.
+        var recipeId = await RegisterRecipeAsync(await RecipeArchiveAsync("broken", """<?xml version="1.0"?><image schemaversion="7.4" name="broken"/>"""));
+        var imagesBefore = (await CrayJsonAsync("ims", "images", "list")).AsArray().Count;
+        var job = await CrayJsonAsync("ims", "jobs", "create", "--job-type", "create", "--artifact-id", recipeId,
+            "--public-key-id", environment.PublicKeyId, "--image-root-archive-name", "never", "--enable-debug", "true");
+        var jobId = (string)job["id"]!;
+        Assert.Equal("debug", (string?)job["ssh_containers"]![0]!["name"]);
+
+        var waiting = await environment.WaitAsync(jobId, until: "waiting_on_user");
+        Assert.Equal("waiting_on_user", (string?)waiting["status"]);
+        await environment.SshCheckedAsync(JobEnvironment.SshPort(waiting), $"touch {environment.JobDirectory(jobId)}/complete");
+        var finished = await environment.WaitAsync(jobId);
+        Assert.Equal("error", (string?)finished["status"]);
+        Assert.Null(finished["resultant_image_id"]);
+
+        var log = (await Cray.CrayAsync("ims", "jobs", "logs", jobId)).Output;
+        Assert.Contains("kiwi-ng system prepare failed with exit code", log);
+        Assert.Contains("enable_debug: the build environment stays up for debugging", log);
+        Assert.Equal(imagesBefore, (await CrayJsonAsync("ims", "images", "list")).AsArray().Count);
+        Assert.False(Directory.Exists(environment.JobDirectory(jobId)));
+        Assert.False(JobEnvironment.SshdRunningFor(jobId));
+    }
+
+    [Fact]
+    public async Task ARecipeIsBuiltWithKiwiIntoARegisteredImage()
+    {
+        var recipeId = await RegisterRecipeAsync(await RecipeArchiveAsync());
 
         var job = await CrayJsonAsync("ims", "jobs", "create", "--job-type", "create", "--artifact-id", recipeId,
             "--public-key-id", environment.PublicKeyId, "--image-root-archive-name", "debian-built");
