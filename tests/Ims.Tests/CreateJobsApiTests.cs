@@ -85,6 +85,9 @@ public sealed class CreateJobsApiTests : IDisposable
         Assert.Equal(400, status);
         Assert.StartsWith("ssh_containers cannot be specified for a create job", (string?)problem!["detail"]);
 
+        (status, _, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(recipe, keyId, ""","ssh_containers":[]"""));
+        Assert.Equal(400, status);
+
         server.Artifacts.Delete("ims", $"recipes/{recipe}/recipe.tar.gz");
         (status, problem, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(recipe, keyId));
         Assert.Equal(422, status);

@@ -390,6 +390,53 @@ public sealed class RecipesApiTests : IDisposable
         Assert.Equal("application/problem+json", contentType);
     }
 
+    [Fact]
+    public async Task OnePathUsedByTwoRecipesInTurnNeverLosesOrOverwritesAnArchive()
+    {
+        var path = await UploadArchiveAsync("recipes/shared/recipe.tar.gz");
+        var first = (string)(await CreateRecipeAsync(WithLink(path)))["id"]!;
+        Assert.Equal(204, (await server.SendAsync(HttpMethod.Delete, $"/apis/ims/v3/recipes/{first}")).Status);
+
+        // The path is free again: a second recipe uploads its own archive there.
+        await server.PutObjectAsync("recipes/shared/recipe.tar.gz", "the second archive", bucket: "ims");
+        var second = (string)(await CreateRecipeAsync(WithLink(path)))["id"]!;
+
+        // Undeleting the first would put two live recipes on one link.
+        var (status, problem, _) = await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/deleted/recipes/{first}", """{"operation":"undelete"}""");
+        Assert.Equal(422, status);
+        Assert.Contains($"recipe {second} now uses its link path", (string?)problem!["detail"]);
+
+        // Soft-deleting the second would overwrite the first's archive under deleted/.
+        (status, problem, _) = await server.SendAsync(HttpMethod.Delete, $"/apis/ims/v3/recipes/{second}");
+        Assert.Equal(422, status);
+        Assert.Contains("another recipe's archive is there", (string?)problem!["detail"]);
+        Assert.Equal(200, (await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/recipes/{second}")).Status);
+
+        await AssertObjectTextAsync("recipes/shared/recipe.tar.gz", "the second archive");
+        await AssertObjectTextAsync("deleted/recipes/shared/recipe.tar.gz", "a gzipped tar of recipes/shared/recipe.tar.gz");
+    }
+
+    [Fact]
+    public async Task PurgingARecipeWhoseArchiveWasGoneLeavesTheObjectNowAtThatPath()
+    {
+        var path = await UploadArchiveAsync("recipes/gone/recipe.tar.gz");
+        var id = (string)(await CreateRecipeAsync(WithLink(path)))["id"]!;
+        server.Artifacts.Delete("ims", "recipes/gone/recipe.tar.gz");
+        Assert.Equal(204, (await server.SendAsync(HttpMethod.Delete, $"/apis/ims/v3/recipes/{id}")).Status);
+        await server.PutObjectAsync("recipes/gone/recipe.tar.gz", "someone else's archive", bucket: "ims");
+
+        Assert.Equal(204, (await server.SendAsync(HttpMethod.Delete, $"/apis/ims/v3/deleted/recipes/{id}")).Status);
+        await AssertObjectTextAsync("recipes/gone/recipe.tar.gz", "someone else's archive");
+    }
+
+    private async Task AssertObjectTextAsync(string key, string expected)
+    {
+        await using var content = server.Artifacts.OpenRead("ims", key);
+        Assert.NotNull(content);
+        using var reader = new StreamReader(content);
+        Assert.Equal(expected, await reader.ReadToEndAsync());
+    }
+
     private async Task<JsonNode> CreateRecipeAsync(string body, string prefix = "/apis/ims/v3")
     {
         var (status, recipe, _) = await server.SendAsync(HttpMethod.Post, $"{prefix}/recipes", body);

@@ -1,4 +1,5 @@
 using Cray.Platform.Processes;
+using Cray.Platform.Logs;
 
 namespace Cray.Cfs.Configurations;
 
@@ -28,13 +29,13 @@ public sealed class GitBranchResolver(IProcessRunner runner) : IBranchResolver
         }
         if (!result.Succeeded)
         {
-            throw new BranchResolutionException($"Failed interacting with the specified clone_url: git ls-remote exited with {result.ExitCode}: {GitCredentials.Redact(result.Output.Trim())}");
+            throw new BranchResolutionException($"Failed interacting with the specified clone_url: git ls-remote exited with {result.ExitCode}: {UrlCredentials.Redact(result.Output.Trim())}");
         }
         var line = result.Output.Split('\n').FirstOrDefault(candidate => candidate.EndsWith($"\trefs/heads/{branch}", StringComparison.Ordinal));
         var commit = line?.Split('\t')[0];
         if (commit is null || commit.Length != 40)
         {
-            throw new BranchResolutionException($"Branch {branch} does not exist in {GitCredentials.Redact(cloneUrl)}.");
+            throw new BranchResolutionException($"Branch {branch} does not exist in {UrlCredentials.Redact(cloneUrl)}.");
         }
         return commit;
     }

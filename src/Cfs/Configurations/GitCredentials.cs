@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.RegularExpressions;
 
 namespace Cray.Cfs.Configurations;
 
@@ -7,13 +6,8 @@ namespace Cray.Cfs.Configurations;
 /// Hands a source's credentials to git through GIT_ASKPASS: a private helper script answers git's
 /// prompts from the git process's environment, so no secret is ever on a command line or in a log.
 /// </summary>
-public static partial class GitCredentials
+public static class GitCredentials
 {
-    /// <summary>A URL may carry user:password (git echoes it too); never pass a secret on to a log or an error.</summary>
-    public static string Redact(string text) => UserInfo().Replace(text, "://***@");
-
-    [GeneratedRegex("://[^/@\\s]+@")]
-    private static partial Regex UserInfo();
 
     private static readonly Lazy<string> HelperPath = new(CreateHelper);
 

@@ -4,6 +4,7 @@ using System.Text;
 using Cray.Cfs.Configurations;
 using Cray.Cfs.Sources;
 using Cray.Platform.Processes;
+using Cray.Platform.Logs;
 
 namespace Cray.Cfs.Runner;
 
@@ -20,7 +21,7 @@ public sealed class GitMirror(CfsRunnerOptions options, IProcessRunner runner)
     /// <returns>The commit checked out.</returns>
     public async Task<string> CheckoutAsync(string cloneUrl, SourceCredentials? credentials, string? commit, string target, Action<string> log, CancellationToken cancellationToken)
     {
-        var shownUrl = GitCredentials.Redact(cloneUrl);
+        var shownUrl = UrlCredentials.Redact(cloneUrl);
         var mirror = Path.Combine(options.GitCacheDirectory, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(cloneUrl)))[..24] + ".git");
         var gate = locks.GetOrAdd(mirror, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken);
@@ -65,7 +66,7 @@ public sealed class GitMirror(CfsRunnerOptions options, IProcessRunner runner)
     private async Task<string> DefaultBranchCommitAsync(string mirror, string cloneUrl, CancellationToken cancellationToken)
     {
         var result = await runner.RunAsync(new ProcessRequest("git", ["-C", mirror, "rev-parse", "--verify", "--quiet", "HEAD^{commit}"]) { Timeout = TimeSpan.FromSeconds(30) }, cancellationToken);
-        return result.Succeeded ? result.Output.Trim() : throw new SessionFailedException($"{GitCredentials.Redact(cloneUrl)} has no default branch to check out.");
+        return result.Succeeded ? result.Output.Trim() : throw new SessionFailedException($"{UrlCredentials.Redact(cloneUrl)} has no default branch to check out.");
     }
 
     private async Task<bool> HasCommitAsync(string mirror, string commit, CancellationToken cancellationToken)
@@ -76,7 +77,7 @@ public sealed class GitMirror(CfsRunnerOptions options, IProcessRunner runner)
         var result = await runner.RunAsync(new ProcessRequest("git", arguments) { Timeout = TimeSpan.FromMinutes(10), Environment = environment }, cancellationToken);
         if (!result.Succeeded)
         {
-            throw new SessionFailedException($"{failure}: {GitCredentials.Redact(result.Output.Trim())}");
+            throw new SessionFailedException($"{failure}: {UrlCredentials.Redact(result.Output.Trim())}");
         }
     }
 }

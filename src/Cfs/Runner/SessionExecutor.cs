@@ -7,6 +7,7 @@ using Cray.Cfs.Options;
 using Cray.Cfs.Sessions;
 using Cray.Cfs.Sources;
 using Cray.Platform.Processes;
+using Cray.Platform.Logs;
 
 namespace Cray.Cfs.Runner;
 
@@ -260,7 +261,7 @@ public sealed class SessionExecutor(
         {
             return false;
         }
-        log($"Additional inventory from {origin}: {GitCredentials.Redact(repository.CloneUrl)}.");
+        log($"Additional inventory from {origin}: {UrlCredentials.Redact(repository.CloneUrl)}.");
         var checkedOut = await git.CheckoutAsync(repository.CloneUrl, repository.Credentials, commit, workspace.InventoryDirectory, log, cancellationToken);
         log($"Additional inventory checked out at {checkedOut}.");
         var ignored = Directory.EnumerateFiles(workspace.InventoryDirectory, "*.ini").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();

@@ -172,7 +172,15 @@ public sealed class CustomizeJobRunner(
         {
             log($"The build failed: {exception.Message} enable_debug: the build environment stays up for debugging; the job ends in error afterwards.");
             await workspace.UnmountAllAsync(runner, log);
-            await ServeUntilSignalAsync(document, workspace, sshServer, jail: false, log, cancellationToken);
+            try
+            {
+                await ServeUntilSignalAsync(document, workspace, sshServer, jail: false, log, cancellationToken);
+            }
+            catch (JobFailedException debugFailure)
+            {
+                // The build's failure is the job's error; the debug shell's own end is only logged.
+                log($"Debug shell: {debugFailure.Message}");
+            }
             throw;
         }
         // kiwi's own bind mounts are gone once it exits; this catches any a killed build left.

@@ -82,7 +82,7 @@ public sealed class JobService(
     /// <summary>A create job: build an image from a kiwi-ng recipe. Its only SSH container is the debug shell of enable_debug.</summary>
     private async Task<Job> CreateBuildAsync(JobCreate request, CancellationToken cancellationToken)
     {
-        if (request.SshContainers is { Count: > 0 })
+        if (request.SshContainers is not null)
         {
             throw ImsProblems.BadRequest("ssh_containers cannot be specified for a create job; set enable_debug to get a debug shell when the build fails.");
         }

@@ -65,10 +65,14 @@ public sealed partial class JobWorkspace(string jobsDirectory, string jobId)
         }
     }
 
-    /// <summary>Stops this job's sshd (by its pid file), unmounts what is mounted under the image root, and removes the directory.</summary>
+    /// <summary>
+    /// Stops this job's sshd (by its pid file) and every other process still working in the job
+    /// directory, unmounts what is mounted under the image root, and removes the directory.
+    /// </summary>
     public async Task CleanupAsync(IProcessRunner runner, Action<string> log)
     {
         StopSshd(log);
+        StopProcessesUsingDirectory(log);
         await UnmountAllAsync(runner, log);
         if (MountsUnder(ImageRoot).Count > 0)
         {
@@ -78,7 +82,47 @@ public sealed partial class JobWorkspace(string jobsDirectory, string jobId)
         }
         if (System.IO.Directory.Exists(Directory))
         {
-            System.IO.Directory.Delete(Directory, recursive: true);
+            // --one-file-system: should anything be mounted below after all, rm does not descend into it.
+            var removed = await runner.RunAsync(new ProcessRequest("rm", ["-rf", "--one-file-system", "--", Directory]) { Timeout = TimeSpan.FromMinutes(30) });
+            if (!removed.Succeeded)
+            {
+                log($"Could not remove {Directory}: {removed.Output.Trim()}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Kills what a session in the jail, a kiwi-ng build or a crashed worker left running here: any
+    /// process whose root, working directory or command line is inside the job directory.
+    /// </summary>
+    public void StopProcessesUsingDirectory(Action<string> log)
+    {
+        var inside = Directory.TrimEnd('/');
+        bool IsInside(string? path) => path is not null && (path == inside || path.StartsWith(inside + "/", StringComparison.Ordinal));
+        foreach (var entry in System.IO.Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(entry), out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+            try
+            {
+                var root = new DirectoryInfo(Path.Combine(entry, "root")).LinkTarget;
+                var workingDirectory = new DirectoryInfo(Path.Combine(entry, "cwd")).LinkTarget;
+                var commandLine = File.ReadAllText(Path.Combine(entry, "cmdline")).Split('\0');
+                if (IsInside(root) || IsInside(workingDirectory) || commandLine.Any(argument => IsInside(argument) || argument.Contains(inside + "/", StringComparison.Ordinal)))
+                {
+                    using var process = Process.GetProcessById(pid);
+                    process.Kill(entireProcessTree: true);
+                    process.WaitForExit(10_000);
+                    log($"Stopped process {pid} ({string.Join(' ', commandLine).Trim()}), still using the job directory.");
+                }
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException
+                or System.ComponentModel.Win32Exception)
+            {
+                // Gone meanwhile, or not ours to inspect.
+            }
         }
     }
 

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using Cray.Artifacts;
 using Cray.Ims.Model;
+using Cray.Platform.Logs;
 using Cray.Platform.Processes;
 
 namespace Cray.Ims.Jobs;
@@ -37,15 +38,15 @@ public sealed partial class RecipeBuild(IArtifactStore artifacts, ImsWorkerOptio
         }
         var directory = RecipeDirectory(workspace);
         Directory.CreateDirectory(directory);
-        // GNU tar drops leading slashes and refuses members with "..": nothing lands outside the directory.
-        var unpacked = await runner.RunAsync(new ProcessRequest("tar", ["-x", "-z", "--no-same-owner", "-f", archive, "-C", directory])
+        await CheckArchiveEntriesAsync(archive, recipe.ArchivePath, cancellationToken);
+        var unpacked = await runner.RunAsync(new ProcessRequest("tar", ["-x", "-z", "--no-same-owner", "--no-same-permissions", "-f", archive, "-C", directory])
         {
             Timeout = TimeSpan.FromMinutes(10),
             OutputLine = Log,
         }, cancellationToken);
         if (!unpacked.Succeeded)
         {
-            throw new JobFailedException($"The recipe {recipe.ArchivePath} is not a gzip-compressed tar archive (tar exited with {unpacked.ExitCode}).");
+            throw new JobFailedException($"tar could not unpack the recipe {recipe.ArchivePath} (exit code {unpacked.ExitCode}): {unpacked.Output.Trim()}");
         }
         File.Delete(archive);
         var description = FindDescription(directory)
@@ -58,10 +59,52 @@ public sealed partial class RecipeBuild(IArtifactStore artifacts, ImsWorkerOptio
 
     public static string RecipeDirectory(JobWorkspace workspace) => Path.Combine(workspace.Directory, "recipe");
 
+    /// <summary>
+    /// The worker unpacks and then rewrites the recipe as root, so the archive may hold only files,
+    /// directories and symbolic links that stay inside it: no device nodes, FIFOs or hard links, no
+    /// absolute or ".." names, no link pointing out.
+    /// </summary>
+    public static async Task CheckArchiveEntriesAsync(string archive, string shownPath, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var file = File.OpenRead(archive);
+            await using var gzip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress);
+            await using var reader = new System.Formats.Tar.TarReader(gzip);
+            while (await reader.GetNextEntryAsync(copyData: false, cancellationToken) is { } entry)
+            {
+                var name = entry.Name.TrimStart('.', '/').Length == 0 ? "." : entry.Name;
+                if (Path.IsPathRooted(entry.Name) || name.Split('/').Contains(".."))
+                {
+                    throw new JobFailedException($"The recipe {shownPath} holds '{entry.Name}', a name outside the recipe.");
+                }
+                switch (entry.EntryType)
+                {
+                    case System.Formats.Tar.TarEntryType.RegularFile or System.Formats.Tar.TarEntryType.V7RegularFile or System.Formats.Tar.TarEntryType.Directory:
+                        break;
+                    case System.Formats.Tar.TarEntryType.SymbolicLink:
+                        var resolved = Path.GetFullPath(Path.Combine("/recipe", Path.GetDirectoryName(name) ?? "", entry.LinkName));
+                        if (Path.IsPathRooted(entry.LinkName) || !(resolved + "/").StartsWith("/recipe/", StringComparison.Ordinal))
+                        {
+                            throw new JobFailedException($"The recipe {shownPath} holds the link '{entry.Name}' -> '{entry.LinkName}', which points outside the recipe.");
+                        }
+                        break;
+                    default:
+                        throw new JobFailedException($"The recipe {shownPath} holds '{entry.Name}', a {entry.EntryType} entry; only files, directories and links inside the recipe are accepted.");
+                }
+            }
+        }
+        catch (Exception exception) when (exception is InvalidDataException or FormatException or EndOfStreamException)
+        {
+            throw new JobFailedException($"The recipe {shownPath} is not a gzip-compressed tar archive: {exception.Message}");
+        }
+    }
+
     /// <summary>config.xml (or config.kiwi) at the archive's top, or inside its only directory.</summary>
     public static string? FindDescription(string directory)
     {
-        foreach (var candidate in new[] { directory }.Concat(Directory.GetDirectories(directory) is [var only] ? [only] : []))
+        var directories = Directory.GetDirectories(directory).Where(candidate => new DirectoryInfo(candidate).LinkTarget is null).ToArray();
+        foreach (var candidate in new[] { directory }.Concat(directories is [var only] ? [only] : []))
         {
             if (DescriptionNames.Any(name => File.Exists(Path.Combine(candidate, name))))
             {
@@ -84,9 +127,12 @@ public sealed partial class RecipeBuild(IArtifactStore artifacts, ImsWorkerOptio
         }
         var values = dictionary.GroupBy(entry => entry.Key).ToDictionary(group => group.Key, group => group.Last().Value);
         var changed = 0;
-        foreach (var file in Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories))
+        // Links are not followed, neither to files nor into directories: only the recipe's own files change.
+        var enumeration = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = false };
+        foreach (var file in Directory.EnumerateFiles(directory, "*", enumeration))
         {
-            if (new FileInfo(file).LinkTarget is not null || new FileInfo(file).Length > 4 << 20)
+            var info = new FileInfo(file);
+            if (info.LinkTarget is not null || info.Length > 4 << 20 || (File.GetUnixFileMode(file) & (UnixFileMode.SetUser | UnixFileMode.SetGroup)) != 0)
             {
                 continue;
             }
@@ -98,6 +144,10 @@ public sealed partial class RecipeBuild(IArtifactStore artifacts, ImsWorkerOptio
             catch (DecoderFallbackException)
             {
                 continue;
+            }
+            catch (IOException exception)
+            {
+                throw new JobFailedException($"The recipe file {Path.GetRelativePath(directory, file)} could not be read: {exception.Message}");
             }
             var rendered = TemplateVariable().Replace(text, match => values.TryGetValue(match.Groups["key"].Value, out var value) ? value : match.Value);
             if (rendered != text)
@@ -151,11 +201,11 @@ public sealed partial class RecipeBuild(IArtifactStore artifacts, ImsWorkerOptio
                 if (available)
                 {
                     pending.Remove(source);
-                    Log($"Repository {source}: {reason}.");
+                    Log($"Repository {UrlCredentials.Redact(source)}: {reason}.");
                 }
                 else if (reported.Add(source))
                 {
-                    Log($"Waiting for repository {source}: {reason}.");
+                    Log($"Waiting for repository {UrlCredentials.Redact(source)}: {UrlCredentials.Redact(reason)}.");
                 }
             }
             if (pending.Count == 0)
@@ -164,7 +214,7 @@ public sealed partial class RecipeBuild(IArtifactStore artifacts, ImsWorkerOptio
             }
             if (DateTime.UtcNow > deadline)
             {
-                throw new JobFailedException($"These repositories did not answer within {options.RepositoryWaitTimeout} (--ims-repository-wait-timeout): {string.Join(", ", pending)}.");
+                throw new JobFailedException($"These repositories did not answer within {options.RepositoryWaitTimeout} (--ims-repository-wait-timeout): {UrlCredentials.Redact(string.Join(", ", pending))}.");
             }
             await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken);
         }
@@ -206,7 +256,8 @@ public sealed partial class RecipeBuild(IArtifactStore artifacts, ImsWorkerOptio
                 ["--logfile", Path.Combine(workspace.Directory, "kiwi.log"), "system", "prepare", "--description", description, "--root", workspace.ImageRoot])
             {
                 Timeout = options.BuildTimeout,
-                OutputLine = Log,
+                // kiwi prints repository URLs, credentials included.
+                OutputLine = line => Log(UrlCredentials.Redact(line)),
             }, cancellationToken);
         }
         catch (ProcessFailedException exception) when (exception.Message.StartsWith("Cannot start", StringComparison.Ordinal))

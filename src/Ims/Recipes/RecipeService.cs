@@ -133,6 +133,11 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
 
     private async Task UndeleteLockedAsync(DeletedRecipe deleted, CancellationToken cancellationToken)
     {
+        var originalPath = deleted.Link?.Path.Replace("/" + ArtifactLinks.DeletedPrefix, "/", StringComparison.Ordinal);
+        if ((await ListAsync(cancellationToken)).FirstOrDefault(recipe => recipe.Link?.Path == originalPath) is { } holder)
+        {
+            throw ImsProblems.Unprocessable($"Recipe {deleted.Id} cannot be undeleted: recipe {holder.Id} now uses its link path {originalPath}.");
+        }
         var moved = MoveArchive(deleted.Link,
             key => key.StartsWith(ArtifactLinks.DeletedPrefix, StringComparison.Ordinal) ? key[ArtifactLinks.DeletedPrefix.Length..] : null);
         await WriteOrMoveBackAsync(moved,
@@ -155,7 +160,12 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
     private async Task PurgeLockedAsync(DeletedRecipe deleted, CancellationToken cancellationToken)
     {
         await store.WriteAsync(RecordWrite.Delete(ImsCollections.DeletedRecipes, deleted.Id), cancellationToken);
-        DeleteArchive(deleted.Link);
+        // Only an archive this recipe moved aside is its own: a link that was kept (the archive was
+        // already gone at delete time) may name another recipe's archive by now.
+        if (deleted.Link is not null && ArtifactPath.TryParse(deleted.Link.Path, out _, out var key) && key.StartsWith(ArtifactLinks.DeletedPrefix, StringComparison.Ordinal))
+        {
+            DeleteArchive(deleted.Link);
+        }
     }
 
     private sealed record MovedArchive(string Bucket, string SourceKey, ArtifactObject Destination)
@@ -170,7 +180,23 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
         {
             return null;
         }
-        return artifacts.Move(bucket, key, destination) is { } moved ? new MovedArchive(bucket, key, moved) : null;
+        if (artifacts.Head(bucket, key) is null)
+        {
+            return null;
+        }
+        // Never move onto another archive: two recipes may have used one path at different times.
+        if (artifacts.Head(bucket, destination) is not null)
+        {
+            throw ImsProblems.Unprocessable($"The archive s3://{bucket}/{key} cannot be moved to s3://{bucket}/{destination}: another recipe's archive is there.");
+        }
+        try
+        {
+            return artifacts.Move(bucket, key, destination) is { } moved ? new MovedArchive(bucket, key, moved) : null;
+        }
+        catch (Exception exception) when (exception is IOException or ArtifactException)
+        {
+            throw ImsProblems.Unprocessable($"The archive s3://{bucket}/{key} could not be moved to s3://{bucket}/{destination}: {exception.Message}");
+        }
     }
 
     /// <summary>Applies the record writes; if they fail, the archive goes back where it was, so record and archive never disagree.</summary>
