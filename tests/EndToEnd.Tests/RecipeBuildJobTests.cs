@@ -101,6 +101,43 @@ public sealed class RecipeBuildJobTests(JobEnvironment environment) : IClassFixt
     }
 
     [Fact]
+    public async Task DeletingAJobWhileKiwiBuildsStopsKiwiAndLeavesNoMountOrDirectory()
+    {
+        var recipeId = await RegisterRecipeAsync(await RecipeArchiveAsync("deleted-while-building"));
+        var job = await CrayJsonAsync("ims", "jobs", "create", "--job-type", "create", "--artifact-id", recipeId,
+            "--public-key-id", environment.PublicKeyId, "--image-root-archive-name", "never-finished");
+        var jobId = (string)job["id"]!;
+        Assert.Equal("building_image", (string?)(await environment.WaitAsync(jobId, until: "building_image"))["status"]);
+        // Let kiwi get into its bootstrap, with its bind mounts in the image root.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!(await Cray.CrayAsync("ims", "jobs", "logs", jobId)).Output.Contains("Installing bootstrap packages") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500);
+        }
+
+        Assert.Equal(0, (await Cray.CrayAsync("ims", "jobs", "delete", jobId)).ExitCode);
+        var directory = environment.JobDirectory(jobId);
+        deadline = DateTime.UtcNow.AddSeconds(60);
+        while (Directory.Exists(directory) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500);
+        }
+        Assert.False(Directory.Exists(directory));
+        Assert.DoesNotContain(File.ReadLines("/proc/self/mounts"), line => line.Contains(directory, StringComparison.Ordinal));
+        Assert.DoesNotContain(Directory.EnumerateDirectories("/proc"), process =>
+        {
+            try
+            {
+                return File.ReadAllText(Path.Combine(process, "cmdline")).Contains(directory, StringComparison.Ordinal);
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        });
+    }
+
+    [Fact]
     public async Task ARecipeIsBuiltWithKiwiIntoARegisteredImage()
     {
         var recipeId = await RegisterRecipeAsync(await RecipeArchiveAsync());
