@@ -341,4 +341,32 @@ public sealed class ImagesApiTests : IDisposable
         var (_, images, _) = await server.SendAsync(HttpMethod.Get, "/apis/ims/v3/images");
         Assert.Empty(images!.AsArray());
     }
+
+    [Fact]
+    public async Task ImagesSharingPathsInTurnNeverOverwriteEachOthersFiles()
+    {
+        var first = (string)(await server.CreateImageAsync("first"))["id"]!;
+        var manifest = await server.UploadImageFilesAsync("shared");
+        Assert.Equal(200, (await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/images/{first}", ImsTestServer.LinkBody(manifest))).Status);
+        Assert.Equal(204, (await server.SendAsync(HttpMethod.Delete, $"/apis/ims/v3/images/{first}")).Status);
+
+        // The paths are free again: a second image is registered on them with files of its own.
+        var second = (string)(await server.CreateImageAsync("second"))["id"]!;
+        await server.UploadImageFilesAsync("shared");
+        await server.PutObjectAsync("shared/kernel", "the second image's kernel");
+        Assert.Equal(200, (await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/images/{second}", ImsTestServer.LinkBody(manifest))).Status);
+
+        var (status, problem, _) = await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/deleted/images/{first}", """{"operation":"undelete"}""");
+        Assert.Equal(422, status);
+        Assert.Contains("exists again", (string?)problem!["detail"]);
+        (status, problem, _) = await server.SendAsync(HttpMethod.Delete, $"/apis/ims/v3/images/{second}");
+        Assert.Equal(422, status);
+        Assert.Contains("another image's file is there", (string?)problem!["detail"]);
+
+        Assert.Equal(200, (await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/images/{second}")).Status);
+        Assert.Equal(200, (await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/deleted/images/{first}")).Status);
+        await using var kernel = server.Artifacts.OpenRead("boot-images", "shared/kernel");
+        Assert.Equal("the second image's kernel", await new StreamReader(kernel!).ReadToEndAsync());
+        Assert.NotNull(server.Artifacts.Head("boot-images", "deleted/shared/kernel"));
+    }
 }

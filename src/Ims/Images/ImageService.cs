@@ -179,13 +179,13 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
                     continue;
                 }
                 // Files that are already gone are skipped, as the reference does.
-                if (artifacts.Move(bucket, key, ArtifactLinks.DeletedPrefix + key) is { } result)
+                if (MoveWithoutOverwrite(bucket, key, ArtifactLinks.DeletedPrefix + key) is { } result)
                 {
                     moved.Add((bucket, key));
                     entries.Add(new ManifestArtifact(ArtifactLink.S3(result.S3Path, result.ETag), artifact.Md5, artifact.Type));
                 }
             }
-            if (artifacts.Move(manifestBucket, manifestKey, ArtifactLinks.DeletedPrefix + manifestKey) is { } movedManifest)
+            if (MoveWithoutOverwrite(manifestBucket, manifestKey, ArtifactLinks.DeletedPrefix + manifestKey) is { } movedManifest)
             {
                 moved.Add((manifestBucket, manifestKey));
                 entries.Add(new ManifestArtifact(ArtifactLink.S3(movedManifest.S3Path, movedManifest.ETag), movedManifest.Md5, ArtifactTypes.Manifest));
@@ -212,12 +212,25 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
         var deletedManifest = manifests.TryRead(deleted.Link);
         if (deletedManifest is not null && ArtifactPath.TryParse(deleted.Link!.Path, out var deletedManifestBucket, out var deletedManifestKey))
         {
+            var moves = new List<(ManifestArtifact Artifact, string Bucket, string Key)>();
             foreach (var artifact in deletedManifest.Artifacts)
             {
-                if (!ArtifactPath.TryParse(artifact.Link.Path, out var bucket, out var key) || !key.StartsWith(ArtifactLinks.DeletedPrefix, StringComparison.Ordinal))
+                if (ArtifactPath.TryParse(artifact.Link.Path, out var bucket, out var key) && key.StartsWith(ArtifactLinks.DeletedPrefix, StringComparison.Ordinal))
                 {
-                    continue;
+                    moves.Add((artifact, bucket, key));
                 }
+            }
+            // Checked before anything moves: another image may have taken these paths since the delete.
+            foreach (var move in moves)
+            {
+                var original = move.Key[ArtifactLinks.DeletedPrefix.Length..];
+                if (artifacts.Head(move.Bucket, original) is not null)
+                {
+                    throw ImsProblems.Unprocessable($"Image {deleted.Id} cannot be undeleted: s3://{move.Bucket}/{original} exists again.");
+                }
+            }
+            foreach (var (artifact, bucket, key) in moves)
+            {
                 var restored = artifacts.Move(bucket, key, key[ArtifactLinks.DeletedPrefix.Length..]);
                 if (restored is not null && artifact.Type == ArtifactTypes.Manifest)
                 {
@@ -246,8 +259,19 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
     private async Task PurgeLockedAsync(DeletedImage deleted, CancellationToken cancellationToken)
     {
         await store.WriteAsync(RecordWrite.Delete(ImsCollections.DeletedImages, deleted.Id), cancellationToken);
-        DeleteListedFiles(deleted.Link);
+        // Only files this image moved aside are its own: a link kept at delete time (its manifest
+        // could not be read) may name another image's files by now.
+        if (deleted.Link is not null && ArtifactPath.TryParse(deleted.Link.Path, out _, out var key) && key.StartsWith(ArtifactLinks.DeletedPrefix, StringComparison.Ordinal))
+        {
+            DeleteListedFiles(deleted.Link);
+        }
     }
+
+    /// <summary>Moves a file aside unless something is already there: two images may have used one path at different times.</summary>
+    private ArtifactObject? MoveWithoutOverwrite(string bucket, string from, string to)
+        => artifacts.Head(bucket, to) is null || artifacts.Head(bucket, from) is null
+            ? artifacts.Move(bucket, from, to)
+            : throw ImsProblems.Unprocessable($"s3://{bucket}/{from} cannot be moved to s3://{bucket}/{to}: another image's file is there.");
 
     /// <summary>Deletes every file a manifest lists, then the manifest itself; missing files are skipped.</summary>
     private void DeleteListedFiles(ArtifactLink? manifestLink)

@@ -60,7 +60,7 @@ public sealed record DeletedPublicKey(
     public PublicKey ToPublicKey() => new(Created, Id, Name, Key);
 }
 
-/// <summary>One template variable of a recipe; create jobs would render the recipe with these.</summary>
+/// <summary>One template variable of a recipe: create jobs fill the recipe's <c>{{ key }}</c> placeholders with these.</summary>
 public sealed record TemplateDictionaryEntry(
     [property: JsonPropertyName("key")] string Key,
     [property: JsonPropertyName("value")] string Value);
