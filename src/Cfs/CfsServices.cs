@@ -34,7 +34,14 @@ public static class CfsServices
     /// <summary>The cfs-runner role: runs sessions, reaching IMS over HTTP.</summary>
     public static IServiceCollection AddCfsRunner(this IServiceCollection services)
     {
-        services.AddHttpClient<ImsClient>(client => client.Timeout = TimeSpan.FromMinutes(2));
+        services.AddHttpClient<ImsClient>((provider, client) =>
+        {
+            client.Timeout = TimeSpan.FromMinutes(2);
+            if (provider.GetRequiredService<CfsRunnerOptions>().ImsAccessToken is { } token)
+            {
+                client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            }
+        });
         services.AddSingleton<GitMirror>();
         services.AddSingleton<ImageCustomization>();
         services.AddSingleton<NodeIdentity>();

@@ -13,6 +13,7 @@ Leaf.Verbosity = verbosity;
 var root = new RootCommand("Cray management and workflow tool");
 root.Subcommands.Add(ConfigCommands.BuildInit());
 root.Subcommands.Add(ConfigCommands.BuildConfig());
+root.Subcommands.Add(AuthCommands.Build());
 root.Subcommands.Add(ImsCommands.Build());
 root.Subcommands.Add(ArtifactsCommands.Build());
 root.Subcommands.Add(CfsCommands.Build());

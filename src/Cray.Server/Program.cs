@@ -4,10 +4,16 @@ using Cray.Cfs;
 using Cray.Cfs.Api;
 using Cray.Ims;
 using Cray.Ims.Api;
+using Cray.Platform.Authentication;
 using Cray.Platform.Processes;
 using Cray.Platform.Problems;
 using Cray.Platform.Storage;
 using Cray.Server;
+
+if (args is ["tokens", ..])
+{
+    return await TokenCommands.RunAsync(args[1..]);
+}
 
 var knownFlags = ServerOptions.Flags.Select(flag => flag.Flag).Concat(ServerOptions.HostFlags).ToHashSet();
 for (var index = 0; index < args.Length; index++)
@@ -15,7 +21,7 @@ for (var index = 0; index < args.Length; index++)
     var argument = args[index].Split('=')[0];
     if (argument is "-h" or "--help")
     {
-        Console.WriteLine("Usage: cray-server [OPTIONS]\n");
+        Console.WriteLine("Usage: cray-server [OPTIONS]\n       cray-server tokens create NAME | list | delete NAME [--data-dir DIR]\n");
         foreach (var (flag, help) in ServerOptions.Flags)
         {
             Console.WriteLine($"  {flag,-26} {help}");
@@ -76,6 +82,7 @@ builder.Services.AddSingleton<IArtifactStore>(_ =>
     return store;
 });
 builder.Services.AddSingleton<IProcessRunner>(ProcessRunner.Instance);
+builder.Services.AddSingleton<AccessTokens>();
 builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
 {
     document.Info = new() { Title = "cray-server: CFS, IMS and artifacts", Version = ServerVersion.Text };
@@ -98,6 +105,15 @@ app.Services.GetRequiredService<IRecordStore>();
 app.Services.GetRequiredService<IArtifactStore>();
 
 app.UseProblemResponses();
+if (options.RequireTokens)
+{
+    var tokens = app.Services.GetRequiredService<AccessTokens>();
+    if (options.InternalAccessToken is { } internalToken)
+    {
+        tokens.AddInternal(internalToken);
+    }
+    app.UseBearerTokens(tokens);
+}
 app.UseServerMetrics();
 app.MapGet("/healthz", () => Results.Json(new { status = "ok", roles = options.Roles.Order() }));
 if (options.HasRole(ServerOptions.ApiRole))

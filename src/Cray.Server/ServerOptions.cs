@@ -29,9 +29,17 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         ("--ims-repository-wait-timeout", "how long a create job waits for its recipe's repositories to answer (default 10m)"),
         ("--ims-build-timeout", "how long kiwi-ng may take to build an image root (default 4h)"),
         ("--ims-enable-dkms", "true to mount /proc, /sys and /dev in image roots of jobs that do not set require_dkms (default false)"),
+        ("--auth", "none, or token: every API request needs a bearer token from `cray-server tokens create NAME` (default none)"),
         ("--cfs-runner-slots", "N sessions run at once (default 2)"),
+        ("--cfs-ims-token-file", "JSON file with the access_token the runner sends to --cfs-ims-url when that IMS requires tokens"),
         ("--cfs-ims-url", "URL of the IMS API the runner calls (default: this server's, http://LISTEN/apis/ims)"),
     ];
+
+    /// <summary>--auth token: every API request needs a bearer token (cray-server tokens create NAME).</summary>
+    public bool RequireTokens { get; init; }
+
+    /// <summary>The token this process's runner uses for its own IMS API; accepted only by this process.</summary>
+    public string? InternalAccessToken { get; init; }
 
     public static readonly string[] HostFlags = ["--environment", "--contentRoot", "--applicationName"];
 
@@ -54,7 +62,42 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
             throw new ArgumentException($"--roles: unknown role(s) {string.Join(", ", unknown)}; choose from {string.Join(", ", AllRoles)} or 'all'.");
         }
         var listenUrl = $"http://{(host.Contains(':') ? $"[{host}]" : host)}:{port}";
-        return new ServerOptions(host, port, dataDirectory, roles, ReadImsWorker(configuration, dataDirectory), ReadCfsRunner(configuration, dataDirectory, listenUrl));
+        var auth = configuration["auth"] ?? "none";
+        if (auth is not ("none" or "token"))
+        {
+            throw new ArgumentException($"--auth: '{auth}' is not none or token.");
+        }
+        var requireTokens = auth == "token";
+        var runner = ReadCfsRunner(configuration, dataDirectory, listenUrl);
+        if (configuration["cfs-ims-token-file"] is { } tokenFile)
+        {
+            runner = runner with { ImsAccessToken = ReadTokenFile(tokenFile) };
+        }
+        string? internalToken = null;
+        if (configuration["cfs-ims-token-file"] is null && requireTokens && configuration["cfs-ims-url"] is null)
+        {
+            // The runner calls this server's own IMS API: with a token only this process knows.
+            internalToken = Cray.Platform.Authentication.AccessTokens.NewSecret();
+            runner = runner with { ImsAccessToken = internalToken };
+        }
+        return new ServerOptions(host, port, dataDirectory, roles, ReadImsWorker(configuration, dataDirectory), runner)
+        {
+            RequireTokens = requireTokens,
+            InternalAccessToken = internalToken,
+        };
+    }
+
+    private static string ReadTokenFile(string path)
+    {
+        try
+        {
+            return System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))?["access_token"]?.GetValue<string>()
+                ?? throw new ArgumentException($"--cfs-ims-token-file: {path} has no access_token.");
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or InvalidOperationException)
+        {
+            throw new ArgumentException($"--cfs-ims-token-file: cannot read a token from {path}: {exception.Message}");
+        }
     }
 
     private static CfsRunnerOptions ReadCfsRunner(IConfiguration configuration, string dataDirectory, string listenUrl)

@@ -13,10 +13,14 @@ public sealed class CfsTestServer : WebApplicationFactory<Program>
 
     public string Repository => Path.Combine(DataDirectory, "repo");
 
+    /// <summary>The --auth setting: none, or token.</summary>
+    public string Auth { get; init; } = "none";
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("data-dir", DataDirectory);
         builder.UseSetting("roles", "api");
+        builder.UseSetting("auth", Auth);
     }
 
     protected override void Dispose(bool disposing)

@@ -27,9 +27,13 @@ public class JobEnvironment : IAsyncLifetime
 
     public string PrivateKey => Path.Combine(Cray.Root, "id_ed25519");
 
+    /// <summary>Runs once the server is up and `cray init` is done, before anything else is sent.</summary>
+    protected virtual Task AfterServerStartAsync() => Task.CompletedTask;
+
     public async Task InitializeAsync()
     {
         await Cray.InitializeAsync();
+        await AfterServerStartAsync();
         var baseImage = await BaseImagePathAsync();
         var imported = await Cray.CrayAsync("ims", "images", "import", "--name", "base", "--rootfs", baseImage, "--format", "json");
         Assert.True(imported.ExitCode == 0, imported.Error);

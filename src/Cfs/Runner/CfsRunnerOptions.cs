@@ -20,6 +20,9 @@ public sealed record CfsRunnerOptions
     /// <summary>The key CFS logs into nodes with (spec and repo targets), the reference's cfstrust.</summary>
     public required string NodeKeyDirectory { get; init; }
 
+    /// <summary>The bearer token for IMS when the server requires tokens (--auth token); null otherwise.</summary>
+    public string? ImsAccessToken { get; init; }
+
     public int Slots { get; init; } = 2;
 
     public TimeSpan SshReadyTimeout { get; init; } = TimeSpan.FromMinutes(5);

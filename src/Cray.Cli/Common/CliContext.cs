@@ -43,7 +43,14 @@ public sealed class CliContext(ParseResult parseResult, int verbosity)
         || IsTrue(Environment.GetEnvironmentVariable("CRAY_QUIET"))
         || ConfigurationValueOrNull("core.quiet") is true;
 
-    public string? TokenPath => Explicit(GlobalOptions.Token) ?? Environment.GetEnvironmentVariable("CRAY_CREDENTIALS");
+    /// <summary>--token, else CRAY_CREDENTIALS, else the token file `cray auth login` wrote for the configured user.</summary>
+    public string? TokenPath => Explicit(GlobalOptions.Token) ?? Environment.GetEnvironmentVariable("CRAY_CREDENTIALS") ?? LoginTokenPath;
+
+    private string? LoginTokenPath
+        => Configuration.Hostname is { } hostname && ConfigurationValueOrNull("auth.login.username") is string username
+            && CrayConfiguration.TokenFilePath(hostname, username) is var path && File.Exists(path)
+            ? path
+            : null;
 
     /// <summary>Flag, then CRAY_FORMAT, then the configuration's core.format, then toml.</summary>
     public string Format

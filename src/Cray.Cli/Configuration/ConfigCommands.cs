@@ -20,18 +20,18 @@ public static class ConfigCommands
         {
             command.Options.Add(option);
         }
-        command.SetAction(parseResult =>
+        command.SetAction(async (parseResult, cancellationToken) =>
         {
             try
             {
                 var name = parseResult.GetValue(GlobalOptions.Configuration) ?? Environment.GetEnvironmentVariable("CRAY_CONFIG") ?? CrayConfiguration.DefaultName;
                 var path = CrayConfiguration.PathOf(name);
                 if (File.Exists(path) && !parseResult.GetValue(overwrite)
-                    && !Confirm($"Overwrite configuration file at: {path} ?"))
+                    && !Prompts.Confirm($"Overwrite configuration file at: {path} ?"))
                 {
                     throw new CliException("Not overwriting an existing configuration. Use --overwrite to replace it.");
                 }
-                var host = parseResult.GetValue(hostname) ?? Prompt("Cray Hostname");
+                var host = parseResult.GetValue(hostname) ?? Prompts.Ask("Cray Hostname");
                 var configuration = CrayConfiguration.CreateEmpty(name);
                 configuration.Set("core", "hostname", NormaliseHostname(host));
                 configuration.Set("core", "tenant", parseResult.GetValue(tenant) ?? "");
@@ -39,7 +39,14 @@ public static class ConfigCommands
                 CrayConfiguration.Activate(name);
                 if (!parseResult.GetValue(noAuth))
                 {
-                    Console.Error.WriteLine("Note: cray-server has no authentication configured yet, so there is nothing to log in to; continuing without a token.");
+                    if (await AuthCommands.RequiresTokenAsync(configuration.Hostname!, token: null, cancellationToken))
+                    {
+                        await AuthCommands.LoginAsync(configuration, username: null, token: null, cancellationToken);
+                    }
+                    else
+                    {
+                        Console.Error.WriteLine("Note: this cray-server does not require tokens (it runs without --auth token); continuing without logging in.");
+                    }
                 }
                 Console.WriteLine("Initialization complete.");
                 return 0;
@@ -168,27 +175,5 @@ public static class ConfigCommands
             };
         }
         return result;
-    }
-
-    private static bool Confirm(string question)
-    {
-        if (Console.IsInputRedirected && Console.In.Peek() < 0)
-        {
-            return false;
-        }
-        Console.Error.Write($"{question} [y/N]: ");
-        var answer = Console.ReadLine();
-        return answer is not null && answer.Trim().ToLowerInvariant() is "y" or "yes";
-    }
-
-    private static string Prompt(string label)
-    {
-        Console.Error.Write($"{label}: ");
-        var answer = Console.ReadLine();
-        if (string.IsNullOrWhiteSpace(answer))
-        {
-            throw new CliException("Aborted!", exitCode: 1);
-        }
-        return answer;
     }
 }

@@ -159,8 +159,17 @@ public sealed class CrayConfiguration
         WriteAtomically(FilePath, TomlSerializer.Serialize(Table));
     }
 
+    public static string TokensDirectory => Path.Combine(Directory, "tokens");
+
+    /// <summary>The reference's token file name: the host's netloc and the user, with '-' and '.' as '_'.</summary>
+    public static string TokenFilePath(string hostname, string username)
+    {
+        var netloc = Uri.TryCreate(hostname, UriKind.Absolute, out var uri) ? uri.Authority : hostname;
+        return Path.Combine(TokensDirectory, $"{netloc.Replace('-', '_').Replace('.', '_')}.{username.Replace('.', '_')}");
+    }
+
     /// <summary>Writes a private file (0600) by rename, so a crash never leaves half a configuration.</summary>
-    private static void WriteAtomically(string path, string content)
+    public static void WriteAtomically(string path, string content)
     {
         var temporary = path + ".tmp-" + Environment.ProcessId;
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };

@@ -1,0 +1,73 @@
+using System.Text.Json.Nodes;
+using Cray.Platform.Processes;
+
+namespace Cray.EndToEnd.Tests;
+
+/// <summary>A server started with --auth token; the admin makes a token on the server host and logs in with it.</summary>
+public sealed class TokenAuthenticationEnvironment : JobEnvironment
+{
+    protected override string[] ServerArguments => ["--auth", "token"];
+
+    public string Token { get; private set; } = "";
+
+    public static Task<ProcessResult> ServerCommandAsync(params string[] arguments)
+        => ProcessRunner.Instance.RunAsync(new ProcessRequest("dotnet", [CrayEnvironment.BuiltAssembly("Cray.Server", "cray-server.dll"), .. arguments]));
+
+    protected override async Task AfterServerStartAsync()
+    {
+        var created = await ServerCommandAsync("tokens", "create", "admin", "--data-dir", Cray.DataDirectory);
+        Assert.True(created.Succeeded, created.Output);
+        // The JSON line is on stdout; the advice to keep it secret is on stderr, which the runner merges.
+        Token = (string)JsonNode.Parse(created.Output.Split('\n').First(line => line.StartsWith('{')))!["access_token"]!;
+        var login = await Cray.CrayAsync("auth", "login", "--username", "admin", "--password", Token);
+        Assert.True(login.ExitCode == 0, login.Error);
+        Assert.Equal("Success!\n", login.Output);
+    }
+}
+
+public sealed class TokenAuthenticationTests(TokenAuthenticationEnvironment environment) : IClassFixture<TokenAuthenticationEnvironment>
+{
+    private CrayEnvironment Cray => environment.Cray;
+
+    [Fact]
+    public async Task TheSeedRunsUnderTokensAndTheRunnerReachesImsWithItsOwnToken()
+    {
+        var repository = Path.Combine(Cray.Root, "layer");
+        Directory.CreateDirectory(repository);
+        File.Copy(Path.Combine(CrayEnvironment.RepositoryRoot, "examples", "ansible-example", "site.yml"), Path.Combine(repository, "site.yml"));
+        foreach (var arguments in new[] { new[] { "init", "-q", "-b", "main" }, ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "layer"] })
+        {
+            await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("git", ["-C", repository, .. arguments]));
+        }
+        var file = Path.Combine(Cray.Root, "configuration.json");
+        await File.WriteAllTextAsync(file, $$$"""{"layers":[{"name":"example","clone_url":"{{{repository}}}","branch":"main","playbook":"site.yml"}]}""");
+        Assert.Equal(0, (await Cray.CrayAsync("cfs", "v3", "configurations", "update", "configurations-example", "--file", file)).ExitCode);
+
+        var session = await Cray.CrayAsync("cfs", "v3", "sessions", "create", "--name", "example", "--configuration-name", "configurations-example",
+            "--target-definition", "image", "--target-group", "Compute", environment.BaseImageId, "--wait", "--format", "json");
+        Assert.True(session.ExitCode == 0, session.Error + (await Cray.CrayAsync("cfs", "sessions", "logs", "example")).Output);
+        Assert.Equal("ims_customized_image", (string?)JsonNode.Parse(session.Output)!["status"]!["artifacts"]![0]!["type"]);
+    }
+
+    [Fact]
+    public async Task WithoutATokenTheCliGetsTheServersUnauthorizedProblem()
+    {
+        var elsewhere = Path.Combine(Cray.Root, "config-without-token");
+        Assert.Equal(0, (await CrayEnvironment.CrayWithConfigAsync(elsewhere, "init", "--hostname", $"127.0.0.1:{Cray.Port}", "--no-auth")).ExitCode);
+        var refused = await CrayEnvironment.CrayWithConfigAsync(elsewhere, "ims", "images", "list");
+        Assert.Equal(2, refused.ExitCode);
+        Assert.StartsWith("Error: Unauthorized: This server requires a bearer token", refused.Error);
+
+        var wrong = await CrayEnvironment.CrayWithConfigAsync(elsewhere, "auth", "login", "--username", "admin", "--password", "cray_not-a-token");
+        Assert.Equal(2, wrong.ExitCode);
+        Assert.Contains("Error: Invalid Credentials", wrong.Error);
+
+        var tokenFile = Path.Combine(Cray.Root, "admin-token.json");
+        await File.WriteAllTextAsync(tokenFile, new JsonObject { ["access_token"] = environment.Token }.ToJsonString());
+        Assert.Equal(0, (await CrayEnvironment.CrayWithConfigAsync(elsewhere, "ims", "images", "list", "--token", tokenFile)).ExitCode);
+
+        var listed = await TokenAuthenticationEnvironment.ServerCommandAsync("tokens", "list", "--data-dir", Cray.DataDirectory);
+        Assert.StartsWith("admin\tcreated ", listed.Output);
+        Assert.DoesNotContain(environment.Token, listed.Output);
+    }
+}
