@@ -71,6 +71,10 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         var runner = ReadCfsRunner(configuration, dataDirectory, listenUrl);
         if (configuration["cfs-ims-token-file"] is { } tokenFile)
         {
+            if (Uri.TryCreate(runner.ImsUrl, UriKind.Absolute, out var imsUri) && imsUri.Scheme == Uri.UriSchemeHttp && !imsUri.IsLoopback)
+            {
+                throw new ArgumentException($"--cfs-ims-token-file: the token would cross the network in plain text to {runner.ImsUrl}; use an https:// --cfs-ims-url.");
+            }
             runner = runner with { ImsAccessToken = ReadTokenFile(tokenFile) };
         }
         string? internalToken = null;

@@ -44,9 +44,10 @@ public static partial class TokenCommands
             Console.Error.WriteLine($"cray-server tokens: '{words[1]}' is not a token name (letters, digits, '.', '_', '-'; at most 64).");
             return 2;
         }
-        if (!Directory.Exists(Path.GetDirectoryName(database)))
+        // A typo in --data-dir must not create a database the server never reads.
+        if (!File.Exists(database))
         {
-            Console.Error.WriteLine($"cray-server tokens: no data directory {Path.GetDirectoryName(database)}; give the server's --data-dir.");
+            Console.Error.WriteLine($"cray-server tokens: no database at {database}; give the --data-dir of a server that has started once.");
             return 2;
         }
         var store = new SqliteRecordStore(database);

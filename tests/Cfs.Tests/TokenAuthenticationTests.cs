@@ -59,4 +59,25 @@ public sealed class TokenAuthenticationTests : IDisposable
         using var deleted = await GetAsync("/apis/cfs/v3/sessions", secret);
         Assert.Equal(HttpStatusCode.Unauthorized, deleted.StatusCode);
     }
+
+    [Theory]
+    [InlineData("PUT", "/apis/artifacts/healthz")]
+    [InlineData("GET", "/apis/artifacts/boot-images/healthz/x")]
+    [InlineData("PUT", "/apis/cfs/v3/configurations/healthz")]
+    [InlineData("DELETE", "/apis/cfs/v3/components/healthz")]
+    [InlineData("POST", "/apis/ims/v3/healthz/ready")]
+    [InlineData("GET", "/metrics")]
+    public async Task OnlyTheExactHealthChecksAreOpen(string method, string path)
+    {
+        var client = server.CreateClient();
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json") };
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+
+        foreach (var open in new[] { "/healthz", "/apis/cfs/healthz", "/apis/ims/healthz/ready", "/apis/ims/v3/healthz/live" })
+        {
+            using var health = await client.GetAsync(open);
+            Assert.True(health.IsSuccessStatusCode, open);
+        }
+    }
 }

@@ -66,6 +66,16 @@ public sealed class TokenAuthenticationTests(TokenAuthenticationEnvironment envi
         await File.WriteAllTextAsync(tokenFile, new JsonObject { ["access_token"] = environment.Token }.ToJsonString());
         Assert.Equal(0, (await CrayEnvironment.CrayWithConfigAsync(elsewhere, "ims", "images", "list", "--token", tokenFile)).ExitCode);
 
+        // A token never goes to a non-loopback host over plain http; nothing is sent (this address answers nothing).
+        Assert.Equal(0, (await CrayEnvironment.CrayWithConfigAsync(elsewhere, "config", "set", "core", "hostname=http://192.0.2.2:1")).ExitCode);
+        var plain = await CrayEnvironment.CrayWithConfigAsync(elsewhere, "auth", "login", "--username", "admin", "--password", environment.Token);
+        Assert.Equal(2, plain.ExitCode);
+        Assert.Contains("Error: You've configured your cray hostname with http. Please reconfigure for https.", plain.Error);
+
+        var typo = await TokenAuthenticationEnvironment.ServerCommandAsync("tokens", "create", "x", "--data-dir", Path.Combine(Cray.Root, "no-such-data"));
+        Assert.False(typo.Succeeded);
+        Assert.Contains("no database at", typo.Output);
+
         var listed = await TokenAuthenticationEnvironment.ServerCommandAsync("tokens", "list", "--data-dir", Cray.DataDirectory);
         Assert.StartsWith("admin\tcreated ", listed.Output);
         Assert.DoesNotContain(environment.Token, listed.Output);

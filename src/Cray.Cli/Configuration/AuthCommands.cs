@@ -43,22 +43,46 @@ public static class AuthCommands
     public static async Task LoginAsync(CrayConfiguration configuration, string? username, string? token, CancellationToken cancellationToken)
     {
         var hostname = configuration.Hostname ?? throw new CliException("The configuration has no core.hostname. Run `cray init` first.");
+        RefusePlainHttp(hostname);
         username ??= configuration.Get("auth.login.username") as string ?? Prompts.Ask("Username");
-        token ??= Prompts.AskSecret("Password (access token)");
-        if (await RequiresTokenAsync(hostname, token.Trim(), cancellationToken))
+        if (token is not null)
+        {
+            Console.Error.WriteLine("Note: a token given with --password can be read by other users of this machine (ps); the prompt or standard input keep it private.");
+        }
+        token = (token ?? Prompts.AskSecret("Password (access token)")).Trim();
+        if (await StatusWithTokenAsync(hostname, token, cancellationToken) is not (>= 200 and < 300))
         {
             throw new CliException("Invalid Credentials");
         }
-        configuration.Set("auth", "login", new Tomlyn.Model.TomlTable { ["username"] = username });
-        configuration.Save();
-        Directory.CreateDirectory(CrayConfiguration.TokensDirectory);
-        CrayConfiguration.WriteAtomically(CrayConfiguration.TokenFilePath(hostname, username),
-            new JsonObject { ["access_token"] = token.Trim(), ["token_type"] = "Bearer" }.ToJsonString());
+        try
+        {
+            Directory.CreateDirectory(CrayConfiguration.TokensDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            CrayConfiguration.WriteAtomically(CrayConfiguration.TokenFilePath(hostname, username),
+                new JsonObject { ["access_token"] = token, ["token_type"] = "Bearer" }.ToJsonString());
+            configuration.Set("auth", "login", new Tomlyn.Model.TomlTable { ["username"] = username });
+            configuration.Save();
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"Unable to login! The token could not be saved: {exception.Message}");
+        }
         Console.WriteLine("Success!");
     }
 
-    /// <summary>Whether the server answers 401 to a request that carries <paramref name="token"/> (or none, when it is null).</summary>
-    public static async Task<bool> RequiresTokenAsync(string hostname, string? token, CancellationToken cancellationToken)
+    /// <summary>As the reference: a token never goes to a non-loopback host over plain http.</summary>
+    private static void RefusePlainHttp(string hostname)
+    {
+        if (Uri.TryCreate(hostname, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttp && !uri.IsLoopback)
+        {
+            throw new CliException("You've configured your cray hostname with http. Please reconfigure for https.");
+        }
+    }
+
+    /// <summary>Whether the server answers 401 to a request without a token.</summary>
+    public static async Task<bool> RequiresTokenAsync(string hostname, CancellationToken cancellationToken)
+        => await StatusWithTokenAsync(hostname, token: null, cancellationToken) == (int)HttpStatusCode.Unauthorized;
+
+    private static async Task<int> StatusWithTokenAsync(string hostname, string? token, CancellationToken cancellationToken)
     {
         using var handler = new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true }, ConnectTimeout = TimeSpan.FromSeconds(30) };
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromMinutes(1) };
@@ -70,7 +94,7 @@ public static class AuthCommands
         try
         {
             using var response = await http.SendAsync(request, cancellationToken);
-            return response.StatusCode == HttpStatusCode.Unauthorized;
+            return (int)response.StatusCode;
         }
         catch (HttpRequestException)
         {

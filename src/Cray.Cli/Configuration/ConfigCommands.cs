@@ -39,7 +39,7 @@ public static class ConfigCommands
                 CrayConfiguration.Activate(name);
                 if (!parseResult.GetValue(noAuth))
                 {
-                    if (await AuthCommands.RequiresTokenAsync(configuration.Hostname!, token: null, cancellationToken))
+                    if (await AuthCommands.RequiresTokenAsync(configuration.Hostname!, cancellationToken))
                     {
                         await AuthCommands.LoginAsync(configuration, username: null, token: null, cancellationToken);
                     }

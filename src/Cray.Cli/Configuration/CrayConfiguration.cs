@@ -164,14 +164,21 @@ public sealed class CrayConfiguration
     /// <summary>The reference's token file name: the host's netloc and the user, with '-' and '.' as '_'.</summary>
     public static string TokenFilePath(string hostname, string username)
     {
-        var netloc = Uri.TryCreate(hostname, UriKind.Absolute, out var uri) ? uri.Authority : hostname;
-        return Path.Combine(TokensDirectory, $"{netloc.Replace('-', '_').Replace('.', '_')}.{username.Replace('.', '_')}");
+        var withoutScheme = hostname.Contains("://", StringComparison.Ordinal) ? hostname[(hostname.IndexOf("://", StringComparison.Ordinal) + 3)..] : hostname;
+        var netloc = withoutScheme.Split('/')[0];
+        return Path.Combine(TokensDirectory, $"{FileNamePart(netloc.Replace('-', '_').Replace('.', '_'))}.{FileNamePart(username.Replace('.', '_'))}");
     }
+
+    /// <summary>Keeps a name one path component: anything but letters, digits and _ : @ - becomes '_'.</summary>
+    private static string FileNamePart(string text)
+        => new(text.Select(character => char.IsAsciiLetterOrDigit(character) || character is '_' or ':' or '@' or '-' ? character : '_').ToArray());
 
     /// <summary>Writes a private file (0600) by rename, so a crash never leaves half a configuration.</summary>
     public static void WriteAtomically(string path, string content)
     {
         var temporary = path + ".tmp-" + Environment.ProcessId;
+        // A leftover from a crash would keep its old mode through FileMode.Create.
+        File.Delete(temporary);
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
         {

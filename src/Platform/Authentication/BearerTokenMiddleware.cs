@@ -10,11 +10,17 @@ namespace Cray.Platform.Authentication;
 /// </summary>
 public static class BearerTokenMiddleware
 {
+    private static readonly HashSet<string> OpenPaths = new(
+        new[] { "", "/v2", "/v3" }.SelectMany(version => new[] { $"/apis/ims{version}/healthz/ready", $"/apis/ims{version}/healthz/live" })
+            .Append("/healthz")
+            .Append("/apis/cfs/healthz"),
+        StringComparer.OrdinalIgnoreCase);
+
     public static IApplicationBuilder UseBearerTokens(this IApplicationBuilder app, AccessTokens tokens)
         => app.Use(async (context, next) =>
         {
-            // Health checks stay open, as probes call them without credentials.
-            if (context.Request.Path.Value?.Split('/').Contains("healthz") == true)
+            // Health checks stay open, as probes call them without credentials: these exact paths, read-only.
+            if (HttpMethods.IsGet(context.Request.Method) && OpenPaths.Contains(context.Request.Path.Value ?? ""))
             {
                 await next(context);
                 return;
