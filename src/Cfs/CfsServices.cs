@@ -39,7 +39,7 @@ public static class CfsServices
             client.Timeout = TimeSpan.FromMinutes(2);
             if (provider.GetRequiredService<CfsRunnerOptions>().ImsAccessToken is { } token)
             {
-                client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+                client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token.Value);
             }
         });
         services.AddSingleton<GitMirror>();

@@ -110,7 +110,7 @@ if (options.RequireTokens)
     var tokens = app.Services.GetRequiredService<AccessTokens>();
     if (options.InternalAccessToken is { } internalToken)
     {
-        tokens.AddInternal(internalToken);
+        tokens.AddInternal(internalToken.Value);
     }
     app.UseBearerTokens(tokens);
 }

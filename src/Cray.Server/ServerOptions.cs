@@ -39,7 +39,7 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
     public bool RequireTokens { get; init; }
 
     /// <summary>The token this process's runner uses for its own IMS API; accepted only by this process.</summary>
-    public string? InternalAccessToken { get; init; }
+    public Cray.Platform.Authentication.AccessSecret? InternalAccessToken { get; init; }
 
     public static readonly string[] HostFlags = ["--environment", "--contentRoot", "--applicationName"];
 
@@ -75,13 +75,13 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
             {
                 throw new ArgumentException($"--cfs-ims-token-file: the token would cross the network in plain text to {runner.ImsUrl}; use an https:// --cfs-ims-url.");
             }
-            runner = runner with { ImsAccessToken = ReadTokenFile(tokenFile) };
+            runner = runner with { ImsAccessToken = new Cray.Platform.Authentication.AccessSecret(ReadTokenFile(tokenFile)) };
         }
-        string? internalToken = null;
+        Cray.Platform.Authentication.AccessSecret? internalToken = null;
         if (configuration["cfs-ims-token-file"] is null && requireTokens && configuration["cfs-ims-url"] is null)
         {
             // The runner calls this server's own IMS API: with a token only this process knows.
-            internalToken = Cray.Platform.Authentication.AccessTokens.NewSecret();
+            internalToken = new Cray.Platform.Authentication.AccessSecret(Cray.Platform.Authentication.AccessTokens.NewSecret());
             runner = runner with { ImsAccessToken = internalToken };
         }
         return new ServerOptions(host, port, dataDirectory, roles, ReadImsWorker(configuration, dataDirectory), runner)

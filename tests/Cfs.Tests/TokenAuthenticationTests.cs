@@ -80,4 +80,22 @@ public sealed class TokenAuthenticationTests : IDisposable
             Assert.True(health.IsSuccessStatusCode, open);
         }
     }
+
+    [Fact]
+    public void OptionsRecordsNeverPrintTheRunnersToken()
+    {
+        var secret = AccessTokens.NewSecret();
+        var options = new Cray.Cfs.Runner.CfsRunnerOptions
+        {
+            ImsUrl = "http://127.0.0.1:1/apis/ims",
+            SessionsDirectory = "/s",
+            LogsDirectory = "/l",
+            GitCacheDirectory = "/g",
+            AnsibleConfigsDirectory = "/a",
+            NodeKeyDirectory = "/n",
+            ImsAccessToken = new AccessSecret(secret),
+        };
+        Assert.DoesNotContain(secret, options.ToString());
+        Assert.Contains("ImsAccessToken = (secret)", options.ToString());
+    }
 }

@@ -21,7 +21,7 @@ public sealed record CfsRunnerOptions
     public required string NodeKeyDirectory { get; init; }
 
     /// <summary>The bearer token for IMS when the server requires tokens (--auth token); null otherwise.</summary>
-    public string? ImsAccessToken { get; init; }
+    public Cray.Platform.Authentication.AccessSecret? ImsAccessToken { get; init; }
 
     public int Slots { get; init; } = 2;
 
