@@ -41,6 +41,17 @@ public static class CfsServices
             {
                 client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token.Value);
             }
+        }).ConfigurePrimaryHttpMessageHandler(provider =>
+        {
+            var handler = new SocketsHttpHandler();
+            if (provider.GetRequiredService<CfsRunnerOptions>().ImsCertificateThumbprint is { } thumbprint)
+            {
+                // Its own server's certificate is trusted by thumbprint, whatever its name or issuer.
+                handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors)
+                    => errors == System.Net.Security.SslPolicyErrors.None
+                        || string.Equals((certificate as System.Security.Cryptography.X509Certificates.X509Certificate2)?.Thumbprint ?? certificate?.GetCertHashString(), thumbprint, StringComparison.OrdinalIgnoreCase);
+            }
+            return handler;
         });
         services.AddSingleton<GitMirror>();
         services.AddSingleton<ImageCustomization>();

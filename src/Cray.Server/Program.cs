@@ -64,6 +64,10 @@ if (missingTools.Count > 0)
 }
 
 builder.WebHost.UseUrls(options.ListenUrl);
+if (options.TlsCertificate is { } certificate)
+{
+    builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate));
+}
 // Request-by-request framework logging is noise for an admin; the server's own lines stay.
 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 // The key ring sits in a root-only directory of the data dir; the "unencrypted at rest" warning says only that.

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Cray.Cfs.Runner;
 using Cray.Ims.Jobs;
 
@@ -18,7 +20,7 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
     /// <summary>Every flag with its help text; the generic host's own flags are accepted too.</summary>
     public static readonly (string Flag, string Help)[] Flags =
     [
-        ("--listen", $"HOST:PORT where the HTTP API listens (default {DefaultListen}; loopback only)"),
+        ("--listen", $"HOST:PORT where the API listens (default {DefaultListen}; another address needs TLS and --auth token)"),
         ("--data-dir", $"DIR for the database, the artifact repository, job directories and logs (default {DefaultDataDirectory})"),
         ("--roles", $"comma list of {string.Join(", ", AllRoles)}, or all (default all)"),
         ("--ims-worker-slots", "N customize jobs run at once (default 2)"),
@@ -29,6 +31,8 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         ("--ims-repository-wait-timeout", "how long a create job waits for its recipe's repositories to answer (default 10m)"),
         ("--ims-build-timeout", "how long kiwi-ng may take to build an image root (default 4h)"),
         ("--ims-enable-dkms", "true to mount /proc, /sys and /dev in image roots of jobs that do not set require_dkms (default false)"),
+        ("--tls-certificate", "PEM certificate (chain): the API speaks HTTPS; with --tls-key"),
+        ("--tls-key", "PEM private key of --tls-certificate"),
         ("--auth", "none, or token: every API request needs a bearer token from `cray-server tokens create NAME` (default none)"),
         ("--cfs-runner-slots", "N sessions run at once (default 2)"),
         ("--cfs-ims-token-file", "JSON file with the access_token the runner sends to --cfs-ims-url when that IMS requires tokens"),
@@ -43,7 +47,12 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
 
     public static readonly string[] HostFlags = ["--environment", "--contentRoot", "--applicationName"];
 
-    public string ListenUrl => $"http://{(ListenHost.Contains(':') ? $"[{ListenHost}]" : ListenHost)}:{ListenPort}";
+    /// <summary>--tls-certificate and --tls-key: the server speaks HTTPS with this certificate.</summary>
+    public X509Certificate2? TlsCertificate { get; init; }
+
+    public string ListenUrl => UrlOf(TlsCertificate is not null, ListenHost, ListenPort);
+
+    private static string UrlOf(bool tls, string host, int port) => $"{(tls ? "https" : "http")}://{(host.Contains(':') ? $"[{host}]" : host)}:{port}";
 
     public bool HasRole(string role) => Roles.Contains(role);
 
@@ -61,14 +70,25 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         {
             throw new ArgumentException($"--roles: unknown role(s) {string.Join(", ", unknown)}; choose from {string.Join(", ", AllRoles)} or 'all'.");
         }
-        var listenUrl = $"http://{(host.Contains(':') ? $"[{host}]" : host)}:{port}";
         var auth = configuration["auth"] ?? "none";
         if (auth is not ("none" or "token"))
         {
             throw new ArgumentException($"--auth: '{auth}' is not none or token.");
         }
         var requireTokens = auth == "token";
-        var runner = ReadCfsRunner(configuration, dataDirectory, listenUrl);
+        var certificate = ReadCertificate(configuration["tls-certificate"], configuration["tls-key"]);
+        if (!IsLoopback(host) && (certificate is null || !requireTokens))
+        {
+            throw new ArgumentException(
+                $"--listen: refusing to listen on {host}: a non-loopback address needs --tls-certificate and --tls-key, and --auth token; otherwise cray-server only listens on 127.0.0.1, ::1 or localhost.");
+        }
+        // The runner calls its own IMS on loopback: an any-address listener answers there too.
+        var ownHost = host is "0.0.0.0" ? "127.0.0.1" : host is "::" ? "::1" : host;
+        var runner = ReadCfsRunner(configuration, dataDirectory, UrlOf(certificate is not null, ownHost, port));
+        if (certificate is not null && configuration["cfs-ims-url"] is null)
+        {
+            runner = runner with { ImsCertificateThumbprint = certificate.Thumbprint };
+        }
         if (configuration["cfs-ims-token-file"] is { } tokenFile)
         {
             if (Uri.TryCreate(runner.ImsUrl, UriKind.Absolute, out var imsUri) && imsUri.Scheme == Uri.UriSchemeHttp && !imsUri.IsLoopback)
@@ -86,6 +106,7 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         }
         return new ServerOptions(host, port, dataDirectory, roles, ReadImsWorker(configuration, dataDirectory), runner)
         {
+            TlsCertificate = certificate,
             RequireTokens = requireTokens,
             InternalAccessToken = internalToken,
         };
@@ -173,6 +194,30 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         };
     }
 
+    private static X509Certificate2? ReadCertificate(string? certificateFile, string? keyFile)
+    {
+        if (certificateFile is null && keyFile is null)
+        {
+            return null;
+        }
+        if (certificateFile is null || keyFile is null)
+        {
+            throw new ArgumentException("--tls-certificate and --tls-key go together: give both PEM files or neither.");
+        }
+        try
+        {
+            using var fromPem = X509Certificate2.CreateFromPemFile(certificateFile, keyFile);
+            // Kestrel on Linux needs the key in an exportable form it can hand to OpenSSL.
+            return X509CertificateLoader.LoadPkcs12(fromPem.Export(X509ContentType.Pkcs12), null);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+        {
+            throw new ArgumentException($"--tls-certificate/--tls-key: cannot load {certificateFile} with {keyFile}: {exception.Message}");
+        }
+    }
+
+    private static bool IsLoopback(string host) => host == "localhost" || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
+
     private static (string Host, int Port) ParseListen(string listen)
     {
         var separator = listen.LastIndexOf(':');
@@ -181,11 +226,9 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
             throw new ArgumentException($"--listen: '{listen}' is not HOST:PORT (for example {DefaultListen}).");
         }
         var host = listen[..separator].Trim('[', ']');
-        var loopback = host == "localhost" || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
-        if (!loopback)
+        if (host != "localhost" && !IPAddress.TryParse(host, out _))
         {
-            throw new ArgumentException(
-                $"--listen: refusing to listen on {host}: authentication is not configured, so cray-server only listens on a loopback address (127.0.0.1, ::1 or localhost).");
+            throw new ArgumentException($"--listen: '{host}' is not an IP address or localhost.");
         }
         return (host, port);
     }

@@ -8,11 +8,11 @@ public sealed class CommandLineTests
     [Theory]
     [InlineData("127.0.0.1:8280", "http://127.0.0.1:8280")]
     [InlineData("http://localhost:8280/", "http://localhost:8280")]
-    [InlineData("https://127.0.0.1:8280", "http://127.0.0.1:8280")]
+    [InlineData("https://127.0.0.1:8280", "https://127.0.0.1:8280")]
     [InlineData("api-gw-service-nmn.local", "https://api-gw-service-nmn.local")]
     [InlineData("http://api-gw-service-nmn.local", "https://api-gw-service-nmn.local")]
     [InlineData("[::1]:8280", "http://[::1]:8280")]
-    public void HostnamesUseHttpsExceptOnLoopback(string given, string expected)
+    public void HostnamesUseHttpsExceptOnLoopbackWhereHttpsIsKeptOnlyWhenAskedFor(string given, string expected)
         => Assert.Equal(expected, ConfigCommands.NormaliseHostname(given));
 
     [Theory]

@@ -17,6 +17,15 @@ public sealed class CrayEnvironment : IAsyncLifetime
     /// <summary>cray-server flags beyond --listen and --data-dir.</summary>
     public IReadOnlyList<string> ExtraServerArguments { get; init; } = [];
 
+    /// <summary>The address the server listens on (127.0.0.1 unless a test needs another).</summary>
+    public string ListenHost { get; init; } = "127.0.0.1";
+
+    /// <summary>https for a server given a certificate.</summary>
+    public string Scheme { get; init; } = "http";
+
+    /// <summary>What `cray init` is given: loopback, with the scheme the server speaks.</summary>
+    public string Hostname => $"{Scheme}://127.0.0.1:{Port}";
+
     /// <summary>
     /// Under /var/lib rather than /tmp: OpenSSH only jails into a path whose every component is
     /// root-owned and not group/world-writable, and /tmp is world-writable.
@@ -75,7 +84,7 @@ public sealed class CrayEnvironment : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await StartServerAsync();
-        var init = await CrayAsync("init", "--hostname", $"127.0.0.1:{Port}", "--no-auth");
+        var init = await CrayAsync("init", "--hostname", Hostname, "--no-auth");
         Assert.Equal(0, init.ExitCode);
     }
 
@@ -84,7 +93,7 @@ public sealed class CrayEnvironment : IAsyncLifetime
     {
         var start = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { BuiltAssembly("Cray.Server", "cray-server.dll"), "--listen", $"127.0.0.1:{Port}", "--data-dir", DataDirectory },
+            ArgumentList = { BuiltAssembly("Cray.Server", "cray-server.dll"), "--listen", $"{ListenHost}:{Port}", "--data-dir", DataDirectory },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
@@ -98,13 +107,14 @@ public sealed class CrayEnvironment : IAsyncLifetime
         server.ErrorDataReceived += (_, line) => { lock (this) { File.AppendAllText(log, line.Data + "\n"); } };
         server.BeginOutputReadLine();
         server.BeginErrorReadLine();
-        using var http = new HttpClient();
+        // A test server's certificate is self-signed.
+        using var http = new HttpClient(new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true } });
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
         {
             try
             {
-                if ((await http.GetAsync($"http://127.0.0.1:{Port}/apis/ims/healthz/ready")).IsSuccessStatusCode)
+                if ((await http.GetAsync($"{Hostname}/apis/ims/healthz/ready")).IsSuccessStatusCode)
                 {
                     break;
                 }

@@ -11,11 +11,15 @@ public class JobEnvironment : IAsyncLifetime
 {
     public JobEnvironment()
     {
-        Cray = new CrayEnvironment { ExtraServerArguments = ServerArguments };
+        Cray = new CrayEnvironment { ExtraServerArguments = ServerArguments, ListenHost = ListenHost, Scheme = Scheme };
     }
 
     /// <summary>Extra cray-server flags for a fixture that needs them.</summary>
     protected virtual string[] ServerArguments => [];
+
+    protected virtual string ListenHost => "127.0.0.1";
+
+    protected virtual string Scheme => "http";
 
     public CrayEnvironment Cray { get; }
 
@@ -46,7 +50,7 @@ public class JobEnvironment : IAsyncLifetime
         PublicKeyId = (string)JsonNode.Parse(key.Output)!["id"]!;
     }
 
-    public Task DisposeAsync() => Cray.DisposeAsync();
+    public virtual Task DisposeAsync() => Cray.DisposeAsync();
 
     /// <summary>The cached mmdebstrap image: test.sh passes its path; otherwise the script builds or finds it.</summary>
     public static async Task<string> BaseImagePathAsync()

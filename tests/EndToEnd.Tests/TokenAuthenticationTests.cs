@@ -3,10 +3,40 @@ using Cray.Platform.Processes;
 
 namespace Cray.EndToEnd.Tests;
 
-/// <summary>A server started with --auth token; the admin makes a token on the server host and logs in with it.</summary>
+/// <summary>
+/// A server as it would face a network: on every address (0.0.0.0), HTTPS with its own certificate,
+/// --auth token. The admin makes a token on the server host and logs in with it.
+/// </summary>
 public sealed class TokenAuthenticationEnvironment : JobEnvironment
 {
-    protected override string[] ServerArguments => ["--auth", "token"];
+    // Runs before the base constructor reads ServerArguments.
+    private readonly string certificateDirectory = CreateCertificate();
+
+    protected override string[] ServerArguments =>
+        ["--auth", "token", "--tls-certificate", Path.Combine(certificateDirectory, "server.crt"), "--tls-key", Path.Combine(certificateDirectory, "server.key")];
+
+    protected override string ListenHost => "0.0.0.0";
+
+    protected override string Scheme => "https";
+
+    /// <summary>A self-signed certificate and its key as PEM files in a private directory.</summary>
+    private static string CreateCertificate()
+    {
+        var directory = Path.Combine(CrayEnvironment.TestsDirectory, "tls-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=cray-server-test", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        File.WriteAllText(Path.Combine(directory, "server.crt"), certificate.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(directory, "server.key"), key.ExportPkcs8PrivateKeyPem());
+        return directory;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Directory.Delete(certificateDirectory, recursive: true);
+    }
 
     public string Token { get; private set; } = "";
 
@@ -30,7 +60,7 @@ public sealed class TokenAuthenticationTests(TokenAuthenticationEnvironment envi
     private CrayEnvironment Cray => environment.Cray;
 
     [Fact]
-    public async Task TheSeedRunsUnderTokensAndTheRunnerReachesImsWithItsOwnToken()
+    public async Task TheSeedRunsOverHttpsWithTokensAndTheRunnerReachesImsWithItsOwnTokenAndCertificate()
     {
         var repository = Path.Combine(Cray.Root, "layer");
         Directory.CreateDirectory(repository);
@@ -53,7 +83,7 @@ public sealed class TokenAuthenticationTests(TokenAuthenticationEnvironment envi
     public async Task WithoutATokenTheCliGetsTheServersUnauthorizedProblem()
     {
         var elsewhere = Path.Combine(Cray.Root, "config-without-token");
-        Assert.Equal(0, (await CrayEnvironment.CrayWithConfigAsync(elsewhere, "init", "--hostname", $"127.0.0.1:{Cray.Port}", "--no-auth")).ExitCode);
+        Assert.Equal(0, (await CrayEnvironment.CrayWithConfigAsync(elsewhere, "init", "--hostname", Cray.Hostname, "--no-auth")).ExitCode);
         var refused = await CrayEnvironment.CrayWithConfigAsync(elsewhere, "ims", "images", "list");
         Assert.Equal(2, refused.ExitCode);
         Assert.StartsWith("Error: Unauthorized: This server requires a bearer token", refused.Error);

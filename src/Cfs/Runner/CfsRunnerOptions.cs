@@ -23,6 +23,9 @@ public sealed record CfsRunnerOptions
     /// <summary>The bearer token for IMS when the server requires tokens (--auth token); null otherwise.</summary>
     public Cray.Platform.Authentication.AccessSecret? ImsAccessToken { get; init; }
 
+    /// <summary>With TLS, the runner calls its own server's IMS and trusts exactly that server's certificate.</summary>
+    public string? ImsCertificateThumbprint { get; init; }
+
     public int Slots { get; init; } = 2;
 
     public TimeSpan SshReadyTimeout { get; init; } = TimeSpan.FromMinutes(5);

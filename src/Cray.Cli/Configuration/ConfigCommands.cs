@@ -60,18 +60,21 @@ public static class ConfigCommands
     }
 
     /// <summary>
-    /// The reference forces https. Our server speaks plain HTTP on loopback only, so http is kept
-    /// (or chosen, when no scheme is given) for a loopback host and https is used everywhere else.
+    /// The reference forces https. cray-server speaks plain HTTP unless given a certificate, and only
+    /// on loopback, so a loopback host keeps http (or gets it when no scheme is given) unless https is
+    /// asked for; every other host gets https.
     /// </summary>
     public static string NormaliseHostname(string host)
     {
         host = host.Trim().TrimEnd('/');
         var withoutScheme = host;
+        string? givenScheme = null;
         foreach (var scheme in new[] { "https://", "http://" })
         {
             if (host.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
             {
                 withoutScheme = host[scheme.Length..];
+                givenScheme = scheme;
             }
         }
         if (withoutScheme.Length == 0 || !Uri.TryCreate("http://" + withoutScheme, UriKind.Absolute, out var parsed))
@@ -79,7 +82,8 @@ public static class ConfigCommands
             throw new CliException($"Invalid value for '--hostname': '{host}' is not a host name or URL.", showUsage: true);
         }
         var loopback = parsed.IsLoopback || (IPAddress.TryParse(parsed.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
-        return (loopback ? "http://" : "https://") + withoutScheme;
+        // https is kept wherever it is asked for (a server with --tls-certificate on loopback).
+        return (loopback && givenScheme != "https://" ? "http://" : "https://") + withoutScheme;
     }
 
     public static Command BuildConfig()
