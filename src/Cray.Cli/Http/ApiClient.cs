@@ -33,6 +33,10 @@ public sealed class ApiClient : IDisposable
         var token = ReadToken(context.TokenPath);
         if (token is not null)
         {
+            if (context.Verbosity >= 3)
+            {
+                context.Log($"Loaded token: {context.TokenPath}");
+            }
             if (baseAddress.Scheme == Uri.UriSchemeHttp && !baseAddress.IsLoopback)
             {
                 throw new CliException("You've configured your cray hostname with http. Please reconfigure for https.");
