@@ -9,8 +9,8 @@ namespace Cray.Cli.Output;
 
 /// <summary>
 /// YAML as the reference CLI prints it (PyYAML's safe_dump, block style): sequences inside mappings
-/// are not indented, and strings that YAML 1.1 would read as another type (dates, numbers, booleans,
-/// null) are single-quoted so that they stay strings.
+/// are not indented, strings that YAML 1.1 would read as another type (dates, numbers, booleans,
+/// null) are single-quoted so that they stay strings, and long strings fold at 80 columns.
 /// </summary>
 public static partial class PythonYaml
 {
@@ -21,7 +21,9 @@ public static partial class PythonYaml
     {
         var stream = new YamlStream(new YamlDocument(ToYaml(document)));
         using var writer = new StringWriter();
-        stream.Save(writer, assignAnchors: false);
+        // PyYAML's emitter folds long scalars at its best width of 80 columns; YamlDotNet's, a port of
+        // the same emitter, does the same when told the width.
+        stream.Save(new Emitter(writer, new EmitterSettings(bestIndent: 2, bestWidth: 80, isCanonical: false, maxSimpleKeyLength: 1024)), assignAnchors: false);
         var text = writer.ToString();
         // YamlDotNet closes each document with "...": PyYAML does not for a block document.
         if (text.EndsWith("...\n", StringComparison.Ordinal))
