@@ -13,7 +13,8 @@ public sealed class YamlParityTests
         try
         {
             File.WriteAllText(file, json);
-            var start = new ProcessStartInfo("python3")
+            // Debian's python3, where python3-yaml is installed as ansible-core's dependency (test.sh installs it).
+            var start = new ProcessStartInfo("/usr/bin/python3")
             {
                 ArgumentList = { "-c", "import json, sys, yaml; sys.stdout.write(yaml.safe_dump(json.load(open(sys.argv[1])), default_flow_style=False))", file },
                 RedirectStandardOutput = true,
