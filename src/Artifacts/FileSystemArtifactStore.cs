@@ -254,6 +254,10 @@ public sealed class FileSystemArtifactStore : IArtifactStore
             }
             var destinationContent = ContentPath(bucket, destinationKey);
             var destinationMetadata = MetadataPath(bucket, destinationKey);
+            if (File.Exists(destinationContent))
+            {
+                throw new ArtifactConflictException($"s3://{bucket}/{destinationKey} already exists; a move never replaces another object.");
+            }
             EnsureParentDirectory(destinationContent, bucket, destinationKey);
             EnsureParentDirectory(destinationMetadata, bucket, destinationKey);
             var sourceMetadata = MetadataPath(bucket, sourceKey);

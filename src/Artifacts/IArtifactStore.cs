@@ -69,7 +69,10 @@ public interface IArtifactStore
     /// <summary>Returns false when there was no such object.</summary>
     bool Delete(string bucket, string key);
 
-    /// <summary>Renames an object within its bucket; returns the moved object, or null when the source does not exist.</summary>
+    /// <summary>
+    /// Renames an object within its bucket; returns the moved object, or null when the source does
+    /// not exist. It never replaces another object: an existing destination is an <see cref="ArtifactConflictException"/>.
+    /// </summary>
     ArtifactObject? Move(string bucket, string sourceKey, string destinationKey);
 }
 

@@ -112,6 +112,16 @@ public sealed class FileSystemArtifactStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task MoveNeverReplacesAnotherObject()
+    {
+        await store.PutAsync("boot-images", "a/rootfs", Content("first"));
+        await store.PutAsync("boot-images", "b/rootfs", Content("second"));
+        Assert.Throws<ArtifactConflictException>(() => store.Move("boot-images", "a/rootfs", "b/rootfs"));
+        Assert.Equal(Md5("first"), store.Head("boot-images", "a/rootfs")!.Md5);
+        Assert.Equal(Md5("second"), store.Head("boot-images", "b/rootfs")!.Md5);
+    }
+
+    [Fact]
     public async Task MoveKeepsChecksumAndMetadataAndDeleteRemovesEmptyDirectories()
     {
         await store.PutAsync("boot-images", "img/rootfs", Content("data"), new Dictionary<string, string> { ["k"] = "v" });

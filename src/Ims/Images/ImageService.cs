@@ -267,11 +267,18 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
         }
     }
 
-    /// <summary>Moves a file aside unless something is already there: two images may have used one path at different times.</summary>
+    /// <summary>Moves a file aside; the store refuses to move onto another file, as two images may have used one path at different times.</summary>
     private ArtifactObject? MoveWithoutOverwrite(string bucket, string from, string to)
-        => artifacts.Head(bucket, to) is null || artifacts.Head(bucket, from) is null
-            ? artifacts.Move(bucket, from, to)
-            : throw ImsProblems.Unprocessable($"s3://{bucket}/{from} cannot be moved to s3://{bucket}/{to}: another image's file is there.");
+    {
+        try
+        {
+            return artifacts.Move(bucket, from, to);
+        }
+        catch (ArtifactConflictException)
+        {
+            throw ImsProblems.Unprocessable($"s3://{bucket}/{from} cannot be moved to s3://{bucket}/{to}: another image's file is there.");
+        }
+    }
 
     /// <summary>Deletes every file a manifest lists, then the manifest itself; missing files are skipped.</summary>
     private void DeleteListedFiles(ArtifactLink? manifestLink)

@@ -180,18 +180,14 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
         {
             return null;
         }
-        if (artifacts.Head(bucket, key) is null)
-        {
-            return null;
-        }
-        // Never move onto another archive: two recipes may have used one path at different times.
-        if (artifacts.Head(bucket, destination) is not null)
-        {
-            throw ImsProblems.Unprocessable($"The archive s3://{bucket}/{key} cannot be moved to s3://{bucket}/{destination}: another recipe's archive is there.");
-        }
         try
         {
             return artifacts.Move(bucket, key, destination) is { } moved ? new MovedArchive(bucket, key, moved) : null;
+        }
+        catch (ArtifactConflictException)
+        {
+            // Two recipes may have used one path at different times; the store never moves onto the other's archive.
+            throw ImsProblems.Unprocessable($"The archive s3://{bucket}/{key} cannot be moved to s3://{bucket}/{destination}: another recipe's archive is there.");
         }
         catch (Exception exception) when (exception is IOException or ArtifactException)
         {
