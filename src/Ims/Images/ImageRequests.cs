@@ -27,10 +27,7 @@ public static class ImageRequests
 
     public static ImageCreate ParseCreate(JsonObject? body)
     {
-        if (body is null || body.Count == 0)
-        {
-            throw ImsProblems.NoInput();
-        }
+        JsonFields.RequireInput(body);
         var errors = new FieldErrors();
         JsonFields.RejectUnknown(body, CreateFields, errors);
         var name = JsonFields.RequiredNonBlank(body, "name", errors);
@@ -43,10 +40,7 @@ public static class ImageRequests
 
     public static ImagePatch ParsePatch(JsonObject? body)
     {
-        if (body is null || body.Count == 0)
-        {
-            throw ImsProblems.NoInput();
-        }
+        JsonFields.RequireInput(body);
         ArtifactLink? link = null;
         string? arch = null;
         MetadataChange? metadata = null;

@@ -45,10 +45,7 @@ public static partial class JobRequests
 
     public static JobCreate ParseCreate(JsonObject? body)
     {
-        if (body is null || body.Count == 0)
-        {
-            throw ImsProblems.NoInput();
-        }
+        JsonFields.RequireInput(body);
         var errors = new FieldErrors();
         JsonFields.RejectUnknown(body, CreateFields, errors);
         var jobType = JsonFields.RequiredString(body, "job_type", errors);
@@ -74,10 +71,7 @@ public static partial class JobRequests
 
     public static JobPatch ParsePatch(JsonObject? body)
     {
-        if (body is null || body.Count == 0)
-        {
-            throw ImsProblems.NoInput();
-        }
+        JsonFields.RequireInput(body);
         var errors = new FieldErrors();
         JsonFields.RejectUnknown(body, ["status", "resultant_image_id"], errors);
         var status = JsonFields.OptionalString(body, "status", errors);

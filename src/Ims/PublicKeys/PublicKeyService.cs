@@ -14,10 +14,7 @@ public sealed class PublicKeyService(IRecordStore store, TimeProvider clock) : I
 
     public static (string Name, string Key) ParseCreate(JsonObject? body)
     {
-        if (body is null || body.Count == 0)
-        {
-            throw ImsProblems.NoInput();
-        }
+        JsonFields.RequireInput(body);
         var errors = new FieldErrors();
         JsonFields.RejectUnknown(body, CreateFields, errors);
         var name = JsonFields.RequiredNonBlank(body, "name", errors);

@@ -26,10 +26,7 @@ public static class RecipeRequests
 
     public static RecipeCreate ParseCreate(JsonObject? body)
     {
-        if (body is null || body.Count == 0)
-        {
-            throw ImsProblems.NoInput();
-        }
+        JsonFields.RequireInput(body);
         var errors = new FieldErrors();
         JsonFields.RejectUnknown(body, CreateFields, errors);
         var name = JsonFields.RequiredNonBlank(body, "name", errors);
@@ -45,10 +42,7 @@ public static class RecipeRequests
 
     public static RecipePatch ParsePatch(JsonObject? body)
     {
-        if (body is null || body.Count == 0)
-        {
-            throw ImsProblems.NoInput();
-        }
+        JsonFields.RequireInput(body);
         ArtifactLink? link = null;
         string? arch = null;
         bool? requireDkms = null;

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -6,6 +7,15 @@ namespace Cray.Ims.Validation;
 /// <summary>Small readers for request fields that record what is wrong instead of throwing.</summary>
 public static class JsonFields
 {
+    /// <summary>A missing or empty (<c>{}</c>) body is the reference's 400 "No input provided".</summary>
+    public static void RequireInput([NotNull] JsonObject? body)
+    {
+        if (body is null || body.Count == 0)
+        {
+            throw ImsProblems.NoInput();
+        }
+    }
+
     public static void RejectUnknown(JsonObject body, IReadOnlyCollection<string> allowed, FieldErrors errors)
     {
         foreach (var (name, _) in body)

@@ -8,10 +8,7 @@ public static class UndeleteRequest
 {
     public static void Parse(JsonObject? body)
     {
-        if (body is null || body.Count == 0)
-        {
-            throw ImsProblems.NoInput();
-        }
+        JsonFields.RequireInput(body);
         foreach (var (field, value) in body)
         {
             if (field != "operation")
