@@ -5,8 +5,12 @@ public static class DefaultAnsibleConfig
 {
     public const string Name = "cfs-default-ansible-cfg";
 
-    /// <summary>Pipelining and SSH ControlPersist keep one SSH connection per host for the whole layer.</summary>
-    public static string Text(string controlPathDirectory) => $"""
+    /// <summary>
+    /// Pipelining and SSH ControlPersist keep one SSH connection per host for the whole layer. The
+    /// control sockets' directory comes from the runner's environment (<see cref="AnsibleEnvironment"/>),
+    /// as it does for a named configuration.
+    /// </summary>
+    public const string Text = """
         [defaults]
         host_key_checking = False
         forks = 50
@@ -23,7 +27,6 @@ public static class DefaultAnsibleConfig
         pipelining = True
         retries = 3
         ssh_args = -o ControlMaster=auto -o ControlPersist=120s -o ServerAliveInterval=30 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
-        control_path_dir = {controlPathDirectory}
 
         """;
 }

@@ -283,13 +283,16 @@ public sealed class SessionExecutor(
         return (layer["clone_url"]?.GetValue<string>() ?? throw new SessionFailedException($"{what} has no repository."), null);
     }
 
-    private async Task<string> WriteAnsibleConfigAsync(SessionRecord session, SessionWorkspace workspace, CancellationToken cancellationToken)
+    /// <summary>The session's ansible.cfg as written for it: its path (ANSIBLE_CONFIG) and its text (which settings it makes).</summary>
+    private sealed record AnsibleConfigFile(string Path, string Text);
+
+    private async Task<AnsibleConfigFile> WriteAnsibleConfigAsync(SessionRecord session, SessionWorkspace workspace, CancellationToken cancellationToken)
     {
         workspace.ControlPathDirectory = Directory.CreateTempSubdirectory("cfs-cp-").FullName;
         string text;
         if (string.IsNullOrEmpty(session.Ansible.Config) || session.Ansible.Config == DefaultAnsibleConfig.Name)
         {
-            text = DefaultAnsibleConfig.Text(workspace.ControlPathDirectory);
+            text = DefaultAnsibleConfig.Text;
         }
         else
         {
@@ -302,7 +305,7 @@ public sealed class SessionExecutor(
         }
         var path = Path.Combine(workspace.Directory, "ansible.cfg");
         await File.WriteAllTextAsync(path, text, cancellationToken);
-        return path;
+        return new AnsibleConfigFile(path, text);
     }
 
     /// <summary>Checks a layer out at its commit; its playbook must be a file inside the checkout.</summary>
@@ -320,7 +323,7 @@ public sealed class SessionExecutor(
         return new LayerCheckout(label, layer["name"]?.GetValue<string>() ?? $"layer {index}", cloneUrl, playbook, commit, playbookPath, directory);
     }
 
-    private async Task<bool> RunLayerAsync(SessionRecord session, LayerCheckout layer, string inventory, string ansibleConfig, string nodeKey, string? limit,
+    private async Task<bool> RunLayerAsync(SessionRecord session, LayerCheckout layer, string inventory, AnsibleConfigFile ansibleConfig, string nodeKey, string? limit,
         SessionWorkspace workspace, Action<string> outputLine, CancellationToken cancellationToken)
     {
         List<string> arguments = ["-i", inventory, layer.PlaybookPath];
@@ -339,9 +342,9 @@ public sealed class SessionExecutor(
         logs.Append(session.Name, $"ansible-playbook {string.Join(' ', arguments.Skip(2))}");
         // Nodes are reached as root with the node key, as the reference's AEE does, unless the
         // ansible.cfg says otherwise; inventory variables (ansible_user, ansible_ssh_private_key_file) beat both.
-        var environment = AnsibleEnvironment.For(await File.ReadAllTextAsync(ansibleConfig, cancellationToken), nodeKey,
+        var environment = AnsibleEnvironment.For(ansibleConfig.Text, nodeKey,
             workspace.ControlPathDirectory!, layer.Directory, Path.Combine(workspace.Directory, "tmp"));
-        environment["ANSIBLE_CONFIG"] = ansibleConfig;
+        environment["ANSIBLE_CONFIG"] = ansibleConfig.Path;
         var result = await runner.RunAsync(new ProcessRequest("ansible-playbook", arguments)
         {
             WorkingDirectory = layer.Directory,
