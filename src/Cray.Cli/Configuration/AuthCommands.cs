@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using Cray.Cli.Common;
+using Cray.Cli.Http;
 
 namespace Cray.Cli.Configuration;
 
@@ -43,7 +44,10 @@ public static class AuthCommands
     public static async Task LoginAsync(CrayConfiguration configuration, string? username, string? token, CancellationToken cancellationToken)
     {
         var hostname = configuration.Hostname ?? throw new CliException("The configuration has no core.hostname. Run `cray init` first.");
-        RefusePlainHttp(hostname);
+        if (Uri.TryCreate(hostname, UriKind.Absolute, out var address))
+        {
+            ApiClient.RefuseTokenOverPlainHttp(address);
+        }
         username ??= configuration.Get("auth.login.username") as string ?? Prompts.Ask("Username");
         if (token is not null)
         {
@@ -69,23 +73,13 @@ public static class AuthCommands
         Console.WriteLine("Success!");
     }
 
-    /// <summary>As the reference: a token never goes to a non-loopback host over plain http.</summary>
-    private static void RefusePlainHttp(string hostname)
-    {
-        if (Uri.TryCreate(hostname, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttp && !uri.IsLoopback)
-        {
-            throw new CliException("You've configured your cray hostname with http. Please reconfigure for https.");
-        }
-    }
-
     /// <summary>Whether the server answers 401 to a request without a token.</summary>
     public static async Task<bool> RequiresTokenAsync(string hostname, CancellationToken cancellationToken)
         => await StatusWithTokenAsync(hostname, token: null, cancellationToken) == (int)HttpStatusCode.Unauthorized;
 
     private static async Task<int> StatusWithTokenAsync(string hostname, string? token, CancellationToken cancellationToken)
     {
-        using var handler = new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true }, ConnectTimeout = TimeSpan.FromSeconds(30) };
-        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromMinutes(1) };
+        using var http = new HttpClient(ApiClient.NewHandler()) { Timeout = TimeSpan.FromMinutes(1) };
         using var request = new HttpRequestMessage(HttpMethod.Get, hostname.TrimEnd('/') + "/apis/ims/v3/public-keys");
         if (token is not null)
         {

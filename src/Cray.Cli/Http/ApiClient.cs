@@ -23,13 +23,7 @@ public sealed class ApiClient : IDisposable
             throw new CliException("The configuration has no valid core.hostname. Run `cray init --hostname URL` or `cray config set core hostname=URL`.");
         }
         baseAddress = parsed;
-        // The reference does not verify TLS: clusters use an internal certificate authority.
-        var handler = new SocketsHttpHandler
-        {
-            SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
-            ConnectTimeout = TimeSpan.FromSeconds(30),
-        };
-        http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        http = new HttpClient(NewHandler()) { Timeout = Timeout.InfiniteTimeSpan };
         var token = ReadToken(context.TokenPath);
         if (token is not null)
         {
@@ -37,15 +31,28 @@ public sealed class ApiClient : IDisposable
             {
                 context.Log($"Loaded token: {context.TokenPath}");
             }
-            if (baseAddress.Scheme == Uri.UriSchemeHttp && !baseAddress.IsLoopback)
-            {
-                throw new CliException("You've configured your cray hostname with http. Please reconfigure for https.");
-            }
+            RefuseTokenOverPlainHttp(baseAddress);
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         }
         if (!string.IsNullOrEmpty(context.Configuration.Tenant))
         {
             http.DefaultRequestHeaders.Add("Cray-Tenant-Name", context.Configuration.Tenant);
+        }
+    }
+
+    /// <summary>The reference does not verify TLS: clusters use an internal certificate authority.</summary>
+    public static SocketsHttpHandler NewHandler() => new()
+    {
+        SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
+        ConnectTimeout = TimeSpan.FromSeconds(30),
+    };
+
+    /// <summary>As the reference: a token never goes to a non-loopback host over plain http.</summary>
+    public static void RefuseTokenOverPlainHttp(Uri address)
+    {
+        if (address.Scheme == Uri.UriSchemeHttp && !address.IsLoopback)
+        {
+            throw new CliException("You've configured your cray hostname with http. Please reconfigure for https.");
         }
     }
 
