@@ -155,7 +155,7 @@ public static class ImageImportCommand
         }
         catch (ProcessFailedException exception)
         {
-            throw new CliException(exception.Message.StartsWith("Cannot start", StringComparison.Ordinal)
+            throw new CliException(exception.Failure == ProcessFailure.NotStarted
                 ? "mksquashfs is needed to pack a directory; install it with: apt-get install squashfs-tools"
                 : $"Packing {directory} failed: {exception.Message}");
         }

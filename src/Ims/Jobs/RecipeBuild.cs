@@ -260,7 +260,7 @@ public sealed partial class RecipeBuild(IArtifactStore artifacts, ImsWorkerOptio
                 OutputLine = line => Log(UrlCredentials.Redact(line)),
             }, cancellationToken);
         }
-        catch (ProcessFailedException exception) when (exception.Message.StartsWith("Cannot start", StringComparison.Ordinal))
+        catch (ProcessFailedException exception) when (exception.Failure == ProcessFailure.NotStarted)
         {
             throw new JobFailedException($"{exception.Message}. Create jobs need kiwi-ng on the worker (Debian package kiwi).");
         }

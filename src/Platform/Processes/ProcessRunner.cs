@@ -24,9 +24,19 @@ public sealed record ProcessResult(int ExitCode, string Output)
     public bool Succeeded => ExitCode == 0;
 }
 
-public sealed class ProcessFailedException(ProcessRequest request, string message) : Exception(message)
+/// <summary>Why a program failed: callers tell a missing program from one that ran and failed.</summary>
+public enum ProcessFailure
+{
+    NotStarted,
+    TimedOut,
+    ExitCode,
+}
+
+public sealed class ProcessFailedException(ProcessRequest request, string message, ProcessFailure failure) : Exception(message)
 {
     public ProcessRequest Request { get; } = request;
+
+    public ProcessFailure Failure { get; } = failure;
 }
 
 public interface IProcessRunner
@@ -90,7 +100,7 @@ public sealed class ProcessRunner : IProcessRunner
         }
         catch (Win32Exception exception)
         {
-            throw new ProcessFailedException(request, $"Cannot start {request.FileName}: {exception.Message}");
+            throw new ProcessFailedException(request, $"Cannot start {request.FileName}: {exception.Message}", ProcessFailure.NotStarted);
         }
         process.StandardInput.Close();
         process.BeginOutputReadLine();
@@ -107,7 +117,7 @@ public sealed class ProcessRunner : IProcessRunner
             KillTree(process);
             if (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
-                throw new ProcessFailedException(request, $"{request.FileName} did not finish within {request.Timeout} and was stopped.");
+                throw new ProcessFailedException(request, $"{request.FileName} did not finish within {request.Timeout} and was stopped.", ProcessFailure.TimedOut);
             }
             throw;
         }
@@ -142,7 +152,7 @@ public static class ProcessRunnerExtensions
         if (!result.Succeeded)
         {
             var tail = result.Output.Length > 2000 ? result.Output[^2000..] : result.Output;
-            throw new ProcessFailedException(request, $"{request.FileName} exited with code {result.ExitCode}: {tail.Trim()}");
+            throw new ProcessFailedException(request, $"{request.FileName} exited with code {result.ExitCode}: {tail.Trim()}", ProcessFailure.ExitCode);
         }
         return result;
     }
