@@ -25,13 +25,16 @@ public static class ServerMetrics
         var images = factory.CreateGauge("cray_ims_images", "IMS images (not deleted)");
         var jobs = factory.CreateGauge("cray_ims_jobs", "IMS jobs by status", "status");
         var sessions = factory.CreateGauge("cray_cfs_sessions", "CFS sessions by status and result", "status", "succeeded");
+        // Singletons: resolved once, not at every scrape.
+        var imageService = app.Services.GetRequiredService<ImageService>();
+        var jobService = app.Services.GetRequiredService<JobService>();
+        var sessionService = app.Services.GetRequiredService<SessionService>();
         registry.AddBeforeCollectCallback(async cancellationToken =>
         {
-            using var scope = app.Services.CreateScope();
-            images.Set((await scope.ServiceProvider.GetRequiredService<ImageService>().ListAsync(cancellationToken)).Count);
-            SetCounts(jobs, (await scope.ServiceProvider.GetRequiredService<JobService>().ListAsync(cancellationToken)).Select(job => new[] { job.Status }));
+            images.Set((await imageService.ListAsync(cancellationToken)).Count);
+            SetCounts(jobs, (await jobService.ListAsync(cancellationToken)).Select(job => new[] { job.Status }));
             var sessionStates = new List<string[]>();
-            await foreach (var session in scope.ServiceProvider.GetRequiredService<SessionService>().ScanAsync(null, cancellationToken))
+            await foreach (var session in sessionService.ScanAsync(null, cancellationToken))
             {
                 sessionStates.Add([session.Status.Session.Status, session.Status.Session.Succeeded]);
             }
