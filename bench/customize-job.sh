@@ -7,7 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 base_image=$(scripts/base-image.sh)
 
-# Under /var/lib, not /tmp: OpenSSH jails only below root-owned, non-world-writable directories.
 source bench/lib.sh
 start_bench_server
 

@@ -1,6 +1,6 @@
 # Sourced by the bench scripts: builds Release, makes a work directory that is removed on exit,
 # starts a private cray-server in it and defines `cray`.
-# Optional before sourcing: bench_work_parent (default /var/lib: job jails cannot live under /tmp).
+# Optional before sourcing: bench_work_parent (default /var/lib, on the disk rather than a tmpfs).
 # Sets: work, server_pid, port, CRAY_CONFIG_DIR.
 dotnet build Cray.slnx -c Release -nologo -v quiet >/dev/null
 server_dll=src/Cray.Server/bin/Release/net10.0/cray-server.dll

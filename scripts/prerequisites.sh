@@ -16,6 +16,12 @@ declare -A CRAY_PACKAGES=(
   [kiwi-ng]=kiwi
   [debootstrap]=debootstrap
   [rsync]=rsync
+  # Sandboxes around image roots, sshd and ansible-playbook (bubblewrap; unshare and nsenter from util-linux).
+  [bwrap]=bubblewrap
+  [unshare]=util-linux
+  [nsenter]=util-linux
+  # Tests read file capabilities of packed images.
+  [getcap]=libcap2-bin
 )
 
 ensure_packages() {

@@ -56,6 +56,11 @@ if (!Environment.IsPrivilegedProcess && options.HasRole(ServerOptions.ImsWorkerR
     Console.Error.WriteLine("cray-server: the ims-worker role runs sshd jails, mounts and unsquashfs as root; run cray-server as root or leave the role out (--roles api).");
     return 2;
 }
+if (DataDirectoryAccess.Problem(options.DataDirectory) is { } dataDirectoryProblem)
+{
+    Console.Error.WriteLine($"cray-server: {dataDirectoryProblem}");
+    return 2;
+}
 var missingTools = RequiredTools.Missing(options.Roles);
 if (missingTools.Count > 0)
 {

@@ -1,4 +1,5 @@
 using Cray.Ims.Jobs;
+using Cray.Platform.Sandboxes;
 
 namespace Cray.Server;
 
@@ -16,7 +17,10 @@ public static class RequiredTools
             ("mount", "mount"),
             ("umount", "mount"),
             ("stat", "coreutils"),
-            ("chown", "coreutils"),
+            ("ldd", "libc-bin"),
+            (SandboxArguments.Program, "bubblewrap"),
+            ("unshare", "util-linux"),
+            ("nsenter", "util-linux"),
         ],
         [ServerOptions.CfsRunnerRole] =
         [
@@ -25,6 +29,9 @@ public static class RequiredTools
             ("ssh", "openssh-client"),
             ("ssh-keygen", "openssh-client"),
             ("realpath", "coreutils"),
+            (SandboxArguments.Program, "bubblewrap"),
+            ("unshare", "util-linux"),
+            ("nsenter", "util-linux"),
         ],
     };
 

@@ -24,13 +24,14 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         ("--data-dir", $"DIR for the database, the artifact repository, job directories and logs (default {DefaultDataDirectory})"),
         ("--roles", $"comma list of {string.Join(", ", AllRoles)}, or all (default all)"),
         ("--ims-worker-slots", "N customize jobs run at once (default 2)"),
-        ("--ims-jobs-dir", "DIR for job image roots (default DATA-DIR/ims/jobs); every component root-owned and not group/world-writable"),
+        ("--ims-jobs-dir", "DIR for job image roots (default DATA-DIR/ims/jobs)"),
+        ("--ims-source-cache-size", "bound of the worker's cache of verified source images, e.g. 20G, 500M (default 50G; unused when the artifacts are on this host)"),
         ("--ims-ssh-address", "IP address each job's sshd listens on and that connection_info names (default 127.0.0.1)"),
         ("--ims-user-wait-timeout", "how long a job waits for the user's complete/failed signal, e.g. 30m, 24h (default 24h)"),
         ("--ims-compressor", $"mksquashfs compressor for results: {string.Join(", ", ImsWorkerOptions.Compressors)} (default zstd)"),
         ("--ims-repository-wait-timeout", "how long a create job waits for its recipe's repositories to answer (default 10m)"),
         ("--ims-build-timeout", "how long kiwi-ng may take to build an image root (default 4h)"),
-        ("--ims-enable-dkms", "true to mount /proc, /sys and /dev in image roots of jobs that do not set require_dkms (default false)"),
+        ("--ims-enable-dkms", "true to give jobs that do not set require_dkms the host's /sys, read-only, in their jails (default false)"),
         ("--tls-certificate", "PEM certificate (chain): the API speaks HTTPS; with --tls-key"),
         ("--tls-key", "PEM private key of --tls-certificate"),
         ("--auth", "none, or token: every API request needs a bearer token from `cray-server tokens create NAME` (default none)"),
@@ -180,9 +181,13 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         {
             throw new ArgumentException($"--ims-enable-dkms: '{dkmsText}' is not true or false.");
         }
+        var cacheText = configuration["ims-source-cache-size"] ?? "50G";
+        var cacheBytes = ByteSize(cacheText) ?? throw new ArgumentException($"--ims-source-cache-size: '{cacheText}' is not a size such as 20G or 500M.");
         return new ImsWorkerOptions
         {
             JobsDirectory = Path.GetFullPath(configuration["ims-jobs-dir"] ?? Path.Combine(dataDirectory, "ims", "jobs")),
+            SourceCacheDirectory = Path.Combine(dataDirectory, "ims", "source-cache"),
+            SourceCacheBytes = cacheBytes,
             LogsDirectory = Path.Combine(dataDirectory, "ims", "logs"),
             Slots = slots,
             SshAddress = sshAddress,
@@ -192,6 +197,20 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
             Compressor = compressor,
             EnableDkmsByDefault = dkms,
         };
+    }
+
+    /// <summary>A size in bytes, or with a K, M, G or T suffix (powers of 1024).</summary>
+    public static long? ByteSize(string text)
+    {
+        var suffixes = "KMGT";
+        var trimmed = text.Trim().TrimEnd('B', 'b');
+        var shift = 0;
+        if (trimmed.Length > 0 && suffixes.IndexOf(char.ToUpperInvariant(trimmed[^1])) is var index and >= 0)
+        {
+            shift = 10 * (index + 1);
+            trimmed = trimmed[..^1];
+        }
+        return long.TryParse(trimmed, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number <= long.MaxValue >> shift ? number << shift : null;
     }
 
     private static X509Certificate2? ReadCertificate(string? certificateFile, string? keyFile)

@@ -20,6 +20,7 @@ public static class ImsServices
         services.AddSingleton<JobLogs>();
         services.AddSingleton<CustomizeJobRunner>();
         services.AddSingleton<RecipeBuild>();
+        services.AddSingleton<SourceCache>();
         services.AddHttpClient();
         return services;
     }

@@ -63,16 +63,20 @@ public sealed class CustomizeJobTests(JobEnvironment environment) : IClassFixtur
         var port = JobEnvironment.SshPort(await environment.WaitAsync(jobId, until: "waiting_on_user"));
         try
         {
-            // What the jail shows as / is the image root, listed from outside.
-            var inside = await environment.SshAsync(port, "ls -a / && echo --- && ls -a /.. && echo --- && ls /proc | wc -l");
+            // What the jail shows as / is the source image's root (plus the jail's /tmp), listed from its squashfs.
+            var inside = await environment.SshAsync(port, "ls -a / && echo --- && ls -a /.. && echo --- && ls /proc | grep -c '^[0-9]'");
             Assert.True(inside.Succeeded, inside.Output);
             var parts = inside.Output.Split("---\n");
-            var imageRoot = Path.Combine(environment.JobDirectory(jobId), "image-root");
-            var outside = Directory.EnumerateFileSystemEntries(imageRoot).Select(entry => Path.GetFileName(entry)!).Order(StringComparer.Ordinal).ToList();
+            var listing = await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("unsquashfs", ["-l", "-max-depth", "1", await JobEnvironment.BaseImagePathAsync()]));
+            var outside = listing.Output.Split('\n').Where(line => line.StartsWith("squashfs-root/", StringComparison.Ordinal) && line.Count(c => c == '/') == 1)
+                .Select(line => line["squashfs-root/".Length..]).Append("tmp").Distinct().Order(StringComparer.Ordinal).ToList();
+            // The image root is mounted in the job's own mount namespace: on the host its directory is empty.
+            Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(environment.JobDirectory(jobId), "image-root")));
             var shown = parts[0].Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(name => name is not "." and not "..").Order(StringComparer.Ordinal).ToList();
             Assert.Equal(outside, shown);
             Assert.Equal(parts[0], parts[1]);
-            Assert.Equal("0", parts[2].Trim());
+            // The jail's own /proc: its few processes, none of the host's.
+            Assert.InRange(int.Parse(parts[2].Trim(), System.Globalization.CultureInfo.InvariantCulture), 1, 20);
 
             // The server's data directory, the job directory and a file of the host are not there.
             var hostMarker = Path.Combine(Cray.Root, $"host-only-{Guid.NewGuid():n}");
@@ -126,7 +130,7 @@ public sealed class CustomizeJobTests(JobEnvironment environment) : IClassFixtur
     }
 
     [Fact]
-    public async Task WithoutAJailTheUserLandsOnTheWorkerAndSignalsInTheJobDirectory()
+    public async Task WithoutAJailTheUserLandsInASandboxWithTheHostsProgramsAndSignalsInTheJobDirectory()
     {
         var job = await environment.CreateJobAsync("unjailed", jail: false);
         var jobId = (string)job["id"]!;
@@ -134,6 +138,11 @@ public sealed class CustomizeJobTests(JobEnvironment environment) : IClassFixtur
         var port = JobEnvironment.SshPort(waiting);
         var imageRoot = Path.Combine(environment.JobDirectory(jobId), "image-root");
         Assert.Equal(imageRoot, (string?)waiting["ssh_containers"]![0]!["image_root"]);
+        // The host's programs are there (read-only); the data directory beyond the job is not.
+        var probes = await environment.SshAsync(port, $"test -x /usr/sbin/sshd && echo programs; test -e {Path.Combine(Cray.DataDirectory, "cray.db")} && echo database; touch /usr/bin/planted || echo read-only");
+        Assert.Contains("programs", probes.Output);
+        Assert.Contains("read-only", probes.Output);
+        Assert.DoesNotContain("database", probes.Output);
         var result = await environment.SshAsync(port, $"test -d {imageRoot} && echo from-host > {imageRoot}/etc/unjailed-marker && touch {environment.JobDirectory(jobId)}/complete");
         Assert.True(result.Succeeded, result.Output);
         var done = await environment.WaitAsync(jobId);

@@ -89,6 +89,85 @@ public sealed class ImageSessionTests(JobEnvironment environment) : IClassFixtur
     }
 
     [Fact]
+    public async Task AnsibleRunsSandboxedAndAPlaybookStillInstallsChownsAndSetsCapabilities()
+    {
+        // delegate_to: localhost runs on Ansible's side: it must not read a root-only file of the host nor write into the data directory.
+        var marker = Path.Combine(Cray.Root, $"ansible-marker-{Guid.NewGuid():n}");
+        await File.WriteAllTextAsync(marker, "host-secret-do-not-leak");
+        File.SetUnixFileMode(marker, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var planted = Path.Combine(Cray.DataDirectory, "planted-by-a-playbook");
+
+        var package = Path.Combine(Cray.Root, "cray-test-package");
+        Directory.CreateDirectory(Path.Combine(package, "DEBIAN"));
+        Directory.CreateDirectory(Path.Combine(package, "usr", "share", "cray-test"));
+        await File.WriteAllTextAsync(Path.Combine(package, "DEBIAN", "control"),
+            "Package: cray-test\nVersion: 1.0\nArchitecture: all\nMaintainer: tests <t@example.com>\nDescription: a package a playbook installs\n");
+        await File.WriteAllTextAsync(Path.Combine(package, "usr", "share", "cray-test", "hello"), "installed by dpkg\n");
+        var repository = Path.Combine(Cray.Root, "layer-sandbox");
+        Directory.CreateDirectory(repository);
+        await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("dpkg-deb", ["--root-owner-group", "--build", package, Path.Combine(repository, "cray-test.deb")]));
+        await File.WriteAllTextAsync(Path.Combine(repository, "sandbox.yml"), $$$"""
+            - hosts: Compute
+              gather_facts: false
+              tasks:
+                - name: Read a root-only file of the host from Ansible's side
+                  ansible.builtin.command: cat {{{marker}}}
+                  delegate_to: localhost
+                  register: host_read
+                  ignore_errors: true
+                - name: Write into the server's data directory from Ansible's side
+                  ansible.builtin.shell: mkdir -p {{{Cray.DataDirectory}}} && echo planted > {{{planted}}}
+                  delegate_to: localhost
+                  ignore_errors: true
+                - name: Report what Ansible's side could read
+                  ansible.builtin.copy:
+                    dest: /etc/cray-sandbox-report
+                    content: "{{ host_read.stdout | default('') }}"
+                - ansible.builtin.copy:
+                    src: cray-test.deb
+                    dest: /tmp/cray-test.deb
+                - ansible.builtin.command: dpkg -i /tmp/cray-test.deb
+                - ansible.builtin.file:
+                    path: /usr/share/cray-test/hello
+                    owner: nobody
+                    group: nogroup
+                - name: Give a copy of true the net_raw capability (what setcap writes)
+                  ansible.builtin.shell: >-
+                    cp /usr/bin/true /usr/bin/cray-captest &&
+                    python3 -c "import os; os.setxattr('/usr/bin/cray-captest', 'security.capability', bytes.fromhex('0100000200200000000000000000000000000000'))"
+            """);
+        foreach (var arguments in new[] { new[] { "init", "-q", "-b", "main" }, ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "layer"] })
+        {
+            await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("git", ["-C", repository, .. arguments]));
+        }
+        var file = Path.Combine(Cray.Root, "sandbox.json");
+        await File.WriteAllTextAsync(file, $$$"""{"layers":[{"name":"sandbox","clone_url":"{{{repository}}}","branch":"main","playbook":"sandbox.yml"}]}""");
+        Assert.Equal(0, (await Cray.CrayAsync("cfs", "v3", "configurations", "update", "sandboxed", "--file", file)).ExitCode);
+
+        var created = await Cray.CrayAsync("cfs", "sessions", "create", "--name", "sandboxed", "--configuration-name", "sandboxed",
+            "--target-definition", "image", "--target-group", "Compute", environment.BaseImageId);
+        Assert.True(created.ExitCode == 0, created.Error);
+        var session = await WaitForCompletionAsync("sandboxed");
+        var log = (await Cray.CrayAsync("cfs", "sessions", "logs", "sandboxed")).Output;
+        Assert.True((string?)session["status"]!["session"]!["succeeded"] == "true", log);
+        Assert.False(File.Exists(planted));
+        Assert.DoesNotContain("host-secret-do-not-leak", log);
+
+        var resultId = (string)session["status"]!["artifacts"]![0]!["result_id"]!;
+        var rootfs = Path.Combine(Cray.Root, "sandboxed.squashfs");
+        Assert.Equal(0, (await Cray.CrayAsync("artifacts", "get", "boot-images", $"{resultId}/rootfs", rootfs)).ExitCode);
+        var report = await ProcessRunner.Instance.RunAsync(new ProcessRequest("unsquashfs", ["-cat", rootfs, "etc/cray-sandbox-report"]));
+        Assert.Equal("", report.Output.Trim());
+        var listing = (await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("unsquashfs", ["-lln", rootfs, "usr/share/cray-test/hello", "var/lib/dpkg/info/cray-test.list"]))).Output;
+        Assert.Contains("65534/65534", listing);
+        Assert.Contains("var/lib/dpkg/info/cray-test.list", listing);
+        var extracted = Path.Combine(Cray.Root, "sandboxed-extract");
+        await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("unsquashfs", ["-q", "-d", extracted, rootfs, "usr/bin/cray-captest"]));
+        var capabilities = await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("getcap", [Path.Combine(extracted, "usr", "bin", "cray-captest")]));
+        Assert.Contains("cap_net_raw=ep", capabilities.Output);
+    }
+
+    [Fact]
     public async Task TwoGroupsWithTwoImagesGiveTwoArtifactsAndAnImageInBothGroupsIsOneHost()
     {
         await StoreConfigurationAsync("two-images", "site.yml");

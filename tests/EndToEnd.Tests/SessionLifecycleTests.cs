@@ -59,6 +59,71 @@ public sealed class SessionLifecycleTests(JobEnvironment environment) : IClassFi
     }
 
     [Fact]
+    public async Task ACrashDuringALayerLeavesNoAnsibleOrJailRunningAfterTheRestart()
+    {
+        const string name = "crashed-in-a-layer";
+        var repository = Path.Combine(Cray.Root, "repo-" + name);
+        Directory.CreateDirectory(repository);
+        await File.WriteAllTextAsync(Path.Combine(repository, "site.yml"), "- hosts: Compute\n  gather_facts: false\n  tasks:\n    - ansible.builtin.command: sleep 600\n");
+        foreach (var arguments in new[] { new[] { "init", "-q", "-b", "main" }, ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "x"] })
+        {
+            await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("git", ["-C", repository, .. arguments]));
+        }
+        var file = Path.Combine(Cray.Root, name + ".json");
+        await File.WriteAllTextAsync(file, $$$"""{"layers":[{"clone_url":"{{{repository}}}","branch":"main","playbook":"site.yml"}]}""");
+        Assert.Equal(0, (await Cray.CrayAsync("cfs", "v3", "configurations", "update", name, "--file", file)).ExitCode);
+        Assert.Equal(0, (await Cray.CrayAsync("cfs", "sessions", "create", "--name", name, "--configuration-name", name,
+            "--target-definition", "image", "--target-group", "Compute", environment.BaseImageId)).ExitCode);
+        var sessionDirectory = Path.Combine(Cray.DataDirectory, "cfs", "sessions", name);
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (!ProcessesMentioning(sessionDirectory).Any(line => line.Contains("ansible-playbook", StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, (await Cray.CrayAsync("cfs", "sessions", "logs", name)).Output);
+            await Task.Delay(300);
+        }
+        await Task.Delay(2000);
+
+        Cray.CrashServer();
+        // Left alone, the layer's Ansible and the job's jail would run on.
+        Assert.NotEmpty(ProcessesMentioning(sessionDirectory));
+        await Cray.StartServerAsync();
+        var session = await WaitForCompletionAsync(name, TimeSpan.FromMinutes(1));
+        Assert.Equal("false", (string?)session["status"]!["session"]!["succeeded"]);
+        Assert.Empty(ProcessesMentioning(sessionDirectory));
+        Assert.False(Directory.Exists(sessionDirectory));
+        // The IMS worker's own recovery ends the job's jail; it runs beside the runner's.
+        var jobs = Path.Combine(Cray.DataDirectory, "ims", "jobs");
+        var jailDeadline = DateTime.UtcNow.AddSeconds(30);
+        while (ProcessesMentioning(jobs).Count > 0 && DateTime.UtcNow < jailDeadline)
+        {
+            await Task.Delay(300);
+        }
+        Assert.Empty(ProcessesMentioning(jobs));
+    }
+
+    /// <summary>The command lines of the processes that name the directory.</summary>
+    private static List<string> ProcessesMentioning(string directory)
+    {
+        var found = new List<string>();
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                var commandLine = File.ReadAllText(Path.Combine(entry, "cmdline")).Replace('\0', ' ');
+                if (commandLine.Contains(directory, StringComparison.Ordinal))
+                {
+                    found.Add(commandLine);
+                }
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // Gone meanwhile.
+            }
+        }
+        return found;
+    }
+
+    [Fact]
     public async Task SessionTimeoutStopsASessionThatRunsTooLong()
     {
         Assert.Equal(0, (await Cray.CrayAsync("cfs", "v3", "options", "update", "--session-timeout", "1m")).ExitCode);

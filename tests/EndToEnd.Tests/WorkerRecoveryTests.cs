@@ -12,6 +12,8 @@ public sealed class WorkerRecoveryTests(JobEnvironment environment) : IClassFixt
         await environment.WaitAsync(jobId, until: "waiting_on_user");
         environment.Cray.CrashServer();
         Assert.True(JobEnvironment.SshdRunningFor(jobId), "the crash should leave the job's sshd behind for recovery to find");
+        var dataDirectory = environment.Cray.DataDirectory;
+        Assert.Contains(await OverlayStagingTests.LoopBackingFilesAsync(), file => file.StartsWith(dataDirectory, StringComparison.Ordinal));
 
         await environment.Cray.StartServerAsync();
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -26,6 +28,13 @@ public sealed class WorkerRecoveryTests(JobEnvironment environment) : IClassFixt
         Assert.Equal("error", (string?)job["status"]);
         Assert.False(JobEnvironment.SshdRunningFor(jobId));
         Assert.False(Directory.Exists(environment.JobDirectory(jobId)));
+        var loopDeadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await OverlayStagingTests.LoopBackingFilesAsync()).Any(file => file.StartsWith(dataDirectory, StringComparison.Ordinal)) && DateTime.UtcNow < loopDeadline)
+        {
+            await Task.Delay(200);
+        }
+        Assert.DoesNotContain(await OverlayStagingTests.LoopBackingFilesAsync(), file => file.StartsWith(dataDirectory, StringComparison.Ordinal));
+        Assert.DoesNotContain(File.ReadLines("/proc/self/mounts"), line => line.Contains(dataDirectory, StringComparison.Ordinal));
         Assert.Contains("cray-server stopped while the job was waiting_on_user", (await environment.Cray.CrayAsync("ims", "jobs", "logs", jobId)).Output);
     }
 }

@@ -7,6 +7,7 @@ using Cray.Cfs.Options;
 using Cray.Cfs.Sessions;
 using Cray.Cfs.Sources;
 using Cray.Platform.Processes;
+using Cray.Platform.Sandboxes;
 using Cray.Platform.Logs;
 
 namespace Cray.Cfs.Runner;
@@ -345,12 +346,13 @@ public sealed class SessionExecutor(
         var environment = AnsibleEnvironment.For(ansibleConfig.Text, nodeKey,
             workspace.ControlPathDirectory!, layer.Directory, Path.Combine(workspace.Directory, "tmp"));
         environment["ANSIBLE_CONFIG"] = ansibleConfig.Path;
-        var result = await runner.RunAsync(new ProcessRequest("ansible-playbook", arguments)
+        var sandbox = AnsibleSandbox.For(workspace, nodeKey, layer.Directory, environment);
+        await using var userNamespace = await UserNamespace.CreateAsync(runner, cancellationToken);
+        var command = sandbox.Command("ansible-playbook", arguments);
+        var result = await runner.RunAsync(HeldNamespace.Enter(command[0], command.Skip(1), userNamespace) with
         {
-            WorkingDirectory = layer.Directory,
             Timeout = TimeSpan.FromHours(24),
             OutputLine = outputLine,
-            Environment = environment,
         }, cancellationToken);
         return result.Succeeded;
     }

@@ -1,5 +1,6 @@
 using Cray.Cfs.Model;
 using Cray.Cfs.Sessions;
+using Cray.Platform.Processes;
 using Cray.Platform.Work;
 using Microsoft.Extensions.Logging;
 
@@ -91,6 +92,8 @@ public sealed class SessionRunner(
         var directory = options.SessionsDirectory;
         if (Directory.Exists(directory))
         {
+            // ansible-playbook sandboxes (and their SSH connections) a crash left running.
+            ProcessTree.StopProcessesUsing(directory, line => logger.LogWarning("{Line}", line));
             foreach (var leftover in Directory.EnumerateDirectories(directory))
             {
                 Directory.Delete(leftover, recursive: true);

@@ -11,7 +11,7 @@ using Cray.Platform.Storage;
 namespace Cray.Ims.Jobs;
 
 /// <summary>
-/// Runs one job. Customize: fetch and unpack the image root, serve it over a private sshd, wait for
+/// Runs one job. Customize: stage the image root (the cached source under an overlay), serve it over a private sshd, wait for
 /// the user's signal. Create: build the image root from a recipe with kiwi-ng. Then pack, upload
 /// and register the result. Whatever happens, it leaves no
 /// sshd, mount, job directory or half-registered image behind.
@@ -23,11 +23,10 @@ public sealed class CustomizeJobRunner(
     ImsWorkerOptions options,
     JobLogs logs,
     IProcessRunner runner,
-    RecipeBuild recipeBuild)
+    RecipeBuild recipeBuild,
+    SourceCache sourceCache)
 {
     public const string BootImagesBucket = "boot-images";
-
-    private static readonly string[] DkmsMounts = ["proc", "sys", "dev"];
 
     public async Task RunAsync(string jobId, CancellationToken cancellationToken)
     {
@@ -42,6 +41,7 @@ public sealed class CustomizeJobRunner(
         var jail = job.SshContainers is [{ Jail: true }, ..];
         var created = new CreatedImage();
         await using var sshServer = new JobSshServer(workspace, options, runner, Log);
+        OverlayImageRoot? overlay = null;
         string? failure = null;
         var stopped = false;
         try
@@ -53,12 +53,8 @@ public sealed class CustomizeJobRunner(
             else
             {
                 await SetStatusAsync(jobId, JobStatuses.FetchingImage, cancellationToken);
-                await PhaseAsync(jobId, "fetching_image", () => FetchAsync(document, workspace, jail, cancellationToken));
-                if (job.RequireDkms)
-                {
-                    await MountDkmsFileSystemsAsync(workspace, Log, cancellationToken);
-                }
-                if (await ServeUntilSignalAsync(document, workspace, sshServer, jail, Log, cancellationToken) == UserSignal.Failed)
+                await PhaseAsync(jobId, "fetching_image", async () => overlay = await StageAsync(document, workspace, jail, cancellationToken));
+                if (await ServeUntilSignalAsync(document, workspace, sshServer, jail, overlay, Log, cancellationToken) == UserSignal.Failed)
                 {
                     throw new JobFailedException("The user signalled failure (failed file); no image was made.");
                 }
@@ -66,7 +62,7 @@ public sealed class CustomizeJobRunner(
 
             await SetStatusAsync(jobId, JobStatuses.PackagingArtifacts, cancellationToken);
             await workspace.UnmountAllAsync(runner, Log);
-            await PhaseAsync(jobId, "packaging_artifacts", () => PackageAsync(document, workspace, created, cancellationToken));
+            await PhaseAsync(jobId, "packaging_artifacts", () => PackageAsync(document, workspace, overlay, created, cancellationToken));
             await UpdateAsync(jobId, current => current with { ResultantImageId = created.ImageId }, cancellationToken);
         }
         catch (Exception exception) when (exception is OperationCanceledException or JobDeletedException)
@@ -87,6 +83,10 @@ public sealed class CustomizeJobRunner(
         finally
         {
             await sshServer.StopAsync();
+            if (overlay is not null)
+            {
+                await overlay.DisposeAsync();
+            }
             await workspace.CleanupAsync(runner, Log);
         }
 
@@ -119,11 +119,11 @@ public sealed class CustomizeJobRunner(
     /// Serves the image root over the job's sshd (waiting_on_user) until the user touches complete
     /// or failed, or --ims-user-wait-timeout passes; then stops sshd and returns the signal.
     /// </summary>
-    private async Task<UserSignal> ServeUntilSignalAsync(JobDocument document, JobWorkspace workspace, JobSshServer sshServer, bool jail, Action<string> log,
-        CancellationToken cancellationToken)
+    private async Task<UserSignal> ServeUntilSignalAsync(JobDocument document, JobWorkspace workspace, JobSshServer sshServer, bool jail, OverlayImageRoot? overlay,
+        Action<string> log, CancellationToken cancellationToken)
     {
         var job = document.Job;
-        await PhaseAsync(job.Id, "starting sshd", () => sshServer.StartAsync(job, document.AuthorizedKey, jail, cancellationToken));
+        await PhaseAsync(job.Id, "starting sshd", () => sshServer.StartAsync(job, document.AuthorizedKey, jail, overlay?.MountNamespace, cancellationToken));
         await UpdateAsync(job.Id, current => current with
         {
             Status = JobStatuses.WaitingOnUser,
@@ -131,7 +131,8 @@ public sealed class CustomizeJobRunner(
                 .Select(container => container with { ConnectionInfo = SshContainer.Endpoints(options.SshAddress, sshServer.Port) })
                 .ToList(),
         }, cancellationToken);
-        var signalDirectory = workspace.SignalDirectory(jail);
+        // The user's complete/failed files: /tmp inside a jail, the job directory without one.
+        var signalDirectory = jail ? Path.Combine(overlay?.HostView ?? workspace.ImageRoot, "tmp") : workspace.Directory;
         log($"Waiting on the user: ssh -p {sshServer.Port} root@{options.SshAddress}, then touch {(jail ? "/tmp" : workspace.Directory)}/complete (or failed).");
         if (!jail)
         {
@@ -174,7 +175,7 @@ public sealed class CustomizeJobRunner(
             await workspace.UnmountAllAsync(runner, log);
             try
             {
-                await ServeUntilSignalAsync(document, workspace, sshServer, jail: false, log, cancellationToken);
+                await ServeUntilSignalAsync(document, workspace, sshServer, jail: false, overlay: null, log, cancellationToken);
             }
             catch (JobFailedException debugFailure)
             {
@@ -187,84 +188,54 @@ public sealed class CustomizeJobRunner(
         await workspace.UnmountAllAsync(runner, log);
     }
 
-    private async Task FetchAsync(JobDocument document, JobWorkspace workspace, bool jail, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stages the source image root without unpacking it: the verified source from the worker's
+    /// cache, mounted under an overlay in the job's own mount namespace.
+    /// </summary>
+    private async Task<OverlayImageRoot> StageAsync(JobDocument document, JobWorkspace workspace, bool jail, CancellationToken cancellationToken)
     {
         void Log(string line) => logs.Append(document.Job.Id, line);
-        await workspace.CreateAsync(runner, cancellationToken);
-        if (!ArtifactPath.TryParse(document.RootfsPath, out var bucket, out var key))
+        workspace.Create();
+        var source = await sourceCache.AcquireAsync(document.RootfsPath, document.RootfsMd5, Log, cancellationToken);
+        OverlayImageRoot overlay;
+        try
         {
-            throw new JobFailedException($"The rootfs path {document.RootfsPath} is not an s3:// address.");
+            overlay = await OverlayImageRoot.MountAsync(workspace, source, runner, Log, cancellationToken);
         }
-        // A local artifact is unpacked in place while its checksum is computed alongside; a remote one is copied first.
-        var squashfs = artifacts.LocalPath(bucket, key);
-        Task<string> checksum;
-        if (squashfs is null)
+        catch
         {
-            checksum = ArtifactFiles.CopyWithChecksumAsync(artifacts, bucket, key, document.RootfsPath, workspace.SourceSquashfs, cancellationToken);
-            await checksum;
-            squashfs = workspace.SourceSquashfs;
+            source.Dispose();
+            throw;
         }
-        else
-        {
-            checksum = ArtifactFiles.Md5OfFileAsync(squashfs, cancellationToken);
-        }
-        var unpack = runner.RunCheckedAsync(new ProcessRequest("unsquashfs", ["-no-progress", "-quiet", "-force", "-dest", workspace.ImageRoot, squashfs])
-        {
-            Timeout = TimeSpan.FromHours(2),
-            OutputLine = Log,
-        }, cancellationToken);
-        await Task.WhenAll(checksum, unpack);
-        var md5 = await checksum;
-        if (document.RootfsMd5.Length > 0 && !string.Equals(md5, document.RootfsMd5, StringComparison.OrdinalIgnoreCase))
-        {
-            throw new JobFailedException($"The rootfs {document.RootfsPath} has md5 {md5}, not the {document.RootfsMd5} its image records.");
-        }
-        Log($"Fetched {document.RootfsPath} (md5 {md5}) and unpacked it.");
-        File.Delete(workspace.SourceSquashfs);
-        // ChrootDirectory wants the root itself root-owned and 0755, whatever the image recorded.
-        await runner.RunCheckedAsync(new ProcessRequest("chown", ["root:root", workspace.ImageRoot]), cancellationToken);
-        File.SetUnixFileMode(workspace.ImageRoot, JobWorkspace.RootOnlyDirectory);
         if (jail)
         {
-            var tmp = Path.Combine(workspace.ImageRoot, "tmp");
+            var tmp = Path.Combine(overlay.HostView, "tmp");
             if (File.Exists(tmp) || (Directory.Exists(tmp) && new DirectoryInfo(tmp).LinkTarget is not null))
             {
+                await overlay.DisposeAsync();
                 throw new JobFailedException("The image's /tmp is not a directory; the jail needs one for the complete/failed signal files.");
             }
             Directory.CreateDirectory(tmp);
             File.SetUnixFileMode(tmp, (UnixFileMode)Convert.ToInt32("1777", 8));
             UserSignals.Remove(tmp);
         }
+        return overlay;
     }
 
-    private async Task MountDkmsFileSystemsAsync(JobWorkspace workspace, Action<string> log, CancellationToken cancellationToken)
-    {
-        foreach (var (name, type) in new[] { ("proc", "proc"), ("sys", "sysfs"), ("dev", "devtmpfs") })
-        {
-            var mountPoint = Path.Combine(workspace.ImageRoot, name);
-            if (new DirectoryInfo(mountPoint).LinkTarget is not null)
-            {
-                throw new JobFailedException($"/{name} in the image is a symbolic link; refusing to mount over it.");
-            }
-            Directory.CreateDirectory(mountPoint);
-            await runner.RunCheckedAsync(new ProcessRequest("mount", ["-t", type, type, mountPoint]) { Timeout = TimeSpan.FromMinutes(1) }, cancellationToken);
-        }
-        log($"require_dkms: mounted {string.Join(", ", DkmsMounts.Select(name => "/" + name))} in the image root.");
-    }
-
-    private async Task PackageAsync(JobDocument document, JobWorkspace workspace, CreatedImage created, CancellationToken cancellationToken)
+    private async Task PackageAsync(JobDocument document, JobWorkspace workspace, OverlayImageRoot? overlay, CreatedImage created, CancellationToken cancellationToken)
     {
         var job = document.Job;
         void Log(string line) => logs.Append(job.Id, line);
-        var imageDirectory = Path.Combine(workspace.ImageRoot, "image");
+        var imageRoot = overlay?.HostView ?? workspace.ImageRoot;
+        var imageDirectory = Path.Combine(imageRoot, "image");
         if (Directory.Exists(imageDirectory))
         {
             // As the reference: configuration under /image is for root only.
             File.SetUnixFileMode(imageDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
         var stopwatch = Stopwatch.StartNew();
-        await runner.RunCheckedAsync(new ProcessRequest("mksquashfs",
-            [workspace.ImageRoot, workspace.ResultSquashfs, .. SquashfsOptions.For(options.Compressor)])
+        List<string> pack = [workspace.ImageRoot, workspace.ResultSquashfs, .. SquashfsOptions.For(options.Compressor)];
+        await runner.RunCheckedAsync((overlay?.Enter("mksquashfs", pack) ?? new ProcessRequest("mksquashfs", pack)) with
         {
             Timeout = TimeSpan.FromHours(2),
             OutputLine = Log,
@@ -291,12 +262,17 @@ public sealed class CustomizeJobRunner(
             (job.KernelParametersFileName, "boot_parameters", ArtifactTypes.BootParameters),
         })
         {
-            var inImage = Path.Combine(workspace.ImageRoot, "boot", fileName);
-            if (File.Exists(inImage) && new FileInfo(inImage).LinkTarget is null)
+            // Resolved as the jail sees the image: a link never leads out of the image root.
+            var inImage = ImageRootPath.Resolve(imageRoot, "boot/" + fileName, out var missing);
+            if (inImage is not null && await ImageRootPath.IsRegularFileAsync(runner, inImage, cancellationToken))
             {
                 entries.Add(await UploadFileAsync(inImage, $"{image.Id}/{key}", type, metadata, created, cancellationToken));
                 Log($"{key}: /boot/{fileName} from the image root.");
                 continue;
+            }
+            if (inImage is not null)
+            {
+                missing = $"/boot/{fileName} is not a regular file in the image root";
             }
             // The reference fails here; carrying the source image's file over keeps the image bootable.
             var carried = source?.Artifacts.FirstOrDefault(artifact => artifact.Type == type);
@@ -307,11 +283,11 @@ public sealed class CustomizeJobRunner(
                 {
                     entries.Add(await UploadStreamAsync(content, $"{image.Id}/{key}", type, metadata, created, cancellationToken));
                 }
-                Log($"{key}: no /boot/{fileName} in the image root, so the source image's {carried.Link.Path} was carried over.");
+                Log($"{key}: {missing}, so the source image's {carried.Link.Path} was carried over.");
             }
             else if (type != ArtifactTypes.BootParameters)
             {
-                Log($"{key}: neither /boot/{fileName} in the image root nor a {key} in the source image; the new image has none.");
+                Log($"{key}: {missing} and the source image has no {key}; the new image has none.");
             }
         }
 

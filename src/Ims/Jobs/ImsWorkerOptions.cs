@@ -8,6 +8,12 @@ public sealed record ImsWorkerOptions
 
     public required string LogsDirectory { get; init; }
 
+    /// <summary>Where verified source root file systems are kept between jobs (when the artifact store is not on this host).</summary>
+    public required string SourceCacheDirectory { get; init; }
+
+    /// <summary>The source cache's bound; the least recently used sources go first.</summary>
+    public long SourceCacheBytes { get; init; } = 50L << 30;
+
     /// <summary>How many jobs run at once.</summary>
     public int Slots { get; init; } = 2;
 

@@ -59,9 +59,10 @@ public static partial class JobRequests
         var enableDebug = JsonFields.OptionalBool(body, "enable_debug", errors) ?? false;
         var buildEnvSize = OptionalSize(body, "build_env_size", errors) ?? DefaultBuildEnvSize;
         var jobMemSize = OptionalSize(body, "job_mem_size", errors) ?? DefaultJobMemSize;
-        var kernel = NullableString(body, "kernel_file_name", errors);
-        var initrd = OptionalNonBlank(body, "initrd_file_name", errors) ?? DefaultInitrdFileName;
-        var parameters = OptionalNonBlank(body, "kernel_parameters_file_name", errors) ?? DefaultKernelParametersFileName;
+        var kernel = BootFileName(NullableString(body, "kernel_file_name", errors), "kernel_file_name", errors);
+        var initrd = BootFileName(OptionalNonBlank(body, "initrd_file_name", errors), "initrd_file_name", errors) ?? DefaultInitrdFileName;
+        var parameters = BootFileName(OptionalNonBlank(body, "kernel_parameters_file_name", errors), "kernel_parameters_file_name", errors)
+            ?? DefaultKernelParametersFileName;
         var containers = ParseContainers(body["ssh_containers"], errors);
         var requireDkms = JsonFields.OptionalBool(body, "require_dkms", errors);
         errors.ThrowIfAny();
@@ -161,6 +162,21 @@ public static partial class JobRequests
 
     private static string? NullableString(JsonObject body, string field, FieldErrors errors)
         => body[field] is null ? null : JsonFields.OptionalString(body, field, errors);
+
+    /// <summary>Files the packager reads from the image's /boot: a name or a relative path that stays inside /boot.</summary>
+    private static string? BootFileName(string? name, string field, FieldErrors errors)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            return name;
+        }
+        if (name.StartsWith('/') || name.Contains('\0') || name.Split('/').Any(segment => segment is "" or "." or ".."))
+        {
+            errors.Add(field, $"{field} must be a file name in the image's /boot (a relative path without '.', '..' or empty segments).");
+            return null;
+        }
+        return name;
+    }
 
     private static string? OptionalNonBlank(JsonObject body, string field, FieldErrors errors)
     {

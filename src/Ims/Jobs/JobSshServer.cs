@@ -2,23 +2,30 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Cray.Platform.Processes;
+using Cray.Platform.Sandboxes;
 
 namespace Cray.Ims.Jobs;
 
 /// <summary>
-/// The private OpenSSH server of one job: its own configuration, host key, pid file and log lines,
-/// root login with the job's key only, and a ChrootDirectory on the image root when jailed.
+/// The private OpenSSH server of one job: its own configuration, host key and log lines, root login
+/// with the job's key only, run in the job's sandbox (<see cref="JobSandbox"/>), every session
+/// entering the jail (or the unjailed sandbox) through the entry script.
 /// </summary>
 public sealed class JobSshServer(JobWorkspace workspace, ImsWorkerOptions options, IProcessRunner runner, Action<string> log) : IAsyncDisposable
 {
     public const string SshdPath = "/usr/sbin/sshd";
 
+    private static IReadOnlyList<string>? sftpLibraries;
+
     private CancellationTokenSource? stop;
     private Task<ProcessResult>? sshd;
+    private HeldNamespace? userNamespace;
+    private int sandboxProcessId;
 
     public int Port { get; private set; }
 
-    public async Task StartAsync(Job job, string authorizedKey, bool jail, CancellationToken cancellationToken)
+    /// <param name="mountNamespace">The job's own mount namespace, where its image root is mounted; null when the image root is a plain directory.</param>
+    public async Task StartAsync(Job job, string authorizedKey, bool jail, HeldNamespace? mountNamespace, CancellationToken cancellationToken)
     {
         await WritePrivateFileAsync(workspace.AuthorizedKeys, authorizedKey.TrimEnd() + "\n", cancellationToken);
         File.Delete(workspace.HostKey);
@@ -27,23 +34,30 @@ public sealed class JobSshServer(JobWorkspace workspace, ImsWorkerOptions option
         {
             Timeout = TimeSpan.FromMinutes(1),
         }, cancellationToken);
-        // sshd's privilege separation directory.
-        Directory.CreateDirectory("/run/sshd");
+        sftpLibraries ??= JobSandbox.LibrariesOf((await runner.RunCheckedAsync(new ProcessRequest("ldd", [JobSandbox.SftpServer]) { Timeout = TimeSpan.FromSeconds(30) },
+            cancellationToken)).Output);
+        await WritePrivateFileAsync(workspace.EntryScript, JobSandbox.EntryScript(job.Id, workspace, jail, job.RequireDkms, sftpLibraries), cancellationToken);
+        await WritePrivateFileAsync(workspace.ShadowFile, JobSandbox.ShadowText, cancellationToken);
+        File.SetUnixFileMode(workspace.EntryScript, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
         for (var attempt = 1; attempt <= 3; attempt++)
         {
             Port = FreePort(options.SshAddress);
-            await File.WriteAllTextAsync(workspace.SshdConfig, Configuration(job, jail), cancellationToken);
+            await File.WriteAllTextAsync(workspace.SshdConfig, Configuration(job), cancellationToken);
             stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var request = new ProcessRequest(SshdPath, ["-D", "-e", "-f", workspace.SshdConfig])
+            userNamespace = await UserNamespace.CreateAsync(runner, cancellationToken);
+            var command = JobSandbox.SshdCommand(workspace, jail, job.RequireDkms);
+            var request = HeldNamespace.Enter(command[0], command.Skip(1), mountNamespace, userNamespace) with
             {
                 Timeout = options.UserWaitTimeout + TimeSpan.FromHours(1),
                 OutputLine = line => log("sshd: " + line),
+                Started = processId => sandboxProcessId = processId,
             };
             sshd = runner.RunAsync(request, stop.Token);
             if (await WaitUntilReadyAsync(cancellationToken))
             {
-                log($"sshd is accepting connections on {options.SshAddress}:{Port}{(jail ? $", jailed in {workspace.ImageRoot}" : "")}.");
+                log($"sshd is accepting connections on {options.SshAddress}:{Port}, in the job's sandbox; "
+                    + (jail ? $"sessions are jailed in {workspace.ImageRoot}." : $"sessions see the host's programs read-only and {workspace.Directory}."));
                 return;
             }
             var output = sshd.IsCompletedSuccessfully ? sshd.Result.Output : "";
@@ -64,23 +78,12 @@ public sealed class JobSshServer(JobWorkspace workspace, ImsWorkerOptions option
     /// </summary>
     public async Task WaitForSessionsToEndAsync(TimeSpan limit)
     {
-        if (!File.Exists(workspace.PidFile) || !int.TryParse(await File.ReadAllTextAsync(workspace.PidFile), out var pid))
-        {
-            return;
-        }
         var deadline = DateTime.UtcNow + limit;
-        while (DateTime.UtcNow < deadline)
+        while (DateTime.UtcNow < deadline && sandboxProcessId != 0)
         {
-            string children;
-            try
-            {
-                children = await File.ReadAllTextAsync($"/proc/{pid}/task/{pid}/children");
-            }
-            catch (IOException)
-            {
-                return;
-            }
-            if (children.Trim().Length == 0)
+            // sshd's own children are its sessions (each with its privilege-separated helper).
+            var server = ProcessTree.Descendants(sandboxProcessId).FirstOrDefault(processId => ProcessTree.Name(processId) == "sshd");
+            if (server == 0 || ProcessTree.Children(server).Count == 0)
             {
                 return;
             }
@@ -107,19 +110,24 @@ public sealed class JobSshServer(JobWorkspace workspace, ImsWorkerOptions option
         stop.Dispose();
         stop = null;
         sshd = null;
-        workspace.StopSshd(log);
+        sandboxProcessId = 0;
+        if (userNamespace is not null)
+        {
+            await userNamespace.DisposeAsync();
+            userNamespace = null;
+        }
     }
 
     public async ValueTask DisposeAsync() => await StopAsync();
 
-    private string Configuration(Job job, bool jail)
+    private string Configuration(Job job)
     {
         var text = new StringBuilder();
         text.AppendLine($"# sshd for IMS job {job.Id}; written by cray-server, removed with the job.");
         text.AppendLine($"Port {Port}");
         text.AppendLine($"ListenAddress {options.SshAddress}");
         text.AppendLine($"HostKey {workspace.HostKey}");
-        text.AppendLine($"PidFile {workspace.PidFile}");
+        text.AppendLine("PidFile none");
         text.AppendLine($"AuthorizedKeysFile {workspace.AuthorizedKeys}");
         text.AppendLine("AllowUsers root");
         text.AppendLine("PermitRootLogin prohibit-password");
@@ -134,12 +142,10 @@ public sealed class JobSshServer(JobWorkspace workspace, ImsWorkerOptions option
         // Ansible opens several connections at once.
         text.AppendLine("MaxStartups 64:30:128");
         text.AppendLine("MaxSessions 64");
-        text.AppendLine("Subsystem sftp internal-sftp");
+        // Every session, sftp included, goes through the entry script into the sandbox.
+        text.AppendLine($"Subsystem sftp {JobSandbox.SftpServer}");
+        text.AppendLine($"ForceCommand {workspace.EntryScript}");
         text.AppendLine($"SetEnv IMS_JOB_ID={job.Id} IMS_ARCH={job.Arch} IMS_DKMS_ENABLED={(job.RequireDkms ? "True" : "False")}");
-        if (jail)
-        {
-            text.AppendLine($"ChrootDirectory {workspace.ImageRoot}");
-        }
         return text.ToString();
     }
 

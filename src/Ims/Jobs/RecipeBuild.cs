@@ -25,7 +25,7 @@ public sealed partial class RecipeBuild(IArtifactStore artifacts, ImsWorkerOptio
     {
         void Log(string line) => logs.Append(document.Job.Id, line);
         var recipe = document.Recipe ?? throw new JobFailedException("The job record has no recipe.");
-        await workspace.CreateAsync(runner, cancellationToken);
+        workspace.Create();
         if (!ArtifactPath.TryParse(recipe.ArchivePath, out var bucket, out var key))
         {
             throw new JobFailedException($"The recipe path {recipe.ArchivePath} is not an s3:// address.");

@@ -16,6 +16,9 @@ public sealed record ProcessRequest(string FileName, IReadOnlyList<string> Argum
     /// <summary>Receives every line the program prints, standard output and standard error alike.</summary>
     public Action<string>? OutputLine { get; init; }
 
+    /// <summary>Told the process id once the program has started (for a namespace holder or a process tree to watch).</summary>
+    public Action<int>? Started { get; init; }
+
     public string Describe() => FileName + (Arguments.Count == 0 ? "" : " " + string.Join(' ', Arguments));
 }
 
@@ -103,6 +106,7 @@ public sealed class ProcessRunner : IProcessRunner
             throw new ProcessFailedException(request, $"Cannot start {request.FileName}: {exception.Message}", ProcessFailure.NotStarted);
         }
         process.StandardInput.Close();
+        request.Started?.Invoke(process.Id);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
