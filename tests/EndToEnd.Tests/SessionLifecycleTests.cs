@@ -8,12 +8,12 @@ public sealed class SessionLifecycleTests(JobEnvironment environment) : IClassFi
 {
     private CrayEnvironment Cray => environment.Cray;
 
-    private async Task CreateWaitingSessionAsync(string name)
+    /// <summary>Stores a one-layer configuration with this playbook and creates an image session of it on the image.</summary>
+    private async Task CreateSessionAsync(string name, string playbook, string imageId)
     {
-        // A configuration whose layer exists, and an image IMS does not know: the session waits.
         var repository = Path.Combine(Cray.Root, "repo-" + name);
         Directory.CreateDirectory(repository);
-        await File.WriteAllTextAsync(Path.Combine(repository, "site.yml"), "- hosts: all\n  gather_facts: false\n  tasks: []\n");
+        await File.WriteAllTextAsync(Path.Combine(repository, "site.yml"), playbook);
         foreach (var arguments in new[] { new[] { "init", "-q", "-b", "main" }, ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "x"] })
         {
             await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("git", ["-C", repository, .. arguments]));
@@ -22,7 +22,13 @@ public sealed class SessionLifecycleTests(JobEnvironment environment) : IClassFi
         await File.WriteAllTextAsync(file, $$$"""{"layers":[{"clone_url":"{{{repository}}}","branch":"main","playbook":"site.yml"}]}""");
         Assert.Equal(0, (await Cray.CrayAsync("cfs", "v3", "configurations", "update", name, "--file", file)).ExitCode);
         Assert.Equal(0, (await Cray.CrayAsync("cfs", "sessions", "create", "--name", name, "--configuration-name", name,
-            "--target-definition", "image", "--target-group", "Compute", Guid.NewGuid().ToString())).ExitCode);
+            "--target-definition", "image", "--target-group", "Compute", imageId)).ExitCode);
+    }
+
+    private async Task CreateWaitingSessionAsync(string name)
+    {
+        // A configuration whose layer exists, and an image IMS does not know: the session waits.
+        await CreateSessionAsync(name, "- hosts: all\n  gather_facts: false\n  tasks: []\n", Guid.NewGuid().ToString());
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!(await Cray.CrayAsync("cfs", "sessions", "logs", name)).Output.Contains("Waiting for image") && DateTime.UtcNow < deadline)
         {
@@ -62,18 +68,7 @@ public sealed class SessionLifecycleTests(JobEnvironment environment) : IClassFi
     public async Task ACrashDuringALayerLeavesNoAnsibleOrJailRunningAfterTheRestart()
     {
         const string name = "crashed-in-a-layer";
-        var repository = Path.Combine(Cray.Root, "repo-" + name);
-        Directory.CreateDirectory(repository);
-        await File.WriteAllTextAsync(Path.Combine(repository, "site.yml"), "- hosts: Compute\n  gather_facts: false\n  tasks:\n    - ansible.builtin.command: sleep 600\n");
-        foreach (var arguments in new[] { new[] { "init", "-q", "-b", "main" }, ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "x"] })
-        {
-            await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("git", ["-C", repository, .. arguments]));
-        }
-        var file = Path.Combine(Cray.Root, name + ".json");
-        await File.WriteAllTextAsync(file, $$$"""{"layers":[{"clone_url":"{{{repository}}}","branch":"main","playbook":"site.yml"}]}""");
-        Assert.Equal(0, (await Cray.CrayAsync("cfs", "v3", "configurations", "update", name, "--file", file)).ExitCode);
-        Assert.Equal(0, (await Cray.CrayAsync("cfs", "sessions", "create", "--name", name, "--configuration-name", name,
-            "--target-definition", "image", "--target-group", "Compute", environment.BaseImageId)).ExitCode);
+        await CreateSessionAsync(name, "- hosts: Compute\n  gather_facts: false\n  tasks:\n    - ansible.builtin.command: sleep 600\n", environment.BaseImageId);
         var sessionDirectory = Path.Combine(Cray.DataDirectory, "cfs", "sessions", name);
         var deadline = DateTime.UtcNow.AddMinutes(2);
         while (!ProcessesMentioning(sessionDirectory).Any(line => line.Contains("ansible-playbook", StringComparison.Ordinal)))

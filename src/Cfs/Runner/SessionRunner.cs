@@ -64,6 +64,17 @@ public sealed class SessionRunner(
         await nodeIdentity.EnsureAsync(cancellationToken);
         logger.LogInformation("CFS logs into nodes (spec and repo targets) as root with {PrivateKey}; put {PublicKey} into the nodes' authorized_keys",
             nodeIdentity.PrivateKey, nodeIdentity.PublicKey);
+        // First what a crash left running and on disk, so that a session shown complete has nothing left.
+        var directory = options.SessionsDirectory;
+        if (Directory.Exists(directory))
+        {
+            // ansible-playbook sandboxes (and their SSH connections) a crash left running.
+            ProcessTree.StopProcessesUsing(directory, line => logger.LogWarning("{Line}", line));
+            foreach (var leftover in Directory.EnumerateDirectories(directory))
+            {
+                Directory.Delete(leftover, recursive: true);
+            }
+        }
         var interrupted = new List<string>();
         await foreach (var session in sessions.ScanAsync(null, cancellationToken))
         {
@@ -88,16 +99,6 @@ public sealed class SessionRunner(
                 },
             }, cancellationToken);
             logger.LogWarning("Session {Session} was left running by a previous run; completed it as failed", name);
-        }
-        var directory = options.SessionsDirectory;
-        if (Directory.Exists(directory))
-        {
-            // ansible-playbook sandboxes (and their SSH connections) a crash left running.
-            ProcessTree.StopProcessesUsing(directory, line => logger.LogWarning("{Line}", line));
-            foreach (var leftover in Directory.EnumerateDirectories(directory))
-            {
-                Directory.Delete(leftover, recursive: true);
-            }
         }
     }
 }
