@@ -21,10 +21,4 @@ public static class ArtifactFiles
         }
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
-
-    public static async Task<string> Md5OfFileAsync(string path, CancellationToken cancellationToken)
-    {
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        return Convert.ToHexStringLower(await MD5.HashDataAsync(file, cancellationToken));
-    }
 }

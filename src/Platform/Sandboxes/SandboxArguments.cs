@@ -133,13 +133,6 @@ public sealed class SandboxArguments
         return this;
     }
 
-    /// <summary>Detaches from the controlling terminal, so the sandbox cannot push input into it (TIOCSTI).</summary>
-    public SandboxArguments NewSession()
-    {
-        arguments.Add("--new-session");
-        return this;
-    }
-
     /// <summary>Keeps only these capabilities (none when empty); without a call the sandbox keeps all of its user namespace's.</summary>
     public SandboxArguments Capabilities(IEnumerable<string> kept)
     {
