@@ -34,7 +34,7 @@ if [ "${1:-}" = "--stop" ]; then
 fi
 
 ensure_dotnet
-ensure_packages mksquashfs unsquashfs mmdebstrap sshd ssh ssh-keygen ansible-playbook git jq curl kiwi-ng debootstrap rsync bwrap unshare nsenter
+ensure_packages mksquashfs unsquashfs mmdebstrap sshd ssh ssh-keygen ansible-playbook git jq curl kiwi-ng debootstrap rsync bwrap unshare nsenter slirp4netns
 
 echo "==> Building cray and cray-server (Release)"
 dotnet publish src/Cray.Server/Cray.Server.csproj -c Release -o "$INSTALL_DIR/server" -nologo -v quiet

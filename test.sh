@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/prerequisites.sh
 ensure_dotnet
-ensure_packages mksquashfs unsquashfs mmdebstrap sshd ssh ssh-keygen ansible-playbook git jq curl kiwi-ng debootstrap rsync bwrap unshare nsenter getcap
+ensure_packages mksquashfs unsquashfs mmdebstrap sshd ssh ssh-keygen ansible-playbook git jq curl kiwi-ng debootstrap rsync bwrap unshare nsenter slirp4netns getcap
 
 echo "==> Building (Release)"
 dotnet build Cray.slnx -c Release -nologo -v quiet

@@ -20,6 +20,8 @@ declare -A CRAY_PACKAGES=(
   [bwrap]=bubblewrap
   [unshare]=util-linux
   [nsenter]=util-linux
+  # The jail's sessions reach the network through user-mode NAT, not the host's loopback.
+  [slirp4netns]=slirp4netns
   # Tests read file capabilities of packed images.
   [getcap]=libcap2-bin
 )

@@ -1,3 +1,4 @@
+using Cray.Platform.Processes;
 using Cray.Ims.Jobs;
 using Cray.Platform.Sandboxes;
 
@@ -21,6 +22,7 @@ public static class RequiredTools
             (SandboxArguments.Program, "bubblewrap"),
             ("unshare", "util-linux"),
             ("nsenter", "util-linux"),
+            (IsolatedNetwork.Program, "slirp4netns"),
         ],
         [ServerOptions.CfsRunnerRole] =
         [
@@ -39,18 +41,8 @@ public static class RequiredTools
     public static IReadOnlyList<string> Missing(IEnumerable<string> roles)
         => roles
             .SelectMany(role => ByRole.TryGetValue(role, out var tools) ? tools.Select(tool => (role, tool.Program, tool.Package)) : [])
-            .Where(entry => !IsAvailable(entry.Program))
+            .Where(entry => !ProgramSearch.IsAvailable(entry.Program))
             .Select(entry => $"the {entry.role} role needs {entry.Program}: apt-get install {entry.Package}")
             .Distinct()
             .ToList();
-
-    private static bool IsAvailable(string program)
-    {
-        if (program.Contains('/'))
-        {
-            return File.Exists(program);
-        }
-        var path = Environment.GetEnvironmentVariable("PATH") ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-        return path.Split(':', StringSplitOptions.RemoveEmptyEntries).Any(directory => File.Exists(Path.Combine(directory, program)));
-    }
 }

@@ -86,7 +86,13 @@ public class JobEnvironment : IAsyncLifetime
             ? ["ims", "jobs", "wait", jobId, "--timeout", "5m", "--format", "json"]
             : ["ims", "jobs", "wait", jobId, "--until", until, "--timeout", "5m", "--format", "json"];
         var result = await Cray.CrayAsync(arguments);
-        return JsonNode.Parse(result.Output)!;
+        var job = JsonNode.Parse(result.Output)!;
+        if (until is not null && (string?)job["status"] is { } status && status != until && status is "success" or "error")
+        {
+            // The job ended without reaching the state the test needs: its log says why.
+            Assert.Fail($"Job {jobId} ended {status} before {until}:\n{(await Cray.CrayAsync("ims", "jobs", "logs", jobId)).Output}");
+        }
+        return job;
     }
 
     public static int SshPort(JsonNode job) => (int)job["ssh_containers"]![0]!["connection_info"]!["customer_access"]!["port"]!;
@@ -114,23 +120,32 @@ public class JobEnvironment : IAsyncLifetime
 
     public string JobDirectory(string jobId) => Path.Combine(Cray.DataDirectory, "ims", "jobs", jobId);
 
-    public static bool SshdRunningFor(string jobId)
-        => Directory.EnumerateDirectories("/proc")
-            .Select(directory => Path.Combine(directory, "cmdline"))
-            .Any(cmdline =>
+    public static bool SshdRunningFor(string jobId) => ProcessesFor(jobId).Any(process => process.CommandLine.Contains("sshd", StringComparison.Ordinal));
+
+    /// <summary>The processes that name the job (its directory, its network's control socket) on their command line or work in its directory.</summary>
+    public static IReadOnlyList<(int ProcessId, string CommandLine)> ProcessesFor(string jobId)
+    {
+        var found = new List<(int, string)>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out var processId))
             {
-                try
+                continue;
+            }
+            try
+            {
+                var commandLine = File.ReadAllText(Path.Combine(directory, "cmdline")).Replace('\0', ' ');
+                var workingDirectory = new DirectoryInfo(Path.Combine(directory, "cwd")).LinkTarget ?? "";
+                if (commandLine.Contains(jobId, StringComparison.Ordinal) || workingDirectory.Contains(jobId, StringComparison.Ordinal))
                 {
-                    var text = File.ReadAllText(cmdline).Replace('\0', ' ');
-                    return text.Contains("sshd", StringComparison.Ordinal) && text.Contains(jobId, StringComparison.Ordinal);
+                    found.Add((processId, commandLine));
                 }
-                catch (IOException)
-                {
-                    return false;
-                }
-                catch (UnauthorizedAccessException)
-                {
-                    return false;
-                }
-            });
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // Gone meanwhile.
+            }
+        }
+        return found;
+    }
 }

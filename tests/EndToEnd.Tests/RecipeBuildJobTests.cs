@@ -43,11 +43,53 @@ public sealed class RecipeBuildJobTests(JobEnvironment environment) : IClassFixt
         </image>
         """;
 
-    private async Task<string> RecipeArchiveAsync(string name = "debian", string description = Description)
+    /// <summary>
+    /// kiwi runs a recipe's config.sh as root in the image root once the packages are in: image
+    /// code. This one climbs out of kiwi's chroot (python3 is in the image) and tries the host from
+    /// the build's sandbox, writing what it managed into the image, where the test reads it.
+    /// </summary>
+    private static string EscapingConfigScript(string hostSecret) => $$"""
+        #!/bin/bash
+        chown 1234:2345 /etc/cray-site
+        exec python3 - <<'PYTHON'
+        import os
+        report = open("/etc/cray-build-probe", "w")
+        def attempt(name, action):
+            try:
+                action()
+                report.write(name + ": done\n")
+            except OSError as error:
+                report.write(name + ": refused " + error.__class__.__name__ + "\n")
+        report.write("uid: %d\n" % os.getuid())
+        os.makedirs("/tmp/climb", exist_ok=True)
+        os.chroot("/tmp/climb")
+        for _ in range(64):
+            os.chdir("..")
+        os.chroot(".")
+        report.write("outside the chroot: %s\n" % os.path.exists("/usr/bin/kiwi-ng"))
+        attempt("read the host's secret", lambda: open("{{hostSecret}}").read())
+        attempt("write the host's /usr", lambda: open("/usr/lib/cray-build-probe", "w").close())
+        def remount_and_write():
+            if os.system("mount -o remount,bind,rw /usr 2>/dev/null") != 0:
+                raise PermissionError("remount")
+            open("/usr/lib/cray-build-probe", "w").close()
+        attempt("remount /usr and write it", remount_and_write)
+        attempt("write core_pattern", lambda: open("/proc/sys/kernel/core_pattern", "w").write("|/bin/false"))
+        attempt("make a block device", lambda: os.mknod("/tmp/disk", 0o600 | 0o60000, os.makedev(8, 0)))
+        report.write("processes: %d\n" % len([entry for entry in os.listdir("/proc") if entry.isdigit()]))
+        report.close()
+        PYTHON
+        """;
+
+    private async Task<string> RecipeArchiveAsync(string name = "debian", string description = Description, string? configScript = null)
     {
         var source = Path.Combine(Cray.Root, "recipe-source-" + name, "debian");
         Directory.CreateDirectory(Path.Combine(source, "root", "etc"));
         await File.WriteAllTextAsync(Path.Combine(source, "config.xml"), description);
+        if (configScript is not null)
+        {
+            await File.WriteAllTextAsync(Path.Combine(source, "config.sh"), configScript);
+        }
         // kiwi copies the description's root/ overlay into the image: the templated marker lands in /etc.
         await File.WriteAllTextAsync(Path.Combine(source, "root", "etc", "cray-site"), "built for {{ site_name }}\n");
         var archive = Path.Combine(Cray.Root, name + ".tar.gz");
@@ -138,9 +180,13 @@ public sealed class RecipeBuildJobTests(JobEnvironment environment) : IClassFixt
     }
 
     [Fact]
-    public async Task ARecipeIsBuiltWithKiwiIntoARegisteredImage()
+    public async Task ARecipeIsBuiltWithKiwiInASandboxIntoARegisteredImage()
     {
-        var recipeId = await RegisterRecipeAsync(await RecipeArchiveAsync());
+        var hostSecret = Path.Combine(Cray.Root, "host-secret");
+        await File.WriteAllTextAsync(hostSecret, "host secret\n");
+        File.SetUnixFileMode(hostSecret, UnixFileMode.UserRead);
+        var corePattern = await File.ReadAllTextAsync("/proc/sys/kernel/core_pattern");
+        var recipeId = await RegisterRecipeAsync(await RecipeArchiveAsync(configScript: EscapingConfigScript(hostSecret)));
 
         var job = await CrayJsonAsync("ims", "jobs", "create", "--job-type", "create", "--artifact-id", recipeId,
             "--public-key-id", environment.PublicKeyId, "--image-root-archive-name", "debian-built");
@@ -167,6 +213,30 @@ public sealed class RecipeBuildJobTests(JobEnvironment environment) : IClassFixt
         Assert.Equal("built for hpc-test", marker.Output.Trim());
         var listing = await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("unsquashfs", ["-l", rootfs, "usr/bin"]));
         Assert.Contains("python3", listing.Output);
+
+        // The build ran as root in the image (owners as built, set by root at will) but could not reach the host.
+        var probe = (await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("unsquashfs", ["-cat", rootfs, "etc/cray-build-probe"]))).Output;
+        Assert.Contains("uid: 0", probe);
+        Assert.Contains("outside the chroot: True", probe);
+        foreach (var attempt in new[] { "read the host's secret", "write the host's /usr", "remount /usr and write it", "write core_pattern", "make a block device" })
+        {
+            Assert.Contains($"{attempt}: refused", probe);
+        }
+        Assert.False(File.Exists("/usr/lib/cray-build-probe"));
+        Assert.Equal(corePattern, await File.ReadAllTextAsync("/proc/sys/kernel/core_pattern"));
+        var owners = new Dictionary<string, string>();
+        var lines = new List<string>();
+        await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("unsquashfs", ["-lln", rootfs]) { OutputLine = lines.Add });
+        foreach (var fields in lines
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(fields => fields.Length >= 6 && fields.Any(field => field.StartsWith("squashfs-root", StringComparison.Ordinal))))
+        {
+            // Owner is the second field; device nodes add "major, minor" before the date, links "-> target" after the name.
+            owners[fields.First(field => field.StartsWith("squashfs-root", StringComparison.Ordinal))] = fields[1];
+        }
+        Assert.Equal("1234/2345", owners["squashfs-root/etc/cray-site"]);
+        Assert.Equal("0/0", owners["squashfs-root/usr/bin"]);
+        Assert.All(owners.Values, owner => Assert.True(owner.Split('/').All(id => uint.Parse(id) < 65536), owner));
         Assert.False(Directory.Exists(environment.JobDirectory(jobId)));
         Assert.DoesNotContain(File.ReadLines("/proc/self/mounts"), line => line.Contains(environment.JobDirectory(jobId), StringComparison.Ordinal));
     }

@@ -1,4 +1,7 @@
 using System.Globalization;
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Cray.Platform.Processes;
 
@@ -31,6 +34,23 @@ public sealed class SandboxTests(JobEnvironment environment) : IClassFixture<Job
         var corePattern = await File.ReadAllTextAsync("/proc/sys/kernel/core_pattern");
         var jobId = (string)(await environment.CreateJobAsync("escape-attempts"))["id"]!;
         var port = JobEnvironment.SshPort(await environment.WaitAsync(jobId, until: "waiting_on_user"));
+        // Host services a jail must not reach (an abstract Unix socket, the API on loopback), and one it must (a repository on the host's own address).
+        var abstractName = $"cray-test-{Guid.NewGuid():n}";
+        using var abstractListener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        abstractListener.Bind(new UnixDomainSocketEndPoint("\0" + abstractName));
+        abstractListener.Listen();
+        var hostAddress = NetworkInterface.GetAllNetworkInterfaces()
+            .Where(device => device.OperationalStatus == OperationalStatus.Up && device.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+            .SelectMany(device => device.GetIPProperties().UnicastAddresses)
+            .Select(unicast => unicast.Address)
+            .FirstOrDefault(address => address.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(address));
+        using var repository = hostAddress is null ? null : new TcpListener(hostAddress, 0);
+        repository?.Start();
+        if (repository is not null)
+        {
+            _ = ServeOnceAsync(repository, "repository answers");
+        }
+        var repositoryAddress = repository is null ? "None" : $"(\"{hostAddress}\", {((IPEndPoint)repository.LocalEndpoint).Port})";
         try
         {
             var script = $$"""
@@ -90,6 +110,21 @@ public sealed class SandboxTests(JobEnvironment environment) : IClassFixture<Job
                 # 8. The marker by its own path, and the host's data directory.
                 attempt("marker", lambda: read(marker))
                 attempt("data-directory", lambda: os.listdir({{"\"" + Cray.DataDirectory + "\""}}))
+                # 9. The host's network: the API on loopback, an abstract Unix socket; a repository on the host's address stays reachable.
+                import socket
+                def connect(address, family=socket.AF_INET):
+                    connection = socket.socket(family, socket.SOCK_STREAM)
+                    connection.settimeout(3)
+                    connection.connect(address)
+                    return connection
+                attempt("api-loopback", lambda: connect(("127.0.0.1", {{Cray.Port}})))
+                attempt("abstract-socket", lambda: connect("\0{{abstractName}}", socket.AF_UNIX))
+                repository = {{repositoryAddress}}
+                if repository:
+                    try:
+                        print("repository:", connect(repository).recv(100).decode())
+                    except Exception as error:
+                        print("repository: unreachable", type(error).__name__)
                 status = read("/proc/self/status")
                 print("CapEff", re.search(r"CapEff:\s*(\w+)", status).group(1))
                 print("NoNewPrivs", re.search(r"NoNewPrivs:\s*(\d)", status).group(1))
@@ -106,7 +141,7 @@ public sealed class SandboxTests(JobEnvironment environment) : IClassFixture<Job
             Assert.True(result.Succeeded, result.Output);
 
             var lines = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            foreach (var attemptName in new[] { "chroot-climb", "proc-root", "mount-proc", "mount-tmpfs", "mknod", "open-by-handle", "signal-host", "ptrace-host", "core-pattern", "marker", "data-directory" })
+            foreach (var attemptName in new[] { "chroot-climb", "proc-root", "mount-proc", "mount-tmpfs", "mknod", "open-by-handle", "signal-host", "ptrace-host", "core-pattern", "marker", "data-directory", "api-loopback", "abstract-socket" })
             {
                 Assert.Contains($"{attemptName} failed", result.Output);
             }
@@ -122,11 +157,29 @@ public sealed class SandboxTests(JobEnvironment environment) : IClassFixture<Job
                 Assert.True((effective & (1UL << capability)) == 0, $"capability {capability} is effective in the jail");
             }
             Assert.Contains("NoNewPrivs 1", result.Output);
+            if (hostAddress is not null)
+            {
+                Assert.Contains("repository: repository answers", result.Output);
+            }
         }
         finally
         {
             await environment.SshAsync(port, "touch /tmp/failed");
             await environment.WaitAsync(jobId);
+        }
+    }
+
+    /// <summary>Answers the first connection with a line, as a package repository on the host's address would.</summary>
+    private static async Task ServeOnceAsync(TcpListener listener, string answer)
+    {
+        try
+        {
+            using var client = await listener.AcceptTcpClientAsync();
+            await client.GetStream().WriteAsync(System.Text.Encoding.ASCII.GetBytes(answer));
+        }
+        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+        {
+            // Stopped before anyone connected: the test's assertion says so.
         }
     }
 

@@ -12,6 +12,7 @@ public sealed class WorkerRecoveryTests(JobEnvironment environment) : IClassFixt
         await environment.WaitAsync(jobId, until: "waiting_on_user");
         environment.Cray.CrashServer();
         Assert.True(JobEnvironment.SshdRunningFor(jobId), "the crash should leave the job's sshd behind for recovery to find");
+        Assert.Contains(JobEnvironment.ProcessesFor(jobId), process => process.CommandLine.StartsWith("slirp4netns", StringComparison.Ordinal));
         var dataDirectory = environment.Cray.DataDirectory;
         Assert.Contains(await OverlayStagingTests.LoopBackingFilesAsync(), file => file.StartsWith(dataDirectory, StringComparison.Ordinal));
 
@@ -26,7 +27,8 @@ public sealed class WorkerRecoveryTests(JobEnvironment environment) : IClassFixt
         while ((string?)job["status"] != "error" && DateTime.UtcNow < deadline);
 
         Assert.Equal("error", (string?)job["status"]);
-        Assert.False(JobEnvironment.SshdRunningFor(jobId));
+        // Nothing of the job runs any more: sshd, the sessions' network (slirp4netns), the namespace holders.
+        Assert.Empty(JobEnvironment.ProcessesFor(jobId));
         Assert.False(Directory.Exists(environment.JobDirectory(jobId)));
         var loopDeadline = DateTime.UtcNow.AddSeconds(10);
         while ((await OverlayStagingTests.LoopBackingFilesAsync()).Any(file => file.StartsWith(dataDirectory, StringComparison.Ordinal)) && DateTime.UtcNow < loopDeadline)

@@ -31,11 +31,24 @@ public sealed class JobSandboxTests
     }
 
     [Fact]
+    public void EverySessionJoinsTheJobsOwnNetworkWhoseControlSocketSshdDoesNotSee()
+    {
+        var workspace = new JobWorkspace("/var/lib/cray-server/ims/jobs", "job-4");
+        var script = JobSandbox.EntryScript("job-4", workspace, jail: true, requireDkms: false, []);
+        var sessions = script.Split('\n').Where(line => line.TrimStart().StartsWith("exec ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, sessions.Count);
+        Assert.All(sessions, line => Assert.StartsWith("exec '/usr/bin/nsenter' '--net=/run/cray-session-namespaces/net' '--' '/usr/bin/bwrap'", line.TrimStart()));
+        var sshd = string.Join(' ', JobSandbox.SshdCommand(workspace, jail: false, requireDkms: false, "/proc/42/ns"));
+        Assert.Contains("--ro-bind /proc/42/ns /run/cray-session-namespaces", sshd);
+        Assert.DoesNotContain(workspace.NetworkDirectory, sshd);
+    }
+
+    [Fact]
     public void WithRequireDkmsTheHostsSysIsThereReadOnly()
     {
         var workspace = new JobWorkspace("/var/lib/cray-server/ims/jobs", "job-2");
         Assert.Contains("'--ro-bind' '/sys' '/sys'", JobSandbox.EntryScript("job-2", workspace, jail: true, requireDkms: true, []));
-        Assert.Contains("--ro-bind /sys /sys", string.Join(' ', JobSandbox.SshdCommand(workspace, jail: true, requireDkms: true)));
+        Assert.Contains("--ro-bind /sys /sys", string.Join(' ', JobSandbox.SshdCommand(workspace, jail: true, requireDkms: true, "/proc/42/ns")));
     }
 
     [Fact]
@@ -45,7 +58,7 @@ public sealed class JobSandboxTests
         var script = JobSandbox.EntryScript("job-3", workspace, jail: false, requireDkms: false, []);
         Assert.Contains("'--bind' '/' '/'", script);
         Assert.Contains($"cd '\\''{workspace.Directory}'\\''", script);
-        var sshd = JobSandbox.SshdCommand(workspace, jail: false, requireDkms: false);
+        var sshd = JobSandbox.SshdCommand(workspace, jail: false, requireDkms: false, "/proc/42/ns");
         Assert.Contains(workspace.Directory, sshd);
         Assert.DoesNotContain("/var/lib/cray-server", sshd.Where(argument => !argument.StartsWith(workspace.Directory, StringComparison.Ordinal)));
     }

@@ -1,3 +1,4 @@
+using Cray.Platform.Processes;
 using Cray.Platform.Sandboxes;
 
 namespace Cray.Cfs.Runner;
@@ -31,7 +32,7 @@ public static class AnsibleSandbox
             sandbox.ReadOnlyBindIfPresent(keyFile, keyFile);
         }
         sandbox.Capabilities([]).ProgramAsInit().ClearEnvironment()
-            .SetEnvironment("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .SetEnvironment("PATH", ProgramSearch.DefaultPath)
             .SetEnvironment("HOME", home)
             .SetEnvironment("LANG", "C.UTF-8")
             .SetEnvironment("USER", "root")

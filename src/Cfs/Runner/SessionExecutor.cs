@@ -347,7 +347,7 @@ public sealed class SessionExecutor(
             workspace.ControlPathDirectory!, layer.Directory, Path.Combine(workspace.Directory, "tmp"));
         environment["ANSIBLE_CONFIG"] = ansibleConfig.Path;
         var sandbox = AnsibleSandbox.For(workspace, nodeKey, layer.Directory, environment);
-        await using var userNamespace = await UserNamespace.CreateAsync(runner, cancellationToken);
+        await using var userNamespace = await UserNamespace.CreateIdentityMappedAsync(runner, workspace.Directory, cancellationToken);
         var command = sandbox.Command("ansible-playbook", arguments);
         var result = await runner.RunAsync(HeldNamespace.Enter(command[0], command.Skip(1), userNamespace) with
         {

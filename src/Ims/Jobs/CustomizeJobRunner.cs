@@ -41,19 +41,20 @@ public sealed class CustomizeJobRunner(
         var jail = job.SshContainers is [{ Jail: true }, ..];
         var created = new CreatedImage();
         await using var sshServer = new JobSshServer(workspace, options, runner, Log);
-        OverlayImageRoot? overlay = null;
+        IStagedImageRoot? imageRoot = null;
         string? failure = null;
         var stopped = false;
         try
         {
             if (job.JobType == JobTypes.Create)
             {
-                await BuildFromRecipeAsync(document, workspace, sshServer, Log, cancellationToken);
+                imageRoot = await BuildFromRecipeAsync(document, workspace, sshServer, sandbox => imageRoot = sandbox, Log, cancellationToken);
             }
             else
             {
+                OverlayImageRoot? overlay = null;
                 await SetStatusAsync(jobId, JobStatuses.FetchingImage, cancellationToken);
-                await PhaseAsync(jobId, "fetching_image", async () => overlay = await StageAsync(document, workspace, jail, cancellationToken));
+                await PhaseAsync(jobId, "fetching_image", async () => imageRoot = overlay = await StageAsync(document, workspace, jail, cancellationToken));
                 if (await ServeUntilSignalAsync(document, workspace, sshServer, jail, overlay, Log, cancellationToken) == UserSignal.Failed)
                 {
                     throw new JobFailedException("The user signalled failure (failed file); no image was made.");
@@ -62,7 +63,7 @@ public sealed class CustomizeJobRunner(
 
             await SetStatusAsync(jobId, JobStatuses.PackagingArtifacts, cancellationToken);
             await workspace.UnmountAllAsync(runner, Log);
-            await PhaseAsync(jobId, "packaging_artifacts", () => PackageAsync(document, workspace, overlay, created, cancellationToken));
+            await PhaseAsync(jobId, "packaging_artifacts", () => PackageAsync(document, workspace, imageRoot!, created, cancellationToken));
             await UpdateAsync(jobId, current => current with { ResultantImageId = created.ImageId }, cancellationToken);
         }
         catch (Exception exception) when (exception is OperationCanceledException or JobDeletedException)
@@ -83,9 +84,9 @@ public sealed class CustomizeJobRunner(
         finally
         {
             await sshServer.StopAsync();
-            if (overlay is not null)
+            if (imageRoot is not null)
             {
-                await overlay.DisposeAsync();
+                await imageRoot.DisposeAsync();
             }
             await workspace.CleanupAsync(runner, Log);
         }
@@ -156,7 +157,9 @@ public sealed class CustomizeJobRunner(
     /// root with kiwi-ng. With enable_debug, a failed build opens a debug shell (waiting_on_user)
     /// before the job ends in error, as in the reference.
     /// </summary>
-    private async Task BuildFromRecipeAsync(JobDocument document, JobWorkspace workspace, JobSshServer sshServer, Action<string> log, CancellationToken cancellationToken)
+    /// <param name="created">Told of the build sandbox as soon as it exists, so that the caller disposes of it whatever happens next.</param>
+    private async Task<RecipeBuildSandbox> BuildFromRecipeAsync(JobDocument document, JobWorkspace workspace, JobSshServer sshServer, Action<RecipeBuildSandbox> created,
+        Action<string> log, CancellationToken cancellationToken)
     {
         var jobId = document.Job.Id;
         var description = "";
@@ -165,9 +168,11 @@ public sealed class CustomizeJobRunner(
         await SetStatusAsync(jobId, JobStatuses.WaitingForRepos, cancellationToken);
         await PhaseAsync(jobId, "waiting_for_repos", () => recipeBuild.WaitForRepositoriesAsync(jobId, description, cancellationToken));
         await SetStatusAsync(jobId, JobStatuses.BuildingImage, cancellationToken);
+        var sandbox = await RecipeBuildSandbox.CreateAsync(workspace, runner, cancellationToken);
+        created(sandbox);
         try
         {
-            await PhaseAsync(jobId, "building_image", () => recipeBuild.BuildAsync(jobId, description, workspace, cancellationToken));
+            await PhaseAsync(jobId, "building_image", () => recipeBuild.BuildAsync(jobId, description, sandbox, cancellationToken));
         }
         catch (JobFailedException exception) when (document.Job.EnableDebug)
         {
@@ -184,8 +189,7 @@ public sealed class CustomizeJobRunner(
             }
             throw;
         }
-        // kiwi's own bind mounts are gone once it exits; this catches any a killed build left.
-        await workspace.UnmountAllAsync(runner, log);
+        return sandbox;
     }
 
     /// <summary>
@@ -222,11 +226,11 @@ public sealed class CustomizeJobRunner(
         return overlay;
     }
 
-    private async Task PackageAsync(JobDocument document, JobWorkspace workspace, OverlayImageRoot? overlay, CreatedImage created, CancellationToken cancellationToken)
+    private async Task PackageAsync(JobDocument document, JobWorkspace workspace, IStagedImageRoot stagedImageRoot, CreatedImage created, CancellationToken cancellationToken)
     {
         var job = document.Job;
         void Log(string line) => logs.Append(job.Id, line);
-        var imageRoot = overlay?.HostView ?? workspace.ImageRoot;
+        var imageRoot = stagedImageRoot.HostView;
         var imageDirectory = Path.Combine(imageRoot, "image");
         if (Directory.Exists(imageDirectory))
         {
@@ -234,12 +238,7 @@ public sealed class CustomizeJobRunner(
             File.SetUnixFileMode(imageDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
         var stopwatch = Stopwatch.StartNew();
-        List<string> pack = [workspace.ImageRoot, workspace.ResultSquashfs, .. SquashfsOptions.For(options.Compressor)];
-        await runner.RunCheckedAsync((overlay?.Enter("mksquashfs", pack) ?? new ProcessRequest("mksquashfs", pack)) with
-        {
-            Timeout = TimeSpan.FromHours(2),
-            OutputLine = Log,
-        }, cancellationToken);
+        await stagedImageRoot.PackAsync(workspace.ResultSquashfs, SquashfsOptions.For(options.Compressor), Log, cancellationToken);
         Log($"mksquashfs ({options.Compressor}) took {Seconds(stopwatch.Elapsed)}: {new FileInfo(workspace.ResultSquashfs).Length} bytes.");
 
         var source = ReadSourceManifest(document);

@@ -29,7 +29,8 @@ public static partial class JobSandbox
         ?? throw new InvalidOperationException($"No sftp-server found ({string.Join(", ", SftpServerPaths)}); install openssh-server.");
 
     /// <summary>The command that runs the job's sshd in its sandbox (inside the job's user namespace).</summary>
-    public static IReadOnlyList<string> SshdCommand(JobWorkspace workspace, bool jail, bool requireDkms)
+    /// <param name="networkNamespaces">The namespace files of the sessions' own network (<see cref="IsolatedNetwork.NamespacesDirectory"/>), which the entry script joins.</param>
+    public static IReadOnlyList<string> SshdCommand(JobWorkspace workspace, bool jail, bool requireDkms, string networkNamespaces)
     {
         var sandbox = new SandboxArguments().HostPrograms().ProcAndDevices();
         if (requireDkms)
@@ -47,8 +48,13 @@ public static partial class JobSandbox
         {
             sandbox.Bind(workspace.Directory, workspace.Directory);
         }
+        // sshd listens on the host's network; the sessions join their own (the entry script does).
+        sandbox.ReadOnlyBind(networkNamespaces, SessionNetworkNamespaces);
         return sandbox.Command(JobSshServer.SshdPath, ["-D", "-e", "-f", workspace.SshdConfig]);
     }
+
+    /// <summary>Where sshd's sandbox holds the sessions' network's namespace files.</summary>
+    private const string SessionNetworkNamespaces = "/run/cray-session-namespaces";
 
     /// <summary>The password entries sshd reads in its sandbox instead of the host's /etc/shadow: root, with no password.</summary>
     public const string ShadowText = "root:*:1:0:99999:7:::\n";
@@ -71,7 +77,8 @@ public static partial class JobSandbox
             sandbox.ReadOnlyBind("/sys", "/sys");
         }
         sandbox.Capabilities(SandboxArguments.ImageRootCapabilities);
-        var common = Quote(sandbox.Build());
+        // Each session joins the job's own network before its sandbox starts: the host's loopback and abstract sockets stay out of reach.
+        var common = $"{Quote(["/usr/bin/nsenter", $"--net={SessionNetworkNamespaces}/net", "--", SandboxArguments.Program])} {Quote(sandbox.Build())}";
         var start = jail ? "cd \"$HOME\" 2>/dev/null || cd /" : $"cd {Quote([workspace.Directory])}";
 
         string sftp;
@@ -90,11 +97,11 @@ public static partial class JobSandbox
             }
             var server = $"{SftpDirectory}/sftp-server";
             binds.Append(Quote(["--ro-bind", SftpServer, server]));
-            sftp = $"exec {SandboxArguments.Program} {common} {binds} -- {Quote([loader, "--library-path", SftpDirectory, server, "-d", "/root"])}";
+            sftp = $"exec {common} {binds} -- {Quote([loader, "--library-path", SftpDirectory, server, "-d", "/root"])}";
         }
         else
         {
-            sftp = $"exec {SandboxArguments.Program} {common} -- {Quote([SftpServer, "-d", workspace.Directory])}";
+            sftp = $"exec {common} -- {Quote([SftpServer, "-d", workspace.Directory])}";
         }
 
         var script = new StringBuilder();
@@ -105,8 +112,8 @@ public static partial class JobSandbox
             : "# and it starts the session in the job's sandbox: the host's programs read-only and the job directory.\n");
         script.Append("case \"${SSH_ORIGINAL_COMMAND-}\" in\n");
         script.Append($"  {Quote([SftpServer])})\n    {sftp} ;;\n");
-        script.Append($"  '')\n    exec {SandboxArguments.Program} {common} -- /bin/sh -c {Quote([$"{start}; if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l"])} ;;\n");
-        script.Append($"  *)\n    exec {SandboxArguments.Program} {common} -- /bin/sh -c {Quote([$"{start}; exec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\""])} ;;\n");
+        script.Append($"  '')\n    exec {common} -- /bin/sh -c {Quote([$"{start}; if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l"])} ;;\n");
+        script.Append($"  *)\n    exec {common} -- /bin/sh -c {Quote([$"{start}; exec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\""])} ;;\n");
         script.Append("esac\n");
         return script.ToString();
     }

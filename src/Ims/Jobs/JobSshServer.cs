@@ -20,6 +20,7 @@ public sealed class JobSshServer(JobWorkspace workspace, ImsWorkerOptions option
     private CancellationTokenSource? stop;
     private Task<ProcessResult>? sshd;
     private HeldNamespace? userNamespace;
+    private IsolatedNetwork? network;
     private int sandboxProcessId;
 
     public int Port { get; private set; }
@@ -45,8 +46,10 @@ public sealed class JobSshServer(JobWorkspace workspace, ImsWorkerOptions option
             Port = FreePort(options.SshAddress);
             await File.WriteAllTextAsync(workspace.SshdConfig, Configuration(job), cancellationToken);
             stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            userNamespace = await UserNamespace.CreateAsync(runner, cancellationToken);
-            var command = JobSandbox.SshdCommand(workspace, jail, job.RequireDkms);
+            userNamespace = await UserNamespace.CreateIdentityMappedAsync(runner, workspace.Directory, cancellationToken);
+            workspace.CreateNetworkDirectory();
+            network = await IsolatedNetwork.StartAsync(runner, userNamespace, workspace.Directory, workspace.NetworkControlSocket, log, cancellationToken);
+            var command = JobSandbox.SshdCommand(workspace, jail, job.RequireDkms, network.NamespacesDirectory);
             var request = HeldNamespace.Enter(command[0], command.Skip(1), mountNamespace, userNamespace) with
             {
                 Timeout = options.UserWaitTimeout + TimeSpan.FromHours(1),
@@ -94,23 +97,27 @@ public sealed class JobSshServer(JobWorkspace workspace, ImsWorkerOptions option
     /// <summary>Stops sshd and every session it holds (they are its child processes).</summary>
     public async Task StopAsync()
     {
-        if (stop is null || sshd is null)
+        if (stop is not null && sshd is not null)
         {
-            return;
+            await stop.CancelAsync();
+            try
+            {
+                await sshd;
+            }
+            catch (Exception exception) when (exception is OperationCanceledException or ProcessFailedException)
+            {
+                // Stopping is what was asked for.
+            }
         }
-        await stop.CancelAsync();
-        try
-        {
-            await sshd;
-        }
-        catch (Exception exception) when (exception is OperationCanceledException or ProcessFailedException)
-        {
-            // Stopping is what was asked for.
-        }
-        stop.Dispose();
+        stop?.Dispose();
         stop = null;
         sshd = null;
         sandboxProcessId = 0;
+        if (network is not null)
+        {
+            await network.DisposeAsync();
+            network = null;
+        }
         if (userNamespace is not null)
         {
             await userNamespace.DisposeAsync();

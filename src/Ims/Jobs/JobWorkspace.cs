@@ -39,6 +39,18 @@ public sealed partial class JobWorkspace(string jobsDirectory, string jobId)
     /// <summary>sshd's ForceCommand: starts each session in the job's sandbox.</summary>
     public string EntryScript => Path.Combine(Directory, "jail-entry");
 
+    /// <summary>
+    /// Holds the control socket of the sessions' network (slirp4netns): outside the job directory,
+    /// because a socket's path must be short (108 bytes) and sshd's sandbox shows that directory;
+    /// crash recovery finds slirp4netns by this path on its command line.
+    /// </summary>
+    public string NetworkDirectory => Path.Combine(RuntimeDirectory, "ims-jobs", jobId);
+
+    /// <summary>The server's directory for runtime files (sockets), on the host's /run.</summary>
+    public const string RuntimeDirectory = "/run/cray-server";
+
+    public string NetworkControlSocket => Path.Combine(NetworkDirectory, "slirp4netns.sock");
+
     /// <summary>Creates the job directory, readable by root only.</summary>
     public void Create()
     {
@@ -54,6 +66,10 @@ public sealed partial class JobWorkspace(string jobsDirectory, string jobId)
     public async Task CleanupAsync(IProcessRunner runner, Action<string> log)
     {
         StopProcessesUsingDirectory(log);
+        if (System.IO.Directory.Exists(NetworkDirectory))
+        {
+            System.IO.Directory.Delete(NetworkDirectory, recursive: true);
+        }
         await UnmountAllAsync(runner, log);
         if (MountsUnder(ImageRoot).Count > 0)
         {
@@ -84,7 +100,21 @@ public sealed partial class JobWorkspace(string jobsDirectory, string jobId)
     /// Kills what a session, a kiwi-ng build or a crashed worker left running here (the sandboxes
     /// name the job directory in their command lines, and killing one ends every process inside it).
     /// </summary>
-    public void StopProcessesUsingDirectory(Action<string> log) => ProcessTree.StopProcessesUsing(Directory, log);
+    public void StopProcessesUsingDirectory(Action<string> log)
+    {
+        ProcessTree.StopProcessesUsing(Directory, log);
+        ProcessTree.StopProcessesUsing(NetworkDirectory, log);
+    }
+
+    /// <summary>Creates the directory of the job's network control socket, readable by root only.</summary>
+    public void CreateNetworkDirectory()
+    {
+        foreach (var directory in new[] { RuntimeDirectory, Path.GetDirectoryName(NetworkDirectory)!, NetworkDirectory })
+        {
+            System.IO.Directory.CreateDirectory(directory);
+            File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
 
     public async Task UnmountAllAsync(IProcessRunner runner, Action<string> log)
     {

@@ -10,14 +10,18 @@ namespace Cray.Ims.Jobs;
 /// job's processes takes them down. What was deleted is absent from the merged view, so packing it
 /// leaks no whiteouts; with the overlay's index, hard links stay whole when one name is changed.
 /// </summary>
-public sealed class OverlayImageRoot : IAsyncDisposable
+public sealed class OverlayImageRoot : IStagedImageRoot
 {
     private readonly CachedSource source;
+    private readonly string imageRoot;
+    private readonly IProcessRunner runner;
 
-    private OverlayImageRoot(HeldNamespace mountNamespace, CachedSource source, string imageRoot)
+    private OverlayImageRoot(HeldNamespace mountNamespace, CachedSource source, string imageRoot, IProcessRunner runner)
     {
         MountNamespace = mountNamespace;
         this.source = source;
+        this.imageRoot = imageRoot;
+        this.runner = runner;
         HostView = mountNamespace.View(imageRoot);
     }
 
@@ -52,7 +56,7 @@ public sealed class OverlayImageRoot : IAsyncDisposable
                 { Timeout = TimeSpan.FromMinutes(1) }, cancellationToken);
             }
             log($"Mounted {source.Path} read-only under an overlay at {workspace.ImageRoot} (changes go to {workspace.UpperDirectory}); nothing was unpacked.");
-            return new OverlayImageRoot(mountNamespace, source, workspace.ImageRoot);
+            return new OverlayImageRoot(mountNamespace, source, workspace.ImageRoot, runner);
         }
         catch
         {
@@ -61,8 +65,13 @@ public sealed class OverlayImageRoot : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs a program that needs the merged view (mksquashfs) in the job's mount namespace.</summary>
-    public ProcessRequest Enter(string program, IEnumerable<string> arguments) => HeldNamespace.Enter(program, arguments, MountNamespace);
+    /// <summary>Packs the merged view, in the job's mount namespace.</summary>
+    public Task PackAsync(string resultPath, IReadOnlyList<string> squashfsOptions, Action<string> log, CancellationToken cancellationToken)
+        => runner.RunCheckedAsync(HeldNamespace.Enter("mksquashfs", [imageRoot, resultPath, .. squashfsOptions], MountNamespace) with
+        {
+            Timeout = TimeSpan.FromHours(2),
+            OutputLine = log,
+        }, cancellationToken);
 
     /// <summary>Ends the namespace holder: once no process of the job is left in it, the kernel unmounts both layers and frees the loop device.</summary>
     public async ValueTask DisposeAsync()

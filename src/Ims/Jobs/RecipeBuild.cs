@@ -245,24 +245,23 @@ public sealed partial class RecipeBuild(IArtifactStore artifacts, ImsWorkerOptio
         }
     }
 
-    /// <summary>Builds the image root into the workspace with kiwi-ng; its output goes to the job log.</summary>
-    public async Task BuildAsync(string jobId, string description, JobWorkspace workspace, CancellationToken cancellationToken)
+    /// <summary>Builds the image root with kiwi-ng in the build sandbox; its output goes to the job log.</summary>
+    public async Task BuildAsync(string jobId, string description, RecipeBuildSandbox sandbox, CancellationToken cancellationToken)
     {
         void Log(string line) => logs.Append(jobId, line);
+        if (!ProgramSearch.IsAvailable(KiwiProgram))
+        {
+            throw new JobFailedException($"{KiwiProgram} was not found. Create jobs need kiwi-ng on the worker (Debian package kiwi).");
+        }
         ProcessResult result;
         try
         {
-            result = await runner.RunAsync(new ProcessRequest(KiwiProgram,
-                ["--logfile", Path.Combine(workspace.Directory, "kiwi.log"), "system", "prepare", "--description", description, "--root", workspace.ImageRoot])
+            result = await runner.RunAsync(sandbox.Kiwi(["system", "prepare", "--description", description, "--root", sandbox.HostView, "--allow-existing-root"]) with
             {
                 Timeout = options.BuildTimeout,
                 // kiwi prints repository URLs, credentials included.
                 OutputLine = line => Log(UrlCredentials.Redact(line)),
             }, cancellationToken);
-        }
-        catch (ProcessFailedException exception) when (exception.Failure == ProcessFailure.NotStarted)
-        {
-            throw new JobFailedException($"{exception.Message}. Create jobs need kiwi-ng on the worker (Debian package kiwi).");
         }
         catch (ProcessFailedException exception)
         {

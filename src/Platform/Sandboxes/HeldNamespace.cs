@@ -24,13 +24,15 @@ public sealed class HeldNamespace : IAsyncDisposable
     /// <summary>Where the host reaches a path as processes in this namespace see it (their root, through /proc).</summary>
     public string View(string path) => $"/proc/{HolderProcessId}/root{path}";
 
-    /// <param name="kind">The namespace's name under /proc/PID/ns: "user" or "mnt".</param>
+    /// <param name="kind">The namespace's name under /proc/PID/ns: "user", "mnt" or "net".</param>
+    /// <param name="owner">The user namespace that owns the new namespace (whose root may then join it); null for the host's.</param>
     public static async Task<HeldNamespace> CreateAsync(IProcessRunner runner, string kind, IReadOnlyList<string> unshareOptions, string? workingDirectory,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, HeldNamespace? owner = null)
     {
         var created = new HeldNamespace(kind);
         var started = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        created.holder = runner.RunAsync(new ProcessRequest("unshare", [.. unshareOptions, "--", "sleep", "infinity"])
+        var holder = new ProcessRequest("unshare", [.. unshareOptions, "--", "sleep", "infinity"]);
+        created.holder = runner.RunAsync((owner is null ? holder : Enter(holder.FileName, holder.Arguments, owner)) with
         {
             Timeout = TimeSpan.FromDays(7),
             WorkingDirectory = workingDirectory,
@@ -65,6 +67,9 @@ public sealed class HeldNamespace : IAsyncDisposable
 
     /// <summary>nsenter's option that joins this namespace.</summary>
     public string EnterOption => (kind == "mnt" ? "--mount=" : $"--{kind}=") + Path;
+
+    /// <summary>The directory of the holder's namespace files; bound into a sandbox, it lets the sandbox's root join them (a bound namespace file itself cannot be bound by bwrap).</summary>
+    public string NamespacesDirectory => $"/proc/{HolderProcessId}/ns";
 
     /// <summary>Runs a program in these namespaces (nsenter joins them in the order that works, and makes the program root in a user namespace).</summary>
     public static ProcessRequest Enter(string program, IEnumerable<string> arguments, params HeldNamespace?[] namespaces)
