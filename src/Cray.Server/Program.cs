@@ -5,6 +5,7 @@ using Cray.Cfs.Api;
 using Cray.Ims;
 using Cray.Ims.Api;
 using Cray.Platform.Authentication;
+using Cray.Platform.Json;
 using Cray.Platform.Processes;
 using Cray.Platform.Problems;
 using Cray.Platform.Storage;
@@ -124,6 +125,8 @@ if (options.RequireTokens)
     app.UseBearerTokens(tokens);
 }
 app.UseServerMetrics();
+// After authentication: a caller without a token learns nothing from the body's type.
+app.UseJsonRequestBodies((ImsApi.BasePath, ImsApi.BodyStyle.ProblemType), (CfsApi.BasePath, CfsApi.BodyStyle.ProblemType));
 app.MapGet("/healthz", () => Results.Json(new { status = "ok", roles = options.Roles.Order() }));
 if (options.HasRole(ServerOptions.ApiRole))
 {

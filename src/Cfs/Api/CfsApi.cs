@@ -47,27 +47,19 @@ public static class CfsApi
         return routes;
     }
 
+    /// <summary>As connexion answers: problems of type about:blank; text that does not parse is a 400 that says so.</summary>
+    public static readonly JsonBodyStyle BodyStyle = new(CfsProblems.AboutBlank, UnparsableIsEmpty: false);
+
     internal static IResult Json(JsonNode node, int statusCode = StatusCodes.Status200OK)
         => Results.Text(node.ToJsonString(RecordJson.Options), "application/json", statusCode: statusCode);
 
-    /// <summary>Reads a JSON body; an empty or unreadable body is null, which the schema then rejects.</summary>
+    /// <summary>Reads a JSON object body; an empty body, or JSON that is not an object, is null, which the schema then rejects. Malformed JSON is a 400 (415 for another Content-Type).</summary>
     internal static async Task<JsonNode?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
-        => await JsonBodies.ReadObjectAsync(request, cancellationToken);
+        => await JsonBodies.ReadObjectAsync(request, BodyStyle, cancellationToken);
 
     /// <summary>Reads a JSON body that may be a list (bulk component writes) or an object.</summary>
     internal static async Task<JsonNode?> ReadListOrObjectAsync(HttpRequest request, CancellationToken cancellationToken)
-    {
-        using var reader = new StreamReader(request.Body);
-        var text = await reader.ReadToEndAsync(cancellationToken);
-        try
-        {
-            return text.Length == 0 ? null : JsonNode.Parse(text);
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return null;
-        }
-    }
+        => await JsonBodies.ReadAsync(request, BodyStyle, cancellationToken);
 
     internal static string? Query(HttpRequest request, string name)
         => request.Query.TryGetValue(name, out var values) ? values.ToString() : null;

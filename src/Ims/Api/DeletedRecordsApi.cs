@@ -41,7 +41,7 @@ public static class DeletedRecordsApi
 
         group.MapPatch(path, async (HttpRequest request, TService records, CancellationToken cancellationToken) =>
         {
-            UndeleteRequest.Parse(await JsonBodies.ReadObjectAsync(request, cancellationToken));
+            UndeleteRequest.Parse(await JsonBodies.ReadObjectAsync(request, ImsApi.BodyStyle, cancellationToken));
             await records.UndeleteAllAsync(cancellationToken);
             return Results.NoContent();
         });
@@ -59,7 +59,7 @@ public static class DeletedRecordsApi
         {
             // An unknown id is a 404 before the body is judged.
             await records.GetDeletedAsync(id, cancellationToken);
-            UndeleteRequest.Parse(await JsonBodies.ReadObjectAsync(request, cancellationToken));
+            UndeleteRequest.Parse(await JsonBodies.ReadObjectAsync(request, ImsApi.BodyStyle, cancellationToken));
             await records.UndeleteAsync(id, cancellationToken);
             return Results.NoContent();
         });

@@ -15,7 +15,7 @@ public static class ImagesApi
 
         group.MapPost("/images", async (HttpRequest request, ImageService images, CancellationToken cancellationToken) =>
         {
-            var create = ImageRequests.ParseCreate(await JsonBodies.ReadObjectAsync(request, cancellationToken));
+            var create = ImageRequests.ParseCreate(await JsonBodies.ReadObjectAsync(request, ImsApi.BodyStyle, cancellationToken));
             return ImsApi.Json(await images.CreateAsync(create, cancellationToken), StatusCodes.Status201Created);
         });
 
@@ -26,7 +26,7 @@ public static class ImagesApi
         {
             // The record must exist before the body is judged, as in the reference (404 before 400).
             await images.GetAsync(id, cancellationToken);
-            var patch = ImageRequests.ParsePatch(await JsonBodies.ReadObjectAsync(request, cancellationToken));
+            var patch = ImageRequests.ParsePatch(await JsonBodies.ReadObjectAsync(request, ImsApi.BodyStyle, cancellationToken));
             return ImsApi.Json(await images.PatchAsync(id, patch, cancellationToken));
         });
 

@@ -27,6 +27,9 @@ public static class ImsApi
 {
     public const string BasePath = "/apis/ims";
 
+    /// <summary>As the reference answers: problems without a type; text that does not parse is "No input data provided", like an empty body.</summary>
+    public static readonly JsonBodyStyle BodyStyle = new(null, UnparsableIsEmpty: true);
+
     public static IEndpointRouteBuilder MapImsApi(this IEndpointRouteBuilder routes)
     {
         foreach (var (prefix, family) in new[] { ("/v3", ImsRouteFamily.V3), ("/v2", ImsRouteFamily.V2), ("", ImsRouteFamily.Root) })

@@ -16,7 +16,7 @@ public static class JobsApi
 
         group.MapPost("/jobs", async (HttpRequest request, JobService jobs, CancellationToken cancellationToken) =>
         {
-            var create = JobRequests.ParseCreate(await JsonBodies.ReadObjectAsync(request, cancellationToken));
+            var create = JobRequests.ParseCreate(await JsonBodies.ReadObjectAsync(request, ImsApi.BodyStyle, cancellationToken));
             return ImsApi.Json(await jobs.CreateAsync(create, cancellationToken), StatusCodes.Status201Created);
         });
 
@@ -36,7 +36,7 @@ public static class JobsApi
         group.MapPatch("/jobs/{id}", async (string id, HttpRequest request, JobService jobs, CancellationToken cancellationToken) =>
         {
             await jobs.GetAsync(id, cancellationToken);
-            var patch = JobRequests.ParsePatch(await JsonBodies.ReadObjectAsync(request, cancellationToken));
+            var patch = JobRequests.ParsePatch(await JsonBodies.ReadObjectAsync(request, ImsApi.BodyStyle, cancellationToken));
             return ImsApi.Json(await jobs.PatchAsync(id, patch, cancellationToken));
         });
 

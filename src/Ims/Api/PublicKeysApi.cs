@@ -15,7 +15,7 @@ public static class PublicKeysApi
 
         group.MapPost("/public-keys", async (HttpRequest request, PublicKeyService keys, CancellationToken cancellationToken) =>
         {
-            var (name, key) = PublicKeyService.ParseCreate(await JsonBodies.ReadObjectAsync(request, cancellationToken));
+            var (name, key) = PublicKeyService.ParseCreate(await JsonBodies.ReadObjectAsync(request, ImsApi.BodyStyle, cancellationToken));
             return ImsApi.Json(await keys.CreateAsync(name, key, cancellationToken), StatusCodes.Status201Created);
         });
 

@@ -15,7 +15,7 @@ public static class RecipesApi
 
         group.MapPost("/recipes", async (HttpRequest request, RecipeService recipes, CancellationToken cancellationToken) =>
         {
-            var create = RecipeRequests.ParseCreate(await JsonBodies.ReadObjectAsync(request, cancellationToken));
+            var create = RecipeRequests.ParseCreate(await JsonBodies.ReadObjectAsync(request, ImsApi.BodyStyle, cancellationToken));
             return ImsApi.Json(await recipes.CreateAsync(create, cancellationToken), StatusCodes.Status201Created);
         });
 
@@ -26,7 +26,7 @@ public static class RecipesApi
         {
             // The record must exist before the body is judged, as in the reference (404 before 400).
             await recipes.GetAsync(id, cancellationToken);
-            var patch = RecipeRequests.ParsePatch(await JsonBodies.ReadObjectAsync(request, cancellationToken));
+            var patch = RecipeRequests.ParsePatch(await JsonBodies.ReadObjectAsync(request, ImsApi.BodyStyle, cancellationToken));
             return ImsApi.Json(await recipes.PatchAsync(id, patch, cancellationToken));
         });
 
