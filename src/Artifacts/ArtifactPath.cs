@@ -32,7 +32,13 @@ public static partial class ArtifactPath
     /// <summary>S3's bucket naming rules, which also keep a bucket name from being a path trick.</summary>
     public static bool IsValidBucket(string bucket) => BucketPattern().IsMatch(bucket) && !bucket.Contains("..", StringComparison.Ordinal);
 
-    /// <summary>Keys are relative paths of plain segments: no empty, "." or ".." segment and no control character.</summary>
+    /// <summary>
+    /// The most one '/'-separated segment of a key may hold, in UTF-8 bytes: a segment is a file
+    /// name in the store, whose limit is 255 bytes, and the object's metadata file adds ".json".
+    /// </summary>
+    public const int MaximumSegmentBytes = 250;
+
+    /// <summary>Keys are relative paths of plain segments: no empty, "." or ".." segment, none over <see cref="MaximumSegmentBytes"/>, and no control character.</summary>
     public static bool IsValidKey(string key)
     {
         if (key.Length == 0 || System.Text.Encoding.UTF8.GetByteCount(key) > MaximumKeyBytes)
@@ -43,7 +49,8 @@ public static partial class ArtifactPath
         {
             return false;
         }
-        return key.Split('/').All(segment => segment.Length > 0 && segment != "." && segment != "..");
+        return key.Split('/').All(segment => segment.Length > 0 && segment != "." && segment != ".."
+            && System.Text.Encoding.UTF8.GetByteCount(segment) <= MaximumSegmentBytes);
     }
 
     public static void EnsureValid(string bucket, string key)
@@ -52,7 +59,8 @@ public static partial class ArtifactPath
         if (!IsValidKey(key))
         {
             throw new InvalidArtifactNameException(
-                $"Invalid key '{key}': a key is a relative path of 1 to {MaximumKeyBytes} bytes with no empty, '.' or '..' segment and no control character.");
+                $"Invalid key '{key}': a key is a relative path of 1 to {MaximumKeyBytes} bytes whose '/'-separated segments are 1 to {MaximumSegmentBytes} bytes each, "
+                + "none of them '.' or '..', with no control character or backslash.");
         }
     }
 

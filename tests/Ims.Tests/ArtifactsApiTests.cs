@@ -65,6 +65,24 @@ public sealed class ArtifactsApiTests : IDisposable
     }
 
     [Fact]
+    public async Task KeysOverTheStoresLimitsAre400ThatStatesThem()
+    {
+        using var client = server.CreateClient();
+        foreach (var key in new[] { new string('s', 251), $"a/{new string('s', 300)}/b", string.Join('/', Enumerable.Repeat(new string('k', 200), 6)) })
+        {
+            var put = await client.PutAsync($"/apis/artifacts/boot-images/{key}", new ByteArrayContent([1, 2, 3]));
+            Assert.Equal(HttpStatusCode.BadRequest, put.StatusCode);
+            Assert.Equal("application/problem+json", put.Content.Headers.ContentType!.MediaType);
+            Assert.Contains("1 to 1024 bytes whose '/'-separated segments are 1 to 250 bytes each", await put.Content.ReadAsStringAsync());
+        }
+        // The longest segment the store takes, for content and metadata alike.
+        var longest = new string('s', 250);
+        Assert.Equal(HttpStatusCode.Created, (await client.PutAsync($"/apis/artifacts/boot-images/{longest}", new ByteArrayContent([1]))).StatusCode);
+        Assert.Equal(1, server.Artifacts.Head("boot-images", longest)!.Size);
+        Assert.True(server.Artifacts.Delete("boot-images", longest));
+    }
+
+    [Fact]
     public async Task UnknownBucketIs404()
     {
         using var client = server.CreateClient();
