@@ -65,7 +65,7 @@ public sealed class CfsTestServer : WebApplicationFactory<Program>
         }
         await File.WriteAllTextAsync(Path.Combine(Repository, file), content);
         await Git("add", file);
-        await Git("commit", "-q", "-m", "change " + file);
+        await Git("commit", "-q", "--allow-empty", "-m", "change " + file);
         return (await Git("rev-parse", "HEAD")).Output.Trim();
     }
 

@@ -144,4 +144,57 @@ public sealed class MalformedBodyTests : IClassFixture<CfsTestServer>
         Assert.Equal(400, status);
         Assert.StartsWith("No input provided.", (string?)problem!["detail"]);
     }
+
+    [Theory]
+    [InlineData("../../etc")]
+    [InlineData("/etc/ansible/ansible")]
+    [InlineData("..")]
+    [InlineData(".hidden")]
+    [InlineData("a b")]
+    [InlineData("a\nb")]
+    public async Task AnsibleConfigurationsAreNamesNotPaths(string name)
+    {
+        var value = System.Text.Json.JsonSerializer.Serialize(name);
+        var (status, problem) = await server.SendAsync(HttpMethod.Patch, "/apis/cfs/v3/options", $$"""{"default_ansible_config":{{value}}}""");
+        Assert.True(status == 400, problem?.ToJsonString());
+        Assert.Contains("does not match", (string?)problem!["detail"]);
+        var (_, options) = await server.SendAsync(HttpMethod.Get, "/apis/cfs/v3/options");
+        Assert.Equal("cfs-default-ansible-cfg", (string?)options!["default_ansible_config"]);
+
+        await server.PutConfigurationAsync("named-config");
+        (status, problem) = await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions",
+            $$$"""{"name":"named-config-session","configuration_name":"named-config","ansible_config":{{{value}}},"target":{"definition":"spec","groups":[{"name":"nodes","members":["x3000c0s1b0n0"]}]}}""");
+        Assert.True(status == 400, problem?.ToJsonString());
+        (status, _) = await server.SendAsync(HttpMethod.Get, "/apis/cfs/v3/sessions/named-config-session");
+        Assert.Equal(404, status);
+    }
+
+    [Theory]
+    [InlineData("x3000c0s1b0n0\r\nx3000c0s1b0n1")]
+    [InlineData("..")]
+    [InlineData("a/b")]
+    [InlineData("-x")]
+    [InlineData("has space")]
+    public async Task ComponentIdsAreNodeNames(string id)
+    {
+        var value = System.Text.Json.JsonSerializer.Serialize(id);
+        var (status, problem) = await server.SendAsync(HttpMethod.Put, "/apis/cfs/v3/components", $$"""[{"id":{{value}},"enabled":true}]""");
+        Assert.True(status == 400, problem?.ToJsonString());
+        Assert.Contains("does not match", (string?)problem!["detail"]);
+        var (_, components) = await server.SendAsync(HttpMethod.Get, "/apis/cfs/v3/components");
+        Assert.DoesNotContain(components!["components"]!.AsArray(), component => (string?)component!["id"] == id);
+    }
+
+    [Fact]
+    public async Task AComponentIdOfAbsurdLengthIsRefusedInTheBodyAndThePath()
+    {
+        var id = new string('x', 5000);
+        var (status, problem) = await server.SendAsync(HttpMethod.Put, "/apis/cfs/v3/components", $$"""[{"id":"{{id}}"}]""");
+        Assert.True(status == 400, problem?.ToJsonString());
+        Assert.Contains("is too long", (string?)problem!["detail"]);
+        (status, problem) = await server.SendAsync(HttpMethod.Put, $"/apis/cfs/v3/components/{new string('y', 300)}", """{"enabled":true}""");
+        Assert.True(status == 400, problem?.ToJsonString());
+        (status, _) = await server.SendAsync(HttpMethod.Put, "/apis/cfs/v3/components/x3000c0s9b0n0", """{"enabled":true}""");
+        Assert.Equal(200, status);
+    }
 }

@@ -11,7 +11,7 @@ public sealed class CreateJobsApiTests : IDisposable
 
     private async Task<string> KeyAsync()
     {
-        var (_, key, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/public-keys", """{"name":"k","public_key":"ssh-ed25519 AAAA user@host"}""");
+        var (_, key, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/public-keys", """{"name":"k","public_key":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMEZRIANJyilkCr1XGnalDzZZY+CviXR1C4FYmlxBUzX user@host"}""");
         return (string)key!["id"]!;
     }
 

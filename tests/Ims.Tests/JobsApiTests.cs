@@ -15,7 +15,7 @@ public sealed class JobsApiTests : IDisposable
         var manifest = await server.UploadImageFilesAsync(imageId);
         var (status, _, _) = await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/images/{imageId}", ImsTestServer.LinkBody(manifest));
         Assert.Equal(200, status);
-        var (_, key, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/public-keys", """{"name":"k","public_key":"ssh-ed25519 AAAA user@host"}""");
+        var (_, key, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/public-keys", """{"name":"k","public_key":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMEZRIANJyilkCr1XGnalDzZZY+CviXR1C4FYmlxBUzX user@host"}""");
         return (imageId, (string)key!["id"]!);
     }
 

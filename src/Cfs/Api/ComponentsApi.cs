@@ -105,7 +105,7 @@ public static class ComponentsApi
         {
             var parsed = ComponentRequests.Parse(await CfsApi.ReadBodyAsync(request, cancellationToken), version);
             // The path names the component, whatever the body says.
-            parsed["id"] = component_id;
+            parsed["id"] = ComponentRequests.CheckId(component_id);
             var stored = (await components.PutAsync([parsed], cancellationToken))[0];
             return CfsApi.Json(ComponentRequests.Shape(stored, version, await components.ContextAsync(cancellationToken), false, v3, null));
         });

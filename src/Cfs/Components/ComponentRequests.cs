@@ -1,10 +1,26 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 
 namespace Cray.Cfs.Components;
 
 /// <summary>Reads component bodies in either version's names and returns them in the stored (v3) names.</summary>
-public static class ComponentRequests
+public static partial class ComponentRequests
 {
+    /// <summary>
+    /// Component ids are node names (xnames, host names, addresses): Ansible's inventory names the
+    /// component's host by its id and the API addresses it in a URL path, so an id is letters,
+    /// digits and <c>._:@+-</c>, starting with a letter or digit, at most <see cref="MaximumIdLength"/>
+    /// characters: no control character, space, '/', "." or "..". The reference takes any string.
+    /// </summary>
+    public const int MaximumIdLength = 255;
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._:@+-]*$")]
+    public static partial Regex IdPattern();
+
+    /// <summary>A component id from a URL path, checked as a body's id is.</summary>
+    public static string CheckId(string id)
+        => SchemaReader.Of(new JsonObject { ["id"] = id }, "").String("id", 1, MaximumIdLength, IdPattern())!;
+
     private static readonly (string V3, string V2)[] TopLevel =
     [
         ("id", "id"), ("state", "state"), ("state_append", "stateAppend"), ("desired_config", "desiredConfig"),
@@ -29,7 +45,7 @@ public static class ComponentRequests
         }
         var component = new JsonObject();
         string Name((string V3, string V2) field) => v3 ? field.V3 : field.V2;
-        if (reader.String("id") is { } id)
+        if (reader.String("id", 1, MaximumIdLength, IdPattern()) is { } id)
         {
             component["id"] = id;
         }

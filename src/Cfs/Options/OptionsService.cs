@@ -19,7 +19,7 @@ public sealed partial class OptionsService(IRecordStore store)
 
     public static readonly OptionDefinition[] Definitions =
     [
-        String("default_ansible_config", "defaultAnsibleConfig", "cfs-default-ansible-cfg", maxLength: 60),
+        String("default_ansible_config", "defaultAnsibleConfig", "cfs-default-ansible-cfg", maxLength: 60, pattern: AnsibleConfigNames.Pattern()),
         String("default_playbook", "defaultPlaybook", "site.yml"),
         Choice("logging_level", "loggingLevel", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR"]),
         Integer("default_page_size", null, 1000, minimum: 1),
@@ -107,8 +107,8 @@ public sealed partial class OptionsService(IRecordStore store)
         return text.Length == 0 ? null : Sessions.SessionRequests.ParseAge(text);
     }
 
-    private static OptionDefinition String(string name, string? v2Name, string value, int maxLength = int.MaxValue)
-        => new(name, v2Name, JsonValue.Create(value), (reader, field) => reader.String(field, maxLength: maxLength));
+    private static OptionDefinition String(string name, string? v2Name, string value, int maxLength = int.MaxValue, Regex? pattern = null)
+        => new(name, v2Name, JsonValue.Create(value), (reader, field) => reader.String(field, maxLength: maxLength, pattern: pattern));
 
     private static OptionDefinition Choice(string name, string? v2Name, string value, string[] choices)
         => new(name, v2Name, JsonValue.Create(value), (reader, field) => reader.Enum(field, choices));

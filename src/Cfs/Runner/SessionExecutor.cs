@@ -297,8 +297,13 @@ public sealed class SessionExecutor(
         }
         else
         {
+            // Checked at create and PATCH; a record stored before those checks is refused here, never followed as a path.
+            if (!AnsibleConfigNames.Pattern().IsMatch(session.Ansible.Config))
+            {
+                throw new SessionFailedException($"Ansible configuration '{session.Ansible.Config}' is not a name (letters, digits, '.', '_' and '-').");
+            }
             var named = Path.Combine(runnerOptions.AnsibleConfigsDirectory, session.Ansible.Config + ".cfg");
-            if (session.Ansible.Config.Contains('/') || !File.Exists(named))
+            if (!File.Exists(named))
             {
                 throw new SessionFailedException($"Ansible configuration '{session.Ansible.Config}' not found: put it in {named}.");
             }

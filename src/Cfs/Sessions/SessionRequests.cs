@@ -52,7 +52,7 @@ public static partial class SessionRequests
         var configurationName = reader.String(Key("configuration_name", "configurationName"), v3 ? 1 : 0, v3 ? MaximumConfigurationNameLength : int.MaxValue)!;
         var configurationLimit = reader.String(Key("configuration_limit", "configurationLimit"), nullable: true) ?? "";
         var ansibleLimit = reader.String(Key("ansible_limit", "ansibleLimit"), pattern: NoSpaceOrSemicolon(), nullable: true);
-        var ansibleConfig = reader.String(Key("ansible_config", "ansibleConfig"), nullable: true);
+        var ansibleConfig = reader.String(Key("ansible_config", "ansibleConfig"), maxLength: AnsibleConfigNames.MaximumLength, pattern: AnsibleConfigNames.Pattern(), nullable: true);
         var verbosity = reader.Integer(Key("ansible_verbosity", "ansibleVerbosity"), 0, 4) ?? 0;
         var passthrough = reader.String(Key("ansible_passthrough", "ansiblePassthrough"), nullable: true);
         var target = ParseTarget(reader.Object("target"));

@@ -19,6 +19,10 @@ public sealed class PublicKeyService(IRecordStore store, TimeProvider clock) : I
         JsonFields.RejectUnknown(body, CreateFields, errors);
         var name = JsonFields.RequiredNonBlank(body, "name", errors);
         var key = JsonFields.RequiredNonBlank(body, "public_key", errors);
+        if (key is not null && OpenSshPublicKey.Problem(key) is { } problem)
+        {
+            errors.Add("public_key", problem);
+        }
         errors.ThrowIfAny();
         return (name!, key!);
     }
