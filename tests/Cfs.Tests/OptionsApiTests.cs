@@ -17,8 +17,16 @@ public sealed class OptionsApiTests : IDisposable
         Assert.True((bool)options["include_ara_links"]!);
         Assert.Equal("7d", (string?)options["session_ttl"]);
         Assert.Equal(3600, (int?)options["debug_wait_time"]);
-        Assert.Equal("1h", (string?)options["image_wait_timeout"]);
+        // Ours only when asked for: the reference's schema allows no other property.
+        Assert.False(options.AsObject().ContainsKey("image_wait_timeout"));
+        Assert.False(options.AsObject().ContainsKey("session_timeout"));
+        (_, options) = await server.SendAsync(HttpMethod.Get, "/apis/cfs/v3/options?extensions=true");
+        Assert.Equal("1h", (string?)options!["image_wait_timeout"]);
         Assert.Equal("12h", (string?)options["session_timeout"]);
+        var (_, patched) = await server.SendAsync(HttpMethod.Patch, "/apis/cfs/v3/options", """{"session_timeout":"2h"}""");
+        Assert.False(patched!.AsObject().ContainsKey("session_timeout"));
+        (_, patched) = await server.SendAsync(HttpMethod.Patch, "/apis/cfs/v3/options?extensions=true", """{"session_timeout":"12h"}""");
+        Assert.Equal("12h", (string?)patched!["session_timeout"]);
         var (_, v2) = await server.SendAsync(HttpMethod.Get, "/apis/cfs/v2/options");
         Assert.Equal("7d", (string?)v2!["sessionTTL"]);
         Assert.False(v2.AsObject().ContainsKey("default_page_size"));

@@ -6,12 +6,12 @@ using Cray.Platform.Storage;
 
 namespace Cray.Cfs.Options;
 
-/// <summary>One option: its v3 and v2 names, its default, and how a new value is checked.</summary>
-public sealed record OptionDefinition(string Name, string? V2Name, JsonNode Default, Action<SchemaReader, string> Check);
+/// <summary>One option: its v3 and v2 names, its default, how a new value is checked, and whether it is ours rather than the reference's.</summary>
+public sealed record OptionDefinition(string Name, string? V2Name, JsonNode Default, Action<SchemaReader, string> Check, bool Extension = false);
 
 /// <summary>
 /// The CFS options: one record, every option filled in with its default on read, PATCH merging.
-/// Two are ours: <c>image_wait_timeout</c> and <c>session_timeout</c> (see docs/decisions.md).
+/// Two are ours: <c>image_wait_timeout</c> and <c>session_timeout</c>, shown with <c>?extensions=true</c> (see docs/decisions.md).
 /// </summary>
 public sealed partial class OptionsService(IRecordStore store)
 {
@@ -36,8 +36,8 @@ public sealed partial class OptionsService(IRecordStore store)
         Integer("batcher_pending_timeout", "batcherPendingTimeout", 300, minimum: 1),
         Integer("default_batcher_retry_policy", "defaultBatcherRetryPolicy", 3, minimum: 0),
         Integer("hardware_sync_interval", "hardwareSyncInterval", 10, minimum: 1),
-        Duration("image_wait_timeout", "imageWaitTimeout", "1h"),
-        Duration("session_timeout", "sessionTimeout", "12h"),
+        Duration("image_wait_timeout", "imageWaitTimeout", "1h") with { Extension = true },
+        Duration("session_timeout", "sessionTimeout", "12h") with { Extension = true },
     ];
 
     /// <summary>Every option with its value, defaults filled in (and saved, as the reference does).</summary>
@@ -81,11 +81,15 @@ public sealed partial class OptionsService(IRecordStore store)
         return options;
     }
 
-    /// <summary>The options in a version's shape: v2 uses camelCase and lacks the v3-only options.</summary>
-    public static JsonObject Shape(JsonObject options, CfsApiVersion version)
+    /// <summary>
+    /// The options in a version's shape: v2 uses camelCase and lacks the v3-only options. Ours
+    /// (<see cref="OptionDefinition.Extension"/>) only when asked for: the reference's schema allows
+    /// no other property, and a client generated from it would refuse the answer.
+    /// </summary>
+    public static JsonObject Shape(JsonObject options, CfsApiVersion version, bool withExtensions)
     {
         var shaped = new JsonObject();
-        foreach (var definition in Definitions)
+        foreach (var definition in Definitions.Where(definition => withExtensions || !definition.Extension))
         {
             var name = version == CfsApiVersion.V3 ? definition.Name : definition.V2Name;
             if (name is not null)

@@ -170,8 +170,10 @@ public static class OptionCommands
     public static Command Build(CfsVersion version)
     {
         var basePath = $"{CfsCommands.Base(version)}/options";
+        // Our own options (session_timeout, image_wait_timeout) are answered only when asked for, so a schema-checking client of the reference's API sees its shape.
+        KeyValuePair<string, string?>[] withExtensions = [new("extensions", "true")];
         var group = Leaf.Group("options", "CFS options");
-        group.Subcommands.Add(Leaf.Create("list", "Show every option", (context, token) => context.Api.SendAsync(HttpMethod.Get, basePath, cancellationToken: token)));
+        group.Subcommands.Add(Leaf.Create("list", "Show every option", (context, token) => context.Api.SendAsync(HttpMethod.Get, basePath, query: withExtensions, cancellationToken: token)));
 
         var applicable = Specs.Where(spec => version == CfsVersion.V3 ? !spec.V2Only : !spec.V3Only).ToList();
         var options = applicable.Select(spec => (Spec: spec, Option: Create(spec))).ToList();
@@ -193,7 +195,7 @@ public static class OptionCommands
                     body[key] = value;
                 }
             }
-            return context.Api.SendAsync(HttpMethod.Patch, basePath, body, cancellationToken: token);
+            return context.Api.SendAsync(HttpMethod.Patch, basePath, body, withExtensions, token);
         }, options.Select(pair => (Symbol)pair.Option).ToArray()));
         return group;
     }
