@@ -49,7 +49,7 @@ public sealed class MalformedBodyTests : IClassFixture<CfsTestServer>
         "PUT /apis/cfs/v3/configurations/hostile", "PUT /apis/cfs/v2/configurations/hostile",
         "PUT /apis/cfs/v3/components", "PATCH /apis/cfs/v3/components", "PUT /apis/cfs/v2/components", "PATCH /apis/cfs/v2/components",
         "PUT /apis/cfs/v3/components/x3000c0s1b0n0", "PATCH /apis/cfs/v3/components/x3000c0s1b0n0", "PUT /apis/cfs/v2/components/x3000c0s1b0n0",
-        "POST /apis/cfs/v3/sources",
+        "POST /apis/cfs/v3/sources", "POST /apis/cfs/v3/sources/restored",
     ];
 
     /// <summary>The routes, with their records made once per server (the cases run one after another on one server).</summary>

@@ -96,6 +96,11 @@ public sealed class SessionsApiTests : IAsyncLifetime
         Assert.Equal(409, status);
         Assert.Equal("Conflicting session name", (string?)problem!["title"]);
         Assert.Equal("A session with the name example already exists", (string?)problem["detail"]);
+
+        // The name is checked before the target, as in the reference: a dynamic target (which this system refuses) still gets the 409.
+        (status, problem) = await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions", """{"name":"example","configuration_name":"configurations-example"}""");
+        Assert.Equal(409, status);
+        Assert.Equal("Conflicting session name", (string?)problem!["title"]);
     }
 
     [Fact]

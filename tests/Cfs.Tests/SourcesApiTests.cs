@@ -2,6 +2,7 @@ using Cray.Cfs.Configurations;
 using Cray.Cfs.Sources;
 using Cray.Platform.Processes;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Cray.Cfs.Tests;
 
@@ -88,6 +89,35 @@ public sealed class SourcesApiTests : IDisposable
         var (missing, missingProblem) = await server.SendAsync(HttpMethod.Put, "/apis/cfs/v3/configurations/c2", """{"layers":[{"source":"nope","playbook":"site.yml"}]}""");
         Assert.Equal(400, missing);
         Assert.Equal("The source nope does not exist.", (string?)missingProblem!["detail"]);
+    }
+
+    [Fact]
+    public async Task ASourceIsRestoredAroundItsExistingSecret()
+    {
+        // The records are lost but the secret is not: the restored source finds its credentials again.
+        var (status, created) = await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sources", CreateBody("lost"));
+        Assert.Equal(201, status);
+        var secretName = (string)created!["credentials"]!["secret_name"]!;
+        var body = $$$"""{"clone_url":"file://{{{server.Repository}}}","credentials":{"authentication_method":"password","secret_name":"{{{secretName}}}"}}""";
+        (status, var problem) = await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sources/lost", body);
+        Assert.Equal(409, status);
+        Assert.Equal("Conflicting source name", (string?)problem!["title"]);
+
+        (status, var restored) = await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sources/restored", body);
+        Assert.Equal(201, status);
+        Assert.Equal("restored", (string?)restored!["name"]);
+        Assert.Equal(secretName, (string?)restored["credentials"]!["secret_name"]);
+        Assert.Equal("password", (string?)restored["credentials"]!["authentication_method"]);
+        var sources = server.Services.GetRequiredService<SourceService>();
+        var credentials = await sources.CredentialsAsync((await sources.GetAsync("restored", CancellationToken.None)), CancellationToken.None);
+        Assert.Equal("vcs-user", credentials!.Username);
+
+        // The body is the reference's restore body: a secret's name, never a password.
+        (status, _) = await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sources/other",
+            $$$"""{"clone_url":"file://{{{server.Repository}}}","credentials":{"username":"u","password":"p"}}""");
+        Assert.Equal(400, status);
+        (status, _) = await server.SendAsync(HttpMethod.Get, "/apis/cfs/v3/sources/other");
+        Assert.Equal(404, status);
     }
 
     [Fact]

@@ -34,6 +34,10 @@ public static class SourcesApi
         group.MapGet("/sources/{source_id}", async (string source_id, SourceService sources, CancellationToken cancellationToken)
             => CfsApi.Json(await sources.GetAsync(Decode(source_id), cancellationToken)));
 
+        group.MapPost("/sources/{source_id}", async (string source_id, HttpRequest request, SourceService sources, CancellationToken cancellationToken)
+            => CfsApi.Json(await sources.RestoreAsync(Decode(source_id), await CfsApi.ReadBodyAsync(request, cancellationToken), cancellationToken),
+                StatusCodes.Status201Created));
+
         group.MapPatch("/sources/{source_id}", async (string source_id, HttpRequest request, SourceService sources, CancellationToken cancellationToken) =>
         {
             var name = Decode(source_id);

@@ -61,6 +61,41 @@ public sealed partial class SourceService(IRecordStore store, IDataProtectionPro
         return sorted;
     }
 
+    /// <summary>
+    /// The reference's restore: a source record under the given name whose credentials are an
+    /// existing secret, named and not made or checked, for rebuilding CFS's records after they were
+    /// lost (deleting a source deletes its secret, so a deleted source cannot come back this way).
+    /// </summary>
+    public async Task<JsonObject> RestoreAsync(string name, JsonNode? body, CancellationToken cancellationToken)
+    {
+        var reader = SchemaReader.Of(body, "").Only(["description", "clone_url", "credentials", "ca_cert"]);
+        reader.Require("clone_url", "credentials");
+        var cloneUrl = reader.String("clone_url", 1, pattern: NoSpaceOrSemicolon())!;
+        var credentials = reader.Object("credentials")!.Only(["authentication_method", "secret_name"]);
+        credentials.Require("authentication_method", "secret_name");
+        var method = credentials.Enum("authentication_method", ["password"])!;
+        var secretName = credentials.String("secret_name", 1)!;
+        var source = new JsonObject
+        {
+            ["name"] = name,
+            ["description"] = reader.String("description") ?? "",
+            ["clone_url"] = cloneUrl,
+            ["ca_cert"] = ReadCaCert(reader),
+            ["credentials"] = new JsonObject { ["authentication_method"] = method, ["secret_name"] = secretName },
+            ["last_updated"] = Now(),
+        };
+        var sorted = (JsonObject)JsonShapes.SortKeys(source)!;
+        try
+        {
+            await store.WriteAsync(RecordWrite.Insert(CfsCollections.Sources, name, sorted), cancellationToken);
+        }
+        catch (RecordConflictException)
+        {
+            throw CfsProblems.Conflict("Conflicting source name", $"A source with the name {name} already exists");
+        }
+        return sorted;
+    }
+
     public async Task<JsonObject> UpdateAsync(string name, JsonNode? body, CancellationToken cancellationToken)
     {
         var reader = SchemaReader.Of(body, "").Only(["description", "clone_url", "credentials", "ca_cert"]);
