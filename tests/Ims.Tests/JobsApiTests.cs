@@ -53,6 +53,8 @@ public sealed class JobsApiTests : IDisposable
         Assert.Equal("pending", (string?)container["status"]);
         Assert.EndsWith($"/ims/jobs/{job["id"]}/image-root", (string?)container["image_root"]);
         Assert.Equal(["cluster.local", "customer_access"], container["connection_info"]!.AsObject().Select(pair => pair.Key).Order());
+        // An integer, as the reference's schema says, from creation on: 0 until the job's sshd listens.
+        Assert.All(container["connection_info"]!.AsObject(), pair => Assert.Equal(0, pair.Value!["port"]!.GetValue<int>()));
         foreach (var field in new[] { "kubernetes_job", "kubernetes_service", "kubernetes_configmap", "kubernetes_pvc", "kubernetes_secret", "kubernetes_namespace" })
         {
             Assert.True(job.AsObject().ContainsKey(field), field);
@@ -223,4 +225,12 @@ public sealed class JobsApiTests : IDisposable
     [InlineData("1d12h", 36 * 3600)]
     public void AgesParseAsTheReferenceDocuments(string text, int seconds)
         => Assert.Equal(TimeSpan.FromSeconds(seconds), Jobs.JobRequests.ParseAge(text));
+
+    [Fact]
+    public void ARecordStoredWithANullPortReadsAsNotListening()
+    {
+        var endpoint = System.Text.Json.JsonSerializer.Deserialize<Cray.Ims.Jobs.SshEndpoint>("""{"host":"h","port":null}""")!;
+        Assert.Equal(Cray.Ims.Jobs.SshEndpoint.NotListening, endpoint.Port);
+        Assert.Equal("""{"host":"h","port":2222}""", System.Text.Json.JsonSerializer.Serialize(endpoint with { Port = 2222 }));
+    }
 }

@@ -114,7 +114,8 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
                 var container = containers.FirstOrDefault(candidate => candidate?["name"]?.GetValue<string>() == sessionName) ?? containers.FirstOrDefault();
                 var endpoint = container?["connection_info"]?["cluster.local"];
                 image.Host = endpoint?["host"]?.GetValue<string>() ?? throw new SessionFailedException($"IMS job {image.JobId} has no SSH connection info.");
-                image.Port = endpoint["port"]?.GetValue<int>() ?? throw new SessionFailedException($"IMS job {image.JobId} has no SSH port.");
+                // 0 (or null from an older server) means sshd is not listening.
+                image.Port = endpoint["port"]?.GetValue<int>() is > 0 and var port ? port : throw new SessionFailedException($"IMS job {image.JobId} has no SSH port.");
                 break;
             }
             if (status is "error" or "success")

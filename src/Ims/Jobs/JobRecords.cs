@@ -1,5 +1,6 @@
-using Cray.Ims.Model;
+using System.Text.Json;
 using System.Text.Json.Serialization;
+using Cray.Ims.Model;
 
 namespace Cray.Ims.Jobs;
 
@@ -29,13 +30,32 @@ public static class JobTypes
     public static readonly string[] All = [Create, Customize];
 }
 
+/// <summary>
+/// Where a job's sshd is reached. The reference's schema makes the port an integer (its pods always
+/// listen on 22); here sshd takes a free port when it starts, on whichever worker runs the job, so
+/// the port is 0 until sshd listens, and stays once the job has ended.
+/// </summary>
 public sealed record SshEndpoint(
     [property: JsonPropertyName("host")] string Host,
-    [property: JsonPropertyName("port")] int? Port);
+    [property: JsonPropertyName("port"), JsonConverter(typeof(SshEndpoint.PortConverter))] int Port)
+{
+    public const int NotListening = 0;
+
+    /// <summary>Reads the null that records written before ports were always integers hold as <see cref="NotListening"/>.</summary>
+    internal sealed class PortConverter : JsonConverter<int>
+    {
+        public override bool HandleNull => true;
+
+        public override int Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+            => reader.TokenType == JsonTokenType.Null ? NotListening : reader.GetInt32();
+
+        public override void Write(Utf8JsonWriter writer, int value, JsonSerializerOptions options) => writer.WriteNumberValue(value);
+    }
+}
 
 /// <summary>
 /// One SSH server of a job. <c>connection_info</c> always has the reference's two keys; here both
-/// name the worker's real SSH address and port (the port is null until sshd listens). Without a
+/// name the worker's real SSH address and port (0 until sshd listens). Without a
 /// jail the user lands on the worker host, so <c>image_root</c> (ours) says where the image root is;
 /// it is null for a jail, where the image root is /.
 /// </summary>
@@ -49,7 +69,7 @@ public sealed record SshContainer(
     public const string ClusterLocal = "cluster.local";
     public const string CustomerAccess = "customer_access";
 
-    public static IReadOnlyDictionary<string, SshEndpoint> Endpoints(string host, int? port) => new Dictionary<string, SshEndpoint>
+    public static IReadOnlyDictionary<string, SshEndpoint> Endpoints(string host, int port) => new Dictionary<string, SshEndpoint>
     {
         [ClusterLocal] = new(host, port),
         [CustomerAccess] = new(host, port),

@@ -71,7 +71,7 @@ public sealed class JobService(
         var id = Guid.NewGuid().ToString();
         var requireDkms = image.Arch == Architectures.Aarch64 || (request.RequireDkms ?? options.EnableDkmsByDefault);
         var job = NewJob(request, id, image.Id, image.Arch, requireDkms, publicKey, containers
-            .Select(container => new SshContainer(SshContainer.Endpoints(options.SshAddress, null),
+            .Select(container => new SshContainer(SshContainer.Endpoints(options.SshAddress, SshEndpoint.NotListening),
                 container.Jail ? null : new JobWorkspace(options.JobsDirectory, id).ImageRoot, container.Jail, container.Name, "pending"))
             .ToList());
         await StoreAsync(new JobDocument(job, publicKey.Key, md5, rootfs.Link.Path, image.Link.Path, Worker: null),
@@ -106,7 +106,7 @@ public sealed class JobService(
         var id = Guid.NewGuid().ToString();
         var requireDkms = recipe.Arch == Architectures.Aarch64 || (request.RequireDkms ?? recipe.RequireDkms);
         List<SshContainer>? containers = request.EnableDebug
-            ? [new SshContainer(SshContainer.Endpoints(options.SshAddress, null), new JobWorkspace(options.JobsDirectory, id).ImageRoot, false, "debug", "pending")]
+            ? [new SshContainer(SshContainer.Endpoints(options.SshAddress, SshEndpoint.NotListening), new JobWorkspace(options.JobsDirectory, id).ImageRoot, false, "debug", "pending")]
             : null;
         var job = NewJob(request, id, recipe.Id, recipe.Arch, requireDkms, publicKey, containers);
         await StoreAsync(new JobDocument(job, publicKey.Key, "", "", "", Worker: null, new JobRecipe(recipe.Link.Path, md5, recipe.TemplateDictionary)),
