@@ -46,7 +46,8 @@ public sealed class CfsWorkflowTests(CrayEnvironment cray) : IClassFixture<CrayE
         Assert.Equal("[]", JsonNode.Parse(describe.Output)!["status"]!["artifacts"]!.ToJsonString());
         var duplicate = await cray.CrayAsync("cfs", "sessions", "create", "--name", "example", "--configuration-name", "configurations-example");
         Assert.Equal(2, duplicate.ExitCode);
-        Assert.Equal("Error: Conflicting session name: A session with the name example already exists\n", duplicate.Error);
+        Assert.Equal("Usage: cray cfs sessions create [OPTIONS]\nTry 'cray cfs sessions create -h' for help.\n\n"
+            + "Error: Conflicting session name: A session with the name example already exists\n", duplicate.Error);
     }
 
     [Fact]

@@ -146,7 +146,9 @@ public sealed class ImageWorkflowTests : IClassFixture<CrayEnvironment>
     {
         var result = await cray.CrayAsync("ims", "images", "describe", "00000000-0000-4000-8000-000000000000");
         Assert.Equal(2, result.ExitCode);
-        Assert.Equal("Error: Not Found: Requested resource does not exist. Re-run request with valid ID.\n", result.Error);
+        // As the reference prints it: its HTTP error is a click usage error, so the usage block comes first.
+        Assert.Equal("Usage: cray ims images describe [OPTIONS] IMAGE_ID\nTry 'cray ims images describe -h' for help.\n\n"
+            + "Error: Not Found: Requested resource does not exist. Re-run request with valid ID.\n", result.Error);
         Assert.Equal("", result.Output);
     }
 

@@ -86,7 +86,7 @@ public sealed class TokenAuthenticationTests(TokenAuthenticationEnvironment envi
         Assert.Equal(0, (await CrayEnvironment.CrayWithConfigAsync(elsewhere, "init", "--hostname", Cray.Hostname, "--no-auth")).ExitCode);
         var refused = await CrayEnvironment.CrayWithConfigAsync(elsewhere, "ims", "images", "list");
         Assert.Equal(2, refused.ExitCode);
-        Assert.StartsWith("Error: Unauthorized: This server requires a bearer token", refused.Error);
+        Assert.StartsWith("Usage: cray ims images list [OPTIONS]\nTry 'cray ims images list -h' for help.\n\nError: Unauthorized: This server requires a bearer token", refused.Error);
 
         var wrong = await CrayEnvironment.CrayWithConfigAsync(elsewhere, "auth", "login", "--username", "admin", "--password", "cray_not-a-token");
         Assert.Equal(2, wrong.ExitCode);

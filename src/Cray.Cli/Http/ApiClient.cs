@@ -122,7 +122,8 @@ public sealed class ApiClient : IDisposable
             }
             var message = ErrorMessage(response.StatusCode, response.ReasonPhrase, text);
             response.Dispose();
-            throw new CliException(message);
+            // The reference's HTTP error is a click usage error, so its usage block comes first.
+            throw new CliException(message, showUsage: true);
         }
         return response;
     }
