@@ -33,7 +33,8 @@ if (parseResult.Errors.Count > 0)
         return root.Parse([.. arguments, "-h"]).Invoke();
     }
     Console.Error.Write(Leaf.UsageBlock(command));
-    Console.Error.WriteLine($"Error: {UsageErrors.Translate(parseResult.Errors[0].Message)}");
+    var first = parseResult.Errors[0];
+    Console.Error.WriteLine($"Error: {UsageErrors.Translate(first.Message, (first.SymbolResult as System.CommandLine.Parsing.OptionResult)?.Option.Name)}");
     return 2;
 }
 return await parseResult.InvokeAsync();
@@ -41,8 +42,15 @@ return await parseResult.InvokeAsync();
 /// <summary>Rewrites the parser's messages into the reference CLI's wording.</summary>
 internal static partial class UsageErrors
 {
-    public static string Translate(string message)
+    /// <param name="optionName">The option the error is about, when the parser says so (its choice errors do not name it).</param>
+    public static string Translate(string message, string? optionName = null)
     {
+        if (InvalidChoice().Match(message) is { Success: true } invalid && optionName is not null)
+        {
+            // click: Invalid value for '--arch': 'sparc' is not one of 'aarch64', 'x86_64'.
+            var choices = invalid.Groups[2].Captures.Select(capture => $"'{capture.Value}'");
+            return $"Invalid value for '{optionName}': '{invalid.Groups[1].Value}' is not one of {string.Join(", ", choices)}.";
+        }
         if (RequiredOption().Match(message) is { Success: true } required)
         {
             return $"Missing option '{required.Groups[1].Value}'.";
@@ -64,6 +72,9 @@ internal static partial class UsageErrors
 
     [GeneratedRegex("^Unrecognized command or argument '(.+)'\\.$")]
     private static partial Regex Unrecognized();
+
+    [GeneratedRegex("^Argument '(.*)' not recognized\\. Must be one of:(?:\\s*'(.*)')+\\s*$")]
+    private static partial Regex InvalidChoice();
 
     [GeneratedRegex("^Required argument missing")]
     private static partial Regex MissingArgument();

@@ -88,8 +88,9 @@ public sealed class RecipeCommandTests : IAsyncLifetime
 
     [Theory]
     [InlineData(new[] { "--name", "n", "--recipe-type", "kiwi-ng" }, "Error: Missing option '--linux-distribution'.")]
-    [InlineData(new[] { "--name", "n", "--recipe-type", "docker", "--linux-distribution", "sles15" }, "docker")]
-    [InlineData(new[] { "--name", "n", "--recipe-type", "kiwi-ng", "--linux-distribution", "sles15", "--arch", "sparc" }, "sparc")]
+    [InlineData(new[] { "--name", "n", "--recipe-type", "docker", "--linux-distribution", "sles15" }, "Error: Invalid value for '--recipe-type': 'docker' is not one of")]
+    [InlineData(new[] { "--name", "n", "--recipe-type", "kiwi-ng", "--linux-distribution", "sles15", "--arch", "sparc" },
+        "\n\nError: Invalid value for '--arch': 'sparc' is not one of 'aarch64', 'x86_64'.\n")]
     public async Task CreateRefusesMissingOrInvalidOptionsBeforeSendingAnything(string[] options, string message)
     {
         var result = await cray.RunAsync(["ims", "recipes", "create", .. options]);
