@@ -156,7 +156,10 @@ public sealed class CrayEnvironment : IAsyncLifetime
 
     public Task<CommandResult> CrayAsync(params string[] arguments) => CrayWithConfigAsync(ConfigDirectory, arguments);
 
-    public static async Task<CommandResult> CrayWithConfigAsync(string configDirectory, params string[] arguments)
+    /// <summary>Starts the built cray against this server, for a test that must stop it midway.</summary>
+    public Process StartCray(params string[] arguments) => StartCrayWithConfig(ConfigDirectory, arguments);
+
+    private static Process StartCrayWithConfig(string configDirectory, string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -171,8 +174,14 @@ public sealed class CrayEnvironment : IAsyncLifetime
         }
         start.Environment["CRAY_CONFIG_DIR"] = configDirectory;
         start.Environment.Remove("CRAY_FORMAT");
-        using var process = Process.Start(start)!;
+        var process = Process.Start(start)!;
         process.StandardInput.Close();
+        return process;
+    }
+
+    public static async Task<CommandResult> CrayWithConfigAsync(string configDirectory, params string[] arguments)
+    {
+        using var process = StartCrayWithConfig(configDirectory, arguments);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));

@@ -142,6 +142,38 @@ public sealed class ImageWorkflowTests : IClassFixture<CrayEnvironment>
     }
 
     [Fact]
+    public async Task AnImportKilledMidUploadIsRemovedByTheNextImport()
+    {
+        // A root file system big enough that the upload is still running when the import is killed.
+        var rootfs = Path.Combine(cray.Root, "big-rootfs.squashfs");
+        await using (var file = File.Create(rootfs))
+        {
+            file.SetLength(1L << 30);
+        }
+        var notes = Path.Combine(cray.ConfigDirectory, "unfinished-imports");
+        using var killed = cray.StartCray("ims", "images", "import", "--name", "killed-import", "--rootfs", rootfs);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!(Directory.Exists(notes) && Directory.EnumerateFiles(notes, "*.json").Any()) && !killed.HasExited && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(5);
+        }
+        killed.Kill(entireProcessTree: true);
+        await killed.WaitForExitAsync();
+        File.Delete(rootfs);
+        var left = Assert.Single(await ListAsync("ims", "images", "list"), item => (string?)item!["name"] == "killed-import")!;
+        Assert.Null(left["link"]);
+        var leftId = (string)left["id"]!;
+
+        var next = await cray.CrayAsync("ims", "images", "import", "--name", "after-the-kill", "--rootfs", MakeRootDirectory("after-the-kill"));
+        Assert.True(next.ExitCode == 0, next.Error);
+        Assert.Contains($"Removed image {leftId}", next.Error);
+        Assert.DoesNotContain(await ListAsync("ims", "images", "list"), item => (string?)item!["name"] == "killed-import");
+        var objects = JsonNode.Parse((await cray.CrayAsync("artifacts", "list", "boot-images", "--format", "json")).Output)!["artifacts"]!.AsArray();
+        Assert.DoesNotContain(objects, item => ((string?)item!["Key"] ?? "").StartsWith(leftId, StringComparison.Ordinal));
+        Assert.Empty(Directory.EnumerateFiles(notes));
+    }
+
+    [Fact]
     public async Task ServerErrorsPrintTitleAndDetailAndExitTwo()
     {
         var result = await cray.CrayAsync("ims", "images", "describe", "00000000-0000-4000-8000-000000000000");
@@ -155,11 +187,11 @@ public sealed class ImageWorkflowTests : IClassFixture<CrayEnvironment>
     [Fact]
     public async Task PublicKeysCreateFromAFileAndDeleteSoftly()
     {
-        var keyFile = MakeFile("id.pub", "ssh-ed25519 AAAAC3Nza admin@host\n");
+        var keyFile = MakeFile("id.pub", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMEZRIANJyilkCr1XGnalDzZZY+CviXR1C4FYmlxBUzX admin@host\n");
         var created = await cray.CrayAsync("ims", "public-keys", "create", "--name", "admin key", "--public-key", keyFile, "--format", "json");
         Assert.Equal(0, created.ExitCode);
         var key = JsonNode.Parse(created.Output)!;
-        Assert.Equal("ssh-ed25519 AAAAC3Nza admin@host\n", (string?)key["public_key"]);
+        Assert.Equal("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMEZRIANJyilkCr1XGnalDzZZY+CviXR1C4FYmlxBUzX admin@host\n", (string?)key["public_key"]);
         Assert.Equal(0, (await cray.CrayAsync("ims", "public-keys", "delete", (string)key["id"]!)).ExitCode);
         Assert.Contains(await ListAsync("ims", "deleted", "public-keys", "list"), item => (string?)item!["id"] == (string?)key["id"]);
     }

@@ -68,9 +68,12 @@ public static class ImageImportCommand
                     await progress.StepAsync($"Packing {rootfs} with mksquashfs ({compressor})", () => PackAsync(rootfs, packed, compressor, cancellationToken));
                 }
 
+                var hostname = context.Configuration.Hostname ?? "";
+                await UnfinishedImports.CleanUpAsync(context, hostname, BootImagesBucket, cancellationToken);
                 var body = ImsCommands.Body(("name", name), ("arch", arch));
                 var image = await context.Api.SendAsync(HttpMethod.Post, $"{ImsCommands.Base}/images", body, cancellationToken: cancellationToken);
                 imageId = image?["id"]?.GetValue<string>() ?? throw new CliException("The server did not return an image id.");
+                UnfinishedImports.Record(hostname, imageId, uploaded);
 
                 var parts = new List<Part> { new($"{imageId}/rootfs", squashfs, "application/vnd.cray.image.rootfs.squashfs") };
                 if (kernel is not null)
@@ -91,6 +94,7 @@ public static class ImageImportCommand
                 {
                     var metadata = new Dictionary<string, string> { ["x-shasta-ims-image-name"] = name, ["x-shasta-ims-image-id"] = imageId };
                     uploaded.Add(part.Key);
+                    UnfinishedImports.Record(hostname, imageId, uploaded);
                     var md5 = await ArtifactTransfers.UploadAsync(context, progress, BootImagesBucket, part.Key, part.File, metadata, cancellationToken,
                         $"Uploading {part.Key[(imageId.Length + 1)..]} to s3://{BootImagesBucket}/{part.Key}");
                     entries.Add(new JsonObject
@@ -114,6 +118,7 @@ public static class ImageImportCommand
                     await File.WriteAllTextAsync(manifestFile, manifest.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), cancellationToken);
                     var manifestKey = $"{imageId}/manifest.json";
                     uploaded.Add(manifestKey);
+                    UnfinishedImports.Record(hostname, imageId, uploaded);
                     manifestEtag = await ArtifactTransfers.UploadAsync(context, progress, BootImagesBucket, manifestKey, manifestFile, null, cancellationToken,
                         $"Uploading manifest.json to s3://{BootImagesBucket}/{manifestKey}");
                 }
@@ -126,11 +131,17 @@ public static class ImageImportCommand
                 {
                     ["link"] = new JsonObject { ["path"] = $"s3://{BootImagesBucket}/{imageId}/manifest.json", ["etag"] = manifestEtag, ["type"] = "s3" },
                 };
-                return await context.Api.SendAsync(HttpMethod.Patch, $"{ImsCommands.Base}/images/{imageId}", link, cancellationToken: cancellationToken);
+                var linked = await context.Api.SendAsync(HttpMethod.Patch, $"{ImsCommands.Base}/images/{imageId}", link, cancellationToken: cancellationToken);
+                UnfinishedImports.Forget(imageId);
+                return linked;
             }
             catch
             {
-                await UndoAsync(context, imageId, uploaded);
+                // The note stays when the undo could not finish: the next import tries again.
+                if (await UndoAsync(context, imageId, uploaded) && imageId is not null)
+                {
+                    UnfinishedImports.Forget(imageId);
+                }
                 throw;
             }
             finally
@@ -163,7 +174,8 @@ public static class ImageImportCommand
     }
 
     /// <summary>Removes what a failed import created: its objects and its image record (hard delete, so nothing lingers in the deleted list).</summary>
-    private static async Task UndoAsync(CliContext context, string? imageId, List<string> uploadedKeys)
+    /// <summary>Removes what a failed import made; false when the image record could not be removed.</summary>
+    private static async Task<bool> UndoAsync(CliContext context, string? imageId, List<string> uploadedKeys)
     {
         foreach (var key in uploadedKeys)
         {
@@ -171,15 +183,17 @@ public static class ImageImportCommand
         }
         if (imageId is null)
         {
-            return;
+            return true;
         }
         try
         {
             await context.Api.SendAsync(HttpMethod.Delete, $"apis/ims/v2/images/{imageId}", query: [new("cascade", "false")]);
+            return true;
         }
         catch (CliException exception)
         {
-            Console.Error.WriteLine($"Warning: could not remove the partly imported image {imageId}: {exception.Message}");
+            Console.Error.WriteLine($"Warning: could not remove the partly imported image {imageId}: {exception.Message}; the next import will.");
+            return false;
         }
     }
 }
