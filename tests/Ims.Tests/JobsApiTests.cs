@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Cray.Ims.Tests;
 
@@ -232,5 +233,49 @@ public sealed class JobsApiTests : IDisposable
         var endpoint = System.Text.Json.JsonSerializer.Deserialize<Cray.Ims.Jobs.SshEndpoint>("""{"host":"h","port":null}""")!;
         Assert.Equal(Cray.Ims.Jobs.SshEndpoint.NotListening, endpoint.Port);
         Assert.Equal("""{"host":"h","port":2222}""", System.Text.Json.JsonSerializer.Serialize(endpoint with { Port = 2222 }));
+    }
+
+    /// <summary>
+    /// A server killed while a job packs its result: the job names the image it registered, so the
+    /// restarted worker removes an unlinked one with its objects, or keeps a linked one as the job's result.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AResultACrashInterruptedIsRemovedUnlessItWasLinked(bool linked)
+    {
+        var (imageId, keyId) = await ImageAndKeyAsync();
+        var (_, job, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(imageId, keyId));
+        var jobId = (string)job!["id"]!;
+        var resultId = (string)(await server.CreateImageAsync("result"))["id"]!;
+        var manifest = await server.UploadImageFilesAsync(resultId);
+        if (linked)
+        {
+            Assert.Equal(200, (await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/images/{resultId}", ImsTestServer.LinkBody(manifest))).Item1);
+        }
+        var store = server.Services.GetRequiredService<Cray.Platform.Storage.IRecordStore>();
+        var document = await store.UpdateAsync<Cray.Ims.Jobs.JobDocument>(Cray.Ims.Jobs.JobService.Collection, jobId,
+            current => current with { Worker = "crashed", PendingImageId = resultId, Job = current.Job with { Status = "packaging_artifacts" } });
+        var lines = new List<string>();
+
+        var settled = await server.Services.GetRequiredService<Cray.Ims.Jobs.CustomizeJobRunner>().SettleInterruptedResultAsync(document!, lines.Add, CancellationToken.None);
+
+        var (status, _, _) = await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/images/{resultId}");
+        var objects = server.Artifacts.ListObjects(Cray.Ims.Jobs.CustomizeJobRunner.BootImagesBucket, resultId + "/");
+        if (linked)
+        {
+            Assert.Equal(resultId, settled);
+            Assert.Equal(200, status);
+            Assert.NotEmpty(objects);
+        }
+        else
+        {
+            Assert.Null(settled);
+            Assert.Equal(404, status);
+            Assert.Empty(objects);
+            Assert.Contains($"Removed the unfinished image {resultId}.", lines);
+        }
+        // The source image is untouched either way.
+        Assert.Equal(200, (await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/images/{imageId}")).Item1);
     }
 }

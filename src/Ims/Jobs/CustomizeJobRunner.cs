@@ -244,6 +244,11 @@ public sealed class CustomizeJobRunner(
         var source = ReadSourceManifest(document);
         var image = await images.CreateAsync(new ImageCreate(job.ImageRootArchiveName, null, job.Arch, new Dictionary<string, string>()), cancellationToken);
         created.ImageId = image.Id;
+        // Written down at once: should the server die before the image is linked, recovery finds it by the job.
+        if (await store.UpdateAsync<JobDocument>(JobService.Collection, job.Id, current => current with { PendingImageId = image.Id }, cancellationToken) is null)
+        {
+            throw new JobDeletedException();
+        }
         var metadata = new Dictionary<string, string>
         {
             ["x-shasta-ims-image-name"] = job.ImageRootArchiveName,
@@ -323,6 +328,37 @@ public sealed class CustomizeJobRunner(
         created.Keys.Add(key);
         var stored = await artifacts.PutAsync(BootImagesBucket, key, content, metadata, cancellationToken: cancellationToken);
         return new ManifestArtifact(ArtifactLink.S3(stored.S3Path, stored.ETag), stored.Md5, type);
+    }
+
+    /// <summary>
+    /// For a job a crash interrupted while packaging: the image it registered, if it was linked (it
+    /// is complete: the job only missed saying so), or null after removing the image record and the
+    /// objects under its id when it was not.
+    /// </summary>
+    public async Task<string?> SettleInterruptedResultAsync(JobDocument document, Action<string> log, CancellationToken cancellationToken)
+    {
+        if (document.PendingImageId is not { } imageId)
+        {
+            return null;
+        }
+        Image image;
+        try
+        {
+            image = await images.GetAsync(imageId, cancellationToken);
+        }
+        catch (Platform.Problems.ProblemException)
+        {
+            return null;
+        }
+        if (image.Link is not null)
+        {
+            log($"Image {imageId} was registered and linked before the stop: it is complete and is this job's result.");
+            return imageId;
+        }
+        var created = new CreatedImage { ImageId = imageId };
+        created.Keys.AddRange(artifacts.ListObjects(BootImagesBucket, imageId + "/").Select(stored => stored.Key));
+        await RemoveCreatedImageAsync(created, log);
+        return null;
     }
 
     /// <summary>Removes a result that did not finish: its objects and its image record, so nothing half-registered remains.</summary>

@@ -68,8 +68,17 @@ public sealed class ImsWorker(
         {
             var jobId = document.Job.Id;
             var status = document.Job.Status;
-            await new JobWorkspace(options.JobsDirectory, jobId).CleanupAsync(processes, line => logs.Append(jobId, line));
-            logs.Append(jobId, $"Status error: cray-server stopped while the job was {status}; its sshd and files were cleaned up. Create a new job to try again.");
+            void Log(string line) => logs.Append(jobId, line);
+            await new JobWorkspace(options.JobsDirectory, jobId).CleanupAsync(processes, Log);
+            if (await runner.SettleInterruptedResultAsync(document, Log, cancellationToken) is { } resultId)
+            {
+                Log($"Success: image {resultId} '{document.Job.ImageRootArchiveName}' (cray-server stopped just before the job could say so).");
+                await store.UpdateAsync<JobDocument>(JobService.Collection, jobId,
+                    current => current with { Job = current.Job with { Status = JobStatuses.Success, ResultantImageId = resultId } }, cancellationToken);
+                logger.LogWarning("Job {JobId} was left {Status} by a previous run with its image registered; ended it in success", jobId, status);
+                continue;
+            }
+            Log($"Status error: cray-server stopped while the job was {status}; its sshd and files were cleaned up. Create a new job to try again.");
             await store.UpdateAsync<JobDocument>(JobService.Collection, jobId,
                 current => current with { Job = current.Job with { Status = JobStatuses.Error } }, cancellationToken);
             logger.LogWarning("Job {JobId} was left {Status} by a previous run; ended it in error", jobId, status);

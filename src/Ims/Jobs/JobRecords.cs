@@ -114,7 +114,8 @@ public sealed record JobDocument(
     [property: JsonPropertyName("rootfs_path")] string RootfsPath,
     [property: JsonPropertyName("source_manifest_path")] string SourceManifestPath,
     [property: JsonPropertyName("worker")] string? Worker,
-    [property: JsonPropertyName("recipe")] JobRecipe? Recipe = null);
+    [property: JsonPropertyName("recipe")] JobRecipe? Recipe = null,
+    [property: JsonPropertyName("pending_image_id")] string? PendingImageId = null);
 
 /// <summary>What a create job builds from, copied at creation: the recipe may change or go while the job runs.</summary>
 public sealed record JobRecipe(
