@@ -37,6 +37,15 @@ public static class ProblemMiddleware
             {
                 return;
             }
+            catch (Exception exception) when (!context.Response.HasStarted && StorageFull.Cause(exception) is { } full)
+            {
+                // The write went to temporary files or a transaction, both undone: nothing of it was kept, and the next write that fits succeeds.
+                context.Response.Clear();
+                await ProblemResponses.WriteAsync(context, StatusCodes.Status507InsufficientStorage,
+                    $"The server's storage is full: {context.Request.Method} {context.Request.Path} could not be written ({full.Message}). "
+                    + "Nothing of this request was kept; free space on the server and try again.");
+                return;
+            }
             catch (Exception exception) when (!context.Response.HasStarted)
             {
                 var logger = context.RequestServices.GetService(typeof(ILoggerFactory)) is ILoggerFactory factory
