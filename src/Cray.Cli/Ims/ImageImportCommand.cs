@@ -177,17 +177,14 @@ public static class ImageImportCommand
     /// <summary>Removes what a failed import made; false when the image record could not be removed.</summary>
     private static async Task<bool> UndoAsync(CliContext context, string? imageId, List<string> uploadedKeys)
     {
-        foreach (var key in uploadedKeys)
-        {
-            await ArtifactTransfers.DeleteQuietlyAsync(context, BootImagesBucket, key);
-        }
         if (imageId is null)
         {
+            // Nothing was uploaded before the record existed.
             return true;
         }
         try
         {
-            await context.Api.SendAsync(HttpMethod.Delete, $"apis/ims/v2/images/{imageId}", query: [new("cascade", "false")]);
+            await UnfinishedImports.RemoveAsync(context, BootImagesBucket, imageId, uploadedKeys);
             return true;
         }
         catch (CliException exception)

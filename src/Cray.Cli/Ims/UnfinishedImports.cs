@@ -57,16 +57,21 @@ public static class UnfinishedImports
             var image = await FindImageAsync(context, note.ImageId, cancellationToken);
             if (image is not null && image["link"] is null)
             {
-                foreach (var key in note.Keys)
-                {
-                    await ArtifactTransfers.DeleteQuietlyAsync(context, bucket, key);
-                }
-                await context.Api.SendAsync(HttpMethod.Delete, $"apis/ims/v2/images/{note.ImageId}", query: [new("cascade", "false")],
-                    cancellationToken: cancellationToken);
+                await RemoveAsync(context, bucket, note.ImageId, note.Keys, cancellationToken);
                 Console.Error.WriteLine($"Removed image {note.ImageId} and its {note.Keys.Count} uploaded files: an earlier import stopped before it linked them.");
             }
             Forget(note.ImageId);
         }
+    }
+
+    /// <summary>Deletes an unfinished import's objects (those already gone are fine), then its image record; throws when the record could not be deleted.</summary>
+    public static async Task RemoveAsync(CliContext context, string bucket, string imageId, IEnumerable<string> keys, CancellationToken cancellationToken = default)
+    {
+        foreach (var key in keys)
+        {
+            await ArtifactTransfers.DeleteQuietlyAsync(context, bucket, key);
+        }
+        await context.Api.SendAsync(HttpMethod.Delete, $"apis/ims/v2/images/{imageId}", query: [new("cascade", "false")], cancellationToken: cancellationToken);
     }
 
     private static async Task<System.Text.Json.Nodes.JsonNode?> FindImageAsync(CliContext context, string imageId, CancellationToken cancellationToken)
