@@ -51,10 +51,6 @@ internal static partial class UsageErrors
             var choices = invalid.Groups[2].Captures.Select(capture => $"'{capture.Value}'");
             return $"Invalid value for '{optionName}': '{invalid.Groups[1].Value}' is not one of {string.Join(", ", choices)}.";
         }
-        if (RequiredOption().Match(message) is { Success: true } required)
-        {
-            return $"Missing option '{required.Groups[1].Value}'.";
-        }
         if (Unrecognized().Match(message) is { Success: true } unrecognized)
         {
             var token = unrecognized.Groups[1].Value;
@@ -66,9 +62,6 @@ internal static partial class UsageErrors
         }
         return message;
     }
-
-    [GeneratedRegex("^Option '(.+)' is required\\.$")]
-    private static partial Regex RequiredOption();
 
     [GeneratedRegex("^Unrecognized command or argument '(.+)'\\.$")]
     private static partial Regex Unrecognized();

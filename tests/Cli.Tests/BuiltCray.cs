@@ -11,11 +11,15 @@ public sealed class BuiltCray : IDisposable
 
     public void Dispose() => Directory.Delete(ConfigDirectory, recursive: true);
 
-    public async Task<CrayResult> RunAsync(params string[] arguments)
+    public Task<CrayResult> RunAsync(params string[] arguments) => RunAsync(new Dictionary<string, string>(), arguments);
+
+    /// <summary>Runs with these environment variables set; standard input is closed, so a prompt can never wait.</summary>
+    public async Task<CrayResult> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { Path.Combine(AppContext.BaseDirectory, "cray.dll") },
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
@@ -28,7 +32,12 @@ public sealed class BuiltCray : IDisposable
             start.Environment.Remove(name);
         }
         start.Environment["CRAY_CONFIG_DIR"] = ConfigDirectory;
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
         using var process = Process.Start(start)!;
+        process.StandardInput.Close();
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));

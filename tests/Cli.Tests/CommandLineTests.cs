@@ -16,7 +16,6 @@ public sealed class CommandLineTests
         => Assert.Equal(expected, ConfigCommands.NormaliseHostname(given));
 
     [Theory]
-    [InlineData("Option '--name' is required.", "Missing option '--name'.")]
     [InlineData("Unrecognized command or argument '--bogus'.", "No such option: --bogus")]
     [InlineData("Unrecognized command or argument 'extra'.", "Got unexpected extra argument (extra)")]
     public void ParserMessagesUseTheReferenceWording(string message, string expected)

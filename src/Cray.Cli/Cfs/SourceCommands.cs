@@ -60,6 +60,8 @@ public static class SourceCommands
         {
             Description = "Password; prefer the CRAY_CFS_V3_SOURCES_" + (required ? "CREATE" : "UPDATE") + "_CREDENTIALS_PASSWORD variable or the prompt, which keep it off the command line",
             HelpName = "PASSWORD",
+            // Without a terminal to prompt on, the reference's rule holds: the password is a required option.
+            Required = required && Console.IsInputRedirected,
         };
         var method = new Option<string>("--credentials-authentication-method") { Description = "Authentication method (password)", HelpName = "METHOD" };
         method.AcceptOnlyFromAmong("password");

@@ -80,16 +80,20 @@ public sealed class CliContext(ParseResult parseResult, int verbosity)
         {
             return ParseResult.GetValue(option);
         }
+        var text = EnvironmentOrConfigurationText(option);
+        return text is null ? ParseResult.GetValue(option) : ConvertText<T>(text, option.Name);
+    }
+
+    /// <summary>Whether the option has a value from the command line, the environment or the configuration (a default does not count).</summary>
+    public bool IsGiven(Option option)
+        => ParseResult.GetResult(option) is { Implicit: false } || EnvironmentOrConfigurationText(option) is not null;
+
+    private string? EnvironmentOrConfigurationText(Option option)
+    {
         var variable = option.Name.TrimStart('-').Replace('-', '_');
         var environmentName = "CRAY_" + string.Join('_', CommandPath.Select(word => word.Replace('-', '_').ToUpperInvariant())) + "_" + variable.ToUpperInvariant();
-        var fromEnvironment = Environment.GetEnvironmentVariable(environmentName);
-        var fromConfiguration = fromEnvironment is null ? ConfigurationValueOrNull(string.Join('.', CommandPath) + "." + variable) : null;
-        var text = fromEnvironment ?? fromConfiguration?.ToString();
-        if (text is null)
-        {
-            return ParseResult.GetValue(option);
-        }
-        return ConvertText<T>(text, option.Name);
+        return Environment.GetEnvironmentVariable(environmentName)
+            ?? ConfigurationValueOrNull(string.Join('.', CommandPath) + "." + variable)?.ToString();
     }
 
     /// <summary>A boolean option's value, with the same precedence.</summary>
@@ -105,6 +109,10 @@ public sealed class CliContext(ParseResult parseResult, int verbosity)
         if (target == typeof(BooleanArgument) && BooleanText.TryParse(text, out var flag))
         {
             return (T)(object)new BooleanArgument(flag);
+        }
+        if (target == typeof(FileInfo))
+        {
+            return (T)(object)new FileInfo(text);
         }
         if (target == typeof(int) && int.TryParse(text, out var number))
         {

@@ -25,6 +25,7 @@ public static class Leaf
                     break;
             }
         }
+        var requiredOptions = TakeRequiredOptions(command);
         GlobalOptions.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -32,6 +33,10 @@ public static class Leaf
             try
             {
                 var format = context.Format;
+                if (requiredOptions.FirstOrDefault(option => !context.IsGiven(option)) is { } missing)
+                {
+                    throw new CliException($"Missing option '{missing.Name}'.", showUsage: true);
+                }
                 var result = await run(context, cancellationToken);
                 if (!ReferenceEquals(result, NoOutput))
                 {
@@ -56,6 +61,24 @@ public static class Leaf
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// Moves the check of required options from the parser to the action, because, as in the reference's
+    /// click, a required value may come from the environment or the configuration. Returned in the order
+    /// the reference reports them: its generated commands declare options in reverse of the request
+    /// schema's order and click names the first missing one it meets, so ours, declared in the schema's
+    /// order, are checked last first.
+    /// </summary>
+    private static Option[] TakeRequiredOptions(Command command)
+    {
+        var required = command.Options.Where(option => option.Required).Reverse().ToArray();
+        foreach (var option in required)
+        {
+            option.Required = false;
+            option.Description = $"{option.Description}  [required]";
+        }
+        return required;
     }
 
     public static Command Group(string name, string description, params Command[] children)

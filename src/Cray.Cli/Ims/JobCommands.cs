@@ -88,7 +88,7 @@ public static class JobCommands
                 body["ssh_containers"] = containers;
             }
             return context.Api.SendAsync(HttpMethod.Post, Jobs, body, cancellationToken: token);
-        }, jobType, artifactId, publicKeyId, archiveName, kernel, initrd, parameters, enableDebug, buildEnvSize, jobMemSize, requireDkms,
+        }, jobType, archiveName, artifactId, publicKeyId, kernel, initrd, parameters, enableDebug, buildEnvSize, jobMemSize, requireDkms,
             containerNames, containerJails);
     }
 

@@ -43,7 +43,7 @@ public static class RecipeCommands
                 .. settings.Members(context),
             ]);
             return context.Api.SendAsync(HttpMethod.Post, Recipes, body, cancellationToken: token);
-        }, [name, recipeType, distribution, .. settings.Options]);
+        }, [recipeType, distribution, name, .. settings.Options]);
     }
 
     private static Command Update()
