@@ -94,6 +94,7 @@ public static class ArtifactsCommands
                 ArtifactTransfers.ObjectPath(context.ParseResult.GetValue(deleteBucket)!, context.ParseResult.GetValue(deleteKey)!), cancellationToken: token);
             return Leaf.NoOutput;
         }, deleteBucket, deleteKey));
+        artifacts.Subcommands.Add(ArtifactCheckCommand.Create());
         return artifacts;
     }
 

@@ -114,7 +114,7 @@ public static class JobCommands
         return Leaf.Create("wait", "Wait for a job to end (or reach --until), showing its status; exits non-zero on error", async (context, token) =>
         {
             var jobId = ImsCommands.Escape(context.ParseResult.GetValue(id)!);
-            var limit = ParseDuration(context.Value(timeout));
+            var limit = DurationText.Parse(context.Value(timeout), "--timeout");
             var target = context.Value(until);
             var stopwatch = Stopwatch.StartNew();
             string? shown = null;
@@ -145,27 +145,6 @@ public static class JobCommands
             }
             return Leaf.NoOutput;
         }, id, timeout, until);
-    }
-
-    private static TimeSpan? ParseDuration(string? text)
-    {
-        if (text is null)
-        {
-            return null;
-        }
-        var unit = text[^1];
-        if (text.Length < 2 || !double.TryParse(text[..^1], out var value) || value <= 0)
-        {
-            throw new CliException($"Invalid value for '--timeout': '{text}' is not a duration such as 90s, 30m or 2h.", showUsage: true);
-        }
-        return unit switch
-        {
-            's' => TimeSpan.FromSeconds(value),
-            'm' => TimeSpan.FromMinutes(value),
-            'h' => TimeSpan.FromHours(value),
-            'd' => TimeSpan.FromDays(value),
-            _ => throw new CliException($"Invalid value for '--timeout': '{text}' is not a duration such as 90s, 30m or 2h.", showUsage: true),
-        };
     }
 
     private static void AddIfSet<T>(JsonObject body, string name, T? value)
