@@ -142,10 +142,12 @@ public sealed class RecipeBuildJobTests(JobEnvironment environment) : IClassFixt
         Assert.False(JobEnvironment.SshdRunningFor(jobId));
     }
 
-    [Fact]
-    public async Task DeletingAJobWhileKiwiBuildsStopsKiwiAndLeavesNoMountOrDirectory()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task DeletingAJobOrCrashingWhileKiwiBuildsStopsKiwiAndLeavesNoMountOrDirectory(bool crash)
     {
-        var recipeId = await RegisterRecipeAsync(await RecipeArchiveAsync("deleted-while-building"));
+        var recipeId = await RegisterRecipeAsync(await RecipeArchiveAsync(crash ? "crashed-while-building" : "deleted-while-building"));
         var job = await CrayJsonAsync("ims", "jobs", "create", "--job-type", "create", "--artifact-id", recipeId,
             "--public-key-id", environment.PublicKeyId, "--image-root-archive-name", "never-finished");
         var jobId = (string)job["id"]!;
@@ -157,7 +159,16 @@ public sealed class RecipeBuildJobTests(JobEnvironment environment) : IClassFixt
             await Task.Delay(500);
         }
 
-        Assert.Equal(0, (await Cray.CrayAsync("ims", "jobs", "delete", jobId)).ExitCode);
+        if (crash)
+        {
+            Cray.CrashServer();
+            await Cray.StartServerAsync();
+            Assert.Equal("error", (string?)(await environment.WaitAsync(jobId))["status"]);
+        }
+        else
+        {
+            Assert.Equal(0, (await Cray.CrayAsync("ims", "jobs", "delete", jobId)).ExitCode);
+        }
         var directory = environment.JobDirectory(jobId);
         deadline = DateTime.UtcNow.AddSeconds(60);
         while (Directory.Exists(directory) && DateTime.UtcNow < deadline)
