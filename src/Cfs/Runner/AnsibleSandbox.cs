@@ -31,10 +31,7 @@ public static class AnsibleSandbox
         {
             sandbox.ReadOnlyBindIfPresent(keyFile, keyFile);
         }
-        sandbox.Capabilities([]).ProgramAsInit().ClearEnvironment()
-            .SetEnvironment("PATH", ProgramSearch.DefaultPath)
-            .SetEnvironment("HOME", home)
-            .SetEnvironment("LANG", "C.UTF-8")
+        sandbox.Capabilities([]).ProgramAsInit().CleanEnvironment(home)
             .SetEnvironment("USER", "root")
             .WorkingDirectory(layerDirectory);
         foreach (var (name, value) in environment)

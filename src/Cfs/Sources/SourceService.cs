@@ -37,28 +37,16 @@ public sealed partial class SourceService(IRecordStore store, IDataProtectionPro
         var cloneUrl = reader.String("clone_url", 1, pattern: NoSpaceOrSemicolon())!;
         var name = reader.String("name", 1) ?? cloneUrl;
         var credentials = ReadCredentials(reader.Object("credentials")!);
-        var source = new JsonObject
-        {
-            ["name"] = name,
-            ["description"] = reader.String("description") ?? "",
-            ["clone_url"] = cloneUrl,
-            ["ca_cert"] = ReadCaCert(reader),
-        };
+        var description = reader.String("description");
+        var caCert = ReadCaCert(reader);
         if (await FindAsync(name, cancellationToken) is not null)
         {
-            throw CfsProblems.Conflict("Conflicting source name", $"A source with the name {name} already exists");
+            throw NameConflict(name);
         }
         var secretName = $"cfs-source-credentials-{Guid.NewGuid()}";
-        source["credentials"] = new JsonObject { ["authentication_method"] = credentials.Method, ["secret_name"] = secretName };
-        source["last_updated"] = Now();
-        var sorted = (JsonObject)JsonShapes.SortKeys(source)!;
-        await store.WriteAsync(
-            [
-                RecordWrite.Insert(SecretsCollection, secretName, Protect(credentials.Value)),
-                RecordWrite.Insert(CfsCollections.Sources, name, sorted),
-            ],
-            cancellationToken);
-        return sorted;
+        var source = NewSource(name, description, cloneUrl, caCert, credentials.Method, secretName);
+        await InsertAsync(name, [RecordWrite.Insert(SecretsCollection, secretName, Protect(credentials.Value)), RecordWrite.Insert(CfsCollections.Sources, name, source)], cancellationToken);
+        return source;
     }
 
     /// <summary>
@@ -75,26 +63,37 @@ public sealed partial class SourceService(IRecordStore store, IDataProtectionPro
         credentials.Require("authentication_method", "secret_name");
         var method = credentials.Enum("authentication_method", ["password"])!;
         var secretName = credentials.String("secret_name", 1)!;
-        var source = new JsonObject
+        var source = NewSource(name, reader.String("description"), cloneUrl, ReadCaCert(reader), method, secretName);
+        await InsertAsync(name, [RecordWrite.Insert(CfsCollections.Sources, name, source)], cancellationToken);
+        return source;
+    }
+
+    /// <summary>A new source record, its keys sorted as the reference serves them; its credentials are only a secret's name.</summary>
+    private JsonObject NewSource(string name, string? description, string cloneUrl, JsonNode? caCert, string method, string secretName)
+        => (JsonObject)JsonShapes.SortKeys(new JsonObject
         {
             ["name"] = name,
-            ["description"] = reader.String("description") ?? "",
+            ["description"] = description ?? "",
             ["clone_url"] = cloneUrl,
-            ["ca_cert"] = ReadCaCert(reader),
+            ["ca_cert"] = caCert,
             ["credentials"] = new JsonObject { ["authentication_method"] = method, ["secret_name"] = secretName },
             ["last_updated"] = Now(),
-        };
-        var sorted = (JsonObject)JsonShapes.SortKeys(source)!;
+        })!;
+
+    private async Task InsertAsync(string name, IReadOnlyList<RecordWrite> writes, CancellationToken cancellationToken)
+    {
         try
         {
-            await store.WriteAsync(RecordWrite.Insert(CfsCollections.Sources, name, sorted), cancellationToken);
+            await store.WriteAsync(writes, cancellationToken);
         }
         catch (RecordConflictException)
         {
-            throw CfsProblems.Conflict("Conflicting source name", $"A source with the name {name} already exists");
+            throw NameConflict(name);
         }
-        return sorted;
     }
+
+    private static Platform.Problems.ProblemException NameConflict(string name)
+        => CfsProblems.Conflict("Conflicting source name", $"A source with the name {name} already exists");
 
     public async Task<JsonObject> UpdateAsync(string name, JsonNode? body, CancellationToken cancellationToken)
     {

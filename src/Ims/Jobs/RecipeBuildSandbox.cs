@@ -115,10 +115,7 @@ public sealed class RecipeBuildSandbox : IStagedImageRoot
             .Bind(Inside("recipe"), RecipeBuild.RecipeDirectory(workspace))
             .Bind(Inside("image-root"), workspace.ImageRoot)
             .Capabilities([.. SandboxArguments.ImageRootCapabilities, "CAP_SYS_ADMIN"])
-            .ClearEnvironment()
-            .SetEnvironment("PATH", ProgramSearch.DefaultPath)
-            .SetEnvironment("HOME", "/root")
-            .SetEnvironment("LANG", "C.UTF-8")
+            .CleanEnvironment("/root")
             .SetEnvironment("container", "lxc")
             .WorkingDirectory("/");
         var command = sandbox.Command(RecipeBuild.KiwiProgram, kiwiArguments);

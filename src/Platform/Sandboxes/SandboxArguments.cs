@@ -114,11 +114,14 @@ public sealed class SandboxArguments
         return this;
     }
 
-    /// <summary>Starts the program with no environment but what <see cref="SetEnvironment"/> gives: nothing of the caller's leaks in.</summary>
-    public SandboxArguments ClearEnvironment()
+    /// <summary>
+    /// Starts the program with only the host's standard PATH, this HOME and a UTF-8 locale, plus what
+    /// <see cref="SetEnvironment"/> adds: nothing of the caller's environment leaks in.
+    /// </summary>
+    public SandboxArguments CleanEnvironment(string home)
     {
         arguments.Add("--clearenv");
-        return this;
+        return SetEnvironment("PATH", Processes.ProgramSearch.DefaultPath).SetEnvironment("HOME", home).SetEnvironment("LANG", "C.UTF-8");
     }
 
     public SandboxArguments SetEnvironment(string name, string value)
