@@ -1,5 +1,5 @@
 using System.Globalization;
-using Cray.Platform.Processes;
+using Cray.Processes;
 
 namespace Cray.Server;
 

@@ -6,9 +6,9 @@ using Cray.Ims;
 using Cray.Ims.Api;
 using Cray.Platform.Authentication;
 using Cray.Platform.Json;
-using Cray.Platform.Processes;
 using Cray.Platform.Problems;
 using Cray.Platform.Storage;
+using Cray.Processes;
 using Cray.Server;
 
 if (args is ["tokens", ..])

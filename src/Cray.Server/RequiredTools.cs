@@ -1,6 +1,6 @@
-using Cray.Platform.Processes;
 using Cray.Ims.Jobs;
 using Cray.Platform.Sandboxes;
+using Cray.Processes;
 
 namespace Cray.Server;
 

@@ -1,4 +1,4 @@
-using Cray.Platform.Processes;
+using Cray.Processes;
 using Cray.Server;
 
 namespace Cray.Cfs.Tests;

@@ -1,6 +1,6 @@
 using Cray.Cfs.Configurations;
 using Cray.Cfs.Sources;
-using Cray.Platform.Processes;
+using Cray.Processes;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 

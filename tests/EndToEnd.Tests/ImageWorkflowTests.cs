@@ -55,8 +55,8 @@ public sealed class ImageWorkflowTests : IClassFixture<CrayEnvironment>
         var download = Path.Combine(cray.Root, "downloaded.squashfs");
         var get = await cray.CrayAsync("artifacts", "get", "boot-images", $"{id}/rootfs", download);
         Assert.Equal(0, get.ExitCode);
-        var content = await Cray.Platform.Processes.ProcessRunner.Instance.RunAsync(
-            new Cray.Platform.Processes.ProcessRequest("unsquashfs", ["-cat", download, "etc/motd"]));
+        var content = await Cray.Processes.ProcessRunner.Instance.RunAsync(
+            new Cray.Processes.ProcessRequest("unsquashfs", ["-cat", download, "etc/motd"]));
         Assert.Equal("seed-check", content.Output.Trim());
 
         var manifestPath = Path.Combine(cray.Root, "manifest.json");

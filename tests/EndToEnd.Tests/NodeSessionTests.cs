@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Cray.Platform.Processes;
+using Cray.Processes;
 
 namespace Cray.EndToEnd.Tests;
 

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
-using Cray.Platform.Processes;
+using Cray.Processes;
 
 namespace Cray.EndToEnd.Tests;
 

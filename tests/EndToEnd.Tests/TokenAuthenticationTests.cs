@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using Cray.Platform.Processes;
+using Cray.Processes;
 
 namespace Cray.EndToEnd.Tests;
 

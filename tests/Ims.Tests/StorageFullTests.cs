@@ -1,5 +1,5 @@
 using System.Net;
-using Cray.Platform.Processes;
+using Cray.Processes;
 
 namespace Cray.Ims.Tests;
 

@@ -1,5 +1,5 @@
-using Cray.Platform.Processes;
 using Cray.Platform.Logs;
+using Cray.Processes;
 
 namespace Cray.Cfs.Configurations;
 

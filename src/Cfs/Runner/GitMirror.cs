@@ -3,8 +3,8 @@ using System.Security.Cryptography;
 using System.Text;
 using Cray.Cfs.Configurations;
 using Cray.Cfs.Sources;
-using Cray.Platform.Processes;
 using Cray.Platform.Logs;
+using Cray.Processes;
 
 namespace Cray.Cfs.Runner;
 

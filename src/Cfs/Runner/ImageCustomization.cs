@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using Cray.Cfs.Model;
 using Cray.Cfs.Options;
 using Cray.Cfs.Sessions;
-using Cray.Platform.Processes;
+using Cray.Processes;
 
 namespace Cray.Cfs.Runner;
 

@@ -6,9 +6,9 @@ using Cray.Cfs.Model;
 using Cray.Cfs.Options;
 using Cray.Cfs.Sessions;
 using Cray.Cfs.Sources;
-using Cray.Platform.Processes;
-using Cray.Platform.Sandboxes;
 using Cray.Platform.Logs;
+using Cray.Platform.Sandboxes;
+using Cray.Processes;
 
 namespace Cray.Cfs.Runner;
 

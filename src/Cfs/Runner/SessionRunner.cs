@@ -1,7 +1,7 @@
 using Cray.Cfs.Model;
 using Cray.Cfs.Sessions;
-using Cray.Platform.Processes;
 using Cray.Platform.Work;
+using Cray.Processes;
 using Microsoft.Extensions.Logging;
 
 namespace Cray.Cfs.Runner;

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Cray.Cli.Artifacts;
 using Cray.Cli.Common;
-using Cray.Platform.Processes;
+using Cray.Processes;
 
 namespace Cray.Cli.Ims;
 

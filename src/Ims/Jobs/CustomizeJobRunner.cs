@@ -5,8 +5,8 @@ using Cray.Artifacts;
 using Cray.Ims.Images;
 using Cray.Ims.Manifests;
 using Cray.Ims.Model;
-using Cray.Platform.Processes;
 using Cray.Platform.Storage;
+using Cray.Processes;
 
 namespace Cray.Ims.Jobs;
 

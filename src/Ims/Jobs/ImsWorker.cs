@@ -1,6 +1,6 @@
-using Cray.Platform.Processes;
 using Cray.Platform.Storage;
 using Cray.Platform.Work;
+using Cray.Processes;
 using Microsoft.Extensions.Logging;
 
 namespace Cray.Ims.Jobs;

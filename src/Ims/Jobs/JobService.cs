@@ -3,8 +3,8 @@ using Cray.Ims.Manifests;
 using Cray.Ims.Model;
 using Cray.Ims.Validation;
 using Cray.Platform;
-using Cray.Platform.Processes;
 using Cray.Platform.Storage;
+using Cray.Processes;
 
 namespace Cray.Ims.Jobs;
 

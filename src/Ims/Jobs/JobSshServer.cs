@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Cray.Platform.Processes;
 using Cray.Platform.Sandboxes;
+using Cray.Processes;
 
 namespace Cray.Ims.Jobs;
 

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using Cray.Platform.Processes;
+using Cray.Processes;
 
 namespace Cray.Ims.Jobs;
 

@@ -1,5 +1,5 @@
-using Cray.Platform.Processes;
 using Cray.Platform.Sandboxes;
+using Cray.Processes;
 
 namespace Cray.Ims.Jobs;
 

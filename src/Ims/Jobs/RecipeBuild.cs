@@ -4,7 +4,7 @@ using System.Xml.Linq;
 using Cray.Artifacts;
 using Cray.Ims.Model;
 using Cray.Platform.Logs;
-using Cray.Platform.Processes;
+using Cray.Processes;
 
 namespace Cray.Ims.Jobs;
 

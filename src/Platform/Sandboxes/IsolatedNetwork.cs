@@ -1,4 +1,4 @@
-using Cray.Platform.Processes;
+using Cray.Processes;
 
 namespace Cray.Platform.Sandboxes;
 

@@ -1,3 +1,5 @@
+using Cray.Processes;
+
 namespace Cray.Platform.Sandboxes;
 
 /// <summary>
@@ -121,7 +123,7 @@ public sealed class SandboxArguments
     public SandboxArguments CleanEnvironment(string home)
     {
         arguments.Add("--clearenv");
-        return SetEnvironment("PATH", Processes.ProgramSearch.DefaultPath).SetEnvironment("HOME", home).SetEnvironment("LANG", "C.UTF-8");
+        return SetEnvironment("PATH", ProgramSearch.DefaultPath).SetEnvironment("HOME", home).SetEnvironment("LANG", "C.UTF-8");
     }
 
     public SandboxArguments SetEnvironment(string name, string value)

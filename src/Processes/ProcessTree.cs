@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Cray.Platform.Processes;
+namespace Cray.Processes;
 
 /// <summary>Reads the host's process tree from /proc: a process's children and all its descendants.</summary>
 public static class ProcessTree

@@ -1,4 +1,4 @@
-namespace Cray.Platform.Processes;
+namespace Cray.Processes;
 
 /// <summary>Whether a program can be started: a path that exists, or a name found on PATH.</summary>
 public static class ProgramSearch

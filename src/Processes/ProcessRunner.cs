@@ -2,7 +2,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Text;
 
-namespace Cray.Platform.Processes;
+namespace Cray.Processes;
 
 /// <summary>What to run: a program and its argument list (never a shell string), with a bound on how long it may take.</summary>
 public sealed record ProcessRequest(string FileName, IReadOnlyList<string> Arguments)

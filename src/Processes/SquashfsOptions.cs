@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Cray.Platform.Processes;
+namespace Cray.Processes;
 
 /// <summary>The mksquashfs options used wherever an image root is packed (server jobs and the CLI's import).</summary>
 public static class SquashfsOptions
