@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Reflection;
 using System.Text.RegularExpressions;
 using Cray.Cli.Artifacts;
 using Cray.Cli.Cfs;

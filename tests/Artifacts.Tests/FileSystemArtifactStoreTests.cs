@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Cray.Artifacts;
 
 namespace Cray.Artifacts.Tests;
 

@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Cray.Cfs.Tests;
 
 public sealed class ConfigurationsApiTests : IDisposable

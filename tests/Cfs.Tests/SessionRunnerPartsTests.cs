@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Cray.Cfs.Components;
 using Cray.Cfs.Model;
 using Cray.Cfs.Runner;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Cray.Processes;
 
@@ -71,7 +70,7 @@ public sealed class OverlayStagingTests(JobEnvironment environment) : IClassFixt
         Assert.Matches(@"^brw-r--r-- 0/0\s+7,\s+0 ", Entry("srv/loop"));
         Assert.StartsWith("-rwsr-xr-x", Entry("usr/bin/setuid-true"));
         // No whiteout (a 0/0 character device) of the overlay leaks into the image.
-        Assert.DoesNotContain(listing, line => line.StartsWith("c", StringComparison.Ordinal) && line.Contains(" 0,  0 ", StringComparison.Ordinal));
+        Assert.DoesNotContain(listing, line => line.StartsWith('c') && line.Contains(" 0,  0 ", StringComparison.Ordinal));
 
         var extracted = Path.Combine(Cray.Root, "overlay-changes");
         await RunAsync("unsquashfs", "-q", "-d", extracted, rootfs, "srv", "usr/bin/cap-true");

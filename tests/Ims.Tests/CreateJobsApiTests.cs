@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Cray.Ims.Tests;
 
 /// <summary>create jobs (building an image from a recipe) at the API, with no worker running.</summary>

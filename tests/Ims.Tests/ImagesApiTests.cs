@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-
 namespace Cray.Ims.Tests;
 
 public sealed class ImagesApiTests : IDisposable

@@ -9,6 +9,9 @@ namespace Cray.Cfs.Api;
 
 public static class ComponentsApi
 {
+    /// <summary>The list filters a next-page link carries.</summary>
+    private static readonly string[] FilterNames = ["ids", "status", "enabled", "config_name", "tags"];
+
     public static RouteGroupBuilder MapComponentsApi(this RouteGroupBuilder group, CfsApiVersion version)
     {
         var v3 = version == CfsApiVersion.V3;
@@ -40,7 +43,7 @@ public static class ComponentsApi
             if (more)
             {
                 next = new JsonObject();
-                foreach (var name in new[] { "ids", "status", "enabled", "config_name", "tags" })
+                foreach (var name in FilterNames)
                 {
                     next[name] = CfsApi.Query(request, name) ?? "";
                 }

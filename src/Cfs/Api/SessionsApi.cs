@@ -9,6 +9,9 @@ namespace Cray.Cfs.Api;
 
 public static class SessionsApi
 {
+    /// <summary>The list filters a next-page link carries.</summary>
+    private static readonly string[] FilterNames = ["status", "succeeded", "name_contains", "min_age", "max_age", "tags"];
+
     public static RouteGroupBuilder MapSessionsApi(this RouteGroupBuilder group, CfsApiVersion version)
     {
         group.MapPost("/sessions", async (HttpRequest request, SessionService sessions, OptionsService options, CancellationToken cancellationToken) =>
@@ -42,7 +45,7 @@ public static class SessionsApi
             if (more)
             {
                 next = new JsonObject();
-                foreach (var name in new[] { "status", "succeeded", "name_contains", "min_age", "max_age", "tags" })
+                foreach (var name in FilterNames)
                 {
                     next[name] = CfsApi.Query(request, name);
                 }

@@ -1,5 +1,4 @@
 using Cray.Platform.Sandboxes;
-using Cray.Processes;
 
 namespace Cray.Cfs.Runner;
 

@@ -32,17 +32,17 @@ public sealed class GitMirror(CfsRunnerOptions options, IProcessRunner runner)
             {
                 Directory.CreateDirectory(options.GitCacheDirectory);
                 log($"Cloning {shownUrl} into the mirror cache.");
-                await GitAsync(["clone", "--mirror", "--quiet", "--", cloneUrl, mirror], environment, cancellationToken, $"Cannot clone {shownUrl}");
+                await GitAsync(["clone", "--mirror", "--quiet", "--", cloneUrl, mirror], environment, $"Cannot clone {shownUrl}", cancellationToken);
             }
             else if (commit is null)
             {
                 log($"Fetching {shownUrl} into the mirror cache (following its default branch).");
-                await GitAsync(["-C", mirror, "fetch", "--quiet", "--prune", "origin"], environment, cancellationToken, $"Cannot fetch {shownUrl}");
+                await GitAsync(["-C", mirror, "fetch", "--quiet", "--prune", "origin"], environment, $"Cannot fetch {shownUrl}", cancellationToken);
             }
             else if (!await HasCommitAsync(mirror, commit, cancellationToken))
             {
                 log($"Fetching {shownUrl} into the mirror cache (commit {commit[..Math.Min(12, commit.Length)]} is new).");
-                await GitAsync(["-C", mirror, "fetch", "--quiet", "--prune", "origin"], environment, cancellationToken, $"Cannot fetch {shownUrl}");
+                await GitAsync(["-C", mirror, "fetch", "--quiet", "--prune", "origin"], environment, $"Cannot fetch {shownUrl}", cancellationToken);
             }
             else
             {
@@ -58,8 +58,8 @@ public sealed class GitMirror(CfsRunnerOptions options, IProcessRunner runner)
         {
             gate.Release();
         }
-        await GitAsync(["clone", "--quiet", "--shared", "--no-checkout", "--", mirror, target], new Dictionary<string, string?>(), cancellationToken, "Cannot check out the layer");
-        await GitAsync(["-C", target, "checkout", "--quiet", "--detach", commit], new Dictionary<string, string?>(), cancellationToken, $"Cannot check out {commit}");
+        await GitAsync(["clone", "--quiet", "--shared", "--no-checkout", "--", mirror, target], new Dictionary<string, string?>(), "Cannot check out the layer", cancellationToken);
+        await GitAsync(["-C", target, "checkout", "--quiet", "--detach", commit], new Dictionary<string, string?>(), $"Cannot check out {commit}", cancellationToken);
         return commit;
     }
 
@@ -72,7 +72,7 @@ public sealed class GitMirror(CfsRunnerOptions options, IProcessRunner runner)
     private async Task<bool> HasCommitAsync(string mirror, string commit, CancellationToken cancellationToken)
         => (await runner.RunAsync(new ProcessRequest("git", ["-C", mirror, "cat-file", "-e", commit + "^{commit}"]) { Timeout = TimeSpan.FromSeconds(30) }, cancellationToken)).Succeeded;
 
-    private async Task GitAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string?> environment, CancellationToken cancellationToken, string failure)
+    private async Task GitAsync(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string?> environment, string failure, CancellationToken cancellationToken)
     {
         var result = await runner.RunAsync(new ProcessRequest("git", arguments) { Timeout = TimeSpan.FromMinutes(10), Environment = environment }, cancellationToken);
         if (!result.Succeeded)

@@ -1,3 +1,4 @@
+using Cray.Platform.Work;
 using Cray.Processes;
 
 namespace Cray.Cfs.Runner;
@@ -10,17 +11,15 @@ namespace Cray.Cfs.Runner;
 /// </summary>
 public sealed class NodeIdentity(CfsRunnerOptions options, IProcessRunner runner)
 {
-    private readonly SemaphoreSlim gate = new(1, 1);
+    private readonly AsyncLock gate = new();
 
     public string PrivateKey => Path.Combine(options.NodeKeyDirectory, "id_ecdsa");
 
     public string PublicKey => PrivateKey + ".pub";
 
     /// <summary>Creates the key pair when it does not exist yet and returns the private key's path.</summary>
-    public async Task<string> EnsureAsync(CancellationToken cancellationToken)
-    {
-        await gate.WaitAsync(cancellationToken);
-        try
+    public Task<string> EnsureAsync(CancellationToken cancellationToken)
+        => gate.RunAsync(async () =>
         {
             Directory.CreateDirectory(options.NodeKeyDirectory);
             File.SetUnixFileMode(options.NodeKeyDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
@@ -41,10 +40,5 @@ public sealed class NodeIdentity(CfsRunnerOptions options, IProcessRunner runner
             }
             File.SetUnixFileMode(PrivateKey, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             return PrivateKey;
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
+        }, cancellationToken);
 }

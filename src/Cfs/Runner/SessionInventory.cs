@@ -10,6 +10,8 @@ namespace Cray.Cfs.Runner;
 /// </summary>
 public static class SessionInventory
 {
+    private static readonly JsonSerializerOptions IndentedJson = new() { WriteIndented = true };
+
     public const string GeneratedFileName = "01-cfs-generated.yaml";
 
     /// <summary>
@@ -75,7 +77,7 @@ public static class SessionInventory
         File.Delete(path);
         using (var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
         {
-            JsonSerializer.Serialize(stream, inventory, new JsonSerializerOptions { WriteIndented = true });
+            JsonSerializer.Serialize(stream, inventory, IndentedJson);
         }
         return workspace.InventoryDirectory;
     }

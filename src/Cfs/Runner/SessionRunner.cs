@@ -35,12 +35,12 @@ public sealed class SessionRunner(
         }
     }
 
-    protected override async Task<string> ClaimNextAsync(CancellationToken stoppingToken)
+    protected override async Task<string> ClaimNextAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
             var pending = new List<string>();
-            await foreach (var session in sessions.ScanAsync(null, stoppingToken))
+            await foreach (var session in sessions.ScanAsync(null, cancellationToken))
             {
                 if (session.Status.Session.Status == SessionStates.Pending && string.IsNullOrEmpty(session.Status.Session.Job))
                 {
@@ -49,12 +49,12 @@ public sealed class SessionRunner(
             }
             foreach (var name in pending)
             {
-                if (await sessions.TryClaimAsync(name, $"cfs-{Guid.NewGuid()}", stoppingToken))
+                if (await sessions.TryClaimAsync(name, $"cfs-{Guid.NewGuid()}", cancellationToken))
                 {
                     return name;
                 }
             }
-            await Task.Delay(PollInterval, stoppingToken);
+            await Task.Delay(PollInterval, cancellationToken);
         }
     }
 

@@ -41,11 +41,13 @@ public sealed class ApiClient : IDisposable
     }
 
     /// <summary>The reference does not verify TLS: clusters use an internal certificate authority.</summary>
+#pragma warning disable CA5359 // Deliberate, as in the reference CLI (docs/decisions.md, CLI).
     public static SocketsHttpHandler NewHandler() => new()
     {
         SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true },
         ConnectTimeout = TimeSpan.FromSeconds(30),
     };
+#pragma warning restore CA5359
 
     /// <summary>As the reference: a token never goes to a non-loopback host over plain http.</summary>
     public static void RefuseTokenOverPlainHttp(Uri address)

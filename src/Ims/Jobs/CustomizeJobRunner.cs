@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
 using Cray.Artifacts;
 using Cray.Ims.Images;
 using Cray.Ims.Manifests;

@@ -24,24 +24,24 @@ public sealed class ImsWorker(
 
     protected override Task RunAsync(string id, CancellationToken cancellationToken) => runner.RunAsync(id, cancellationToken);
 
-    protected override async Task<string> ClaimNextAsync(CancellationToken stoppingToken)
+    protected override async Task<string> ClaimNextAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
-            var candidates = (await store.ListAsync<JobDocument>(JobService.Collection, stoppingToken))
+            var candidates = (await store.ListAsync<JobDocument>(JobService.Collection, cancellationToken))
                 .Where(document => document.Worker is null && document.Job.Status == JobStatuses.Creating);
             foreach (var candidate in candidates)
             {
                 var claimed = await store.UpdateAsync<JobDocument>(JobService.Collection, candidate.Job.Id,
                     document => document.Worker is null && document.Job.Status == JobStatuses.Creating ? document with { Worker = workerName } : null,
-                    stoppingToken);
+                    cancellationToken);
                 if (claimed is not null)
                 {
                     logs.Append(claimed.Job.Id, $"Claimed by worker {workerName}.");
                     return claimed.Job.Id;
                 }
             }
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             wait.CancelAfter(PollInterval);
             try
             {
@@ -50,7 +50,7 @@ public sealed class ImsWorker(
                 {
                 }
             }
-            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 // Poll again: another process may have created jobs.
             }

@@ -109,7 +109,9 @@ public static class LinuxDistributions
 
 public static class Architectures
 {
+#pragma warning disable CA1707 // Named as the value reads.
     public const string X86_64 = "x86_64";
+#pragma warning restore CA1707
     public const string Aarch64 = "aarch64";
 
     public static readonly string[] All = [Aarch64, X86_64];

@@ -1,5 +1,5 @@
-using Cray.Platform.Json;
 using System.Text.Json.Nodes;
+using Cray.Platform.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 

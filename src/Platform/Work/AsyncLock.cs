@@ -4,6 +4,7 @@ namespace Cray.Platform.Work;
 /// One holder at a time, across awaits: for read-then-write sequences (a uniqueness check before an
 /// insert, a record moved together with its files) that must not interleave with another.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "A SemaphoreSlim needs disposing only once its wait handle is used, which this one never is.")]
 public sealed class AsyncLock
 {
     private readonly SemaphoreSlim gate = new(1, 1);

@@ -1,0 +1,95 @@
+using Cray.Artifacts;
+using Cray.Artifacts.Api;
+using Cray.Cfs;
+using Cray.Cfs.Api;
+using Cray.Ims;
+using Cray.Ims.Api;
+using Cray.Platform.Authentication;
+using Cray.Platform.Json;
+using Cray.Platform.Problems;
+using Cray.Platform.Storage;
+using Cray.Processes;
+
+namespace Cray.Server;
+
+/// <summary>The host's parts: web host and logging, stores, each role's services, and the request pipeline.</summary>
+public static class ServerComposition
+{
+    private static readonly string[] Buckets = ["boot-images", "ims"];
+
+    public static WebApplicationBuilder AddCrayServer(this WebApplicationBuilder builder, ServerOptions options)
+    {
+        builder.WebHost.UseUrls(options.ListenUrl);
+        if (options.TlsCertificate is { } certificate)
+        {
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate));
+        }
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = JsonBodies.MaximumBodyBytes);
+        // Request-by-request framework logging is noise for an admin; the server's own lines stay.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // The key ring sits in a root-only directory of the data dir; the "unencrypted at rest" warning says only that.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<IRecordStore>(_ => new SqliteRecordStore(Path.Combine(options.DataDirectory, "cray.db")));
+        services.AddSingleton<IArtifactStore>(_ =>
+        {
+            var store = new FileSystemArtifactStore(Path.Combine(options.DataDirectory, "artifacts"));
+            foreach (var bucket in Buckets)
+            {
+                store.CreateBucket(bucket);
+            }
+            return store;
+        });
+        services.AddSingleton<IProcessRunner>(ProcessRunner.Instance);
+        services.AddSingleton<AccessTokens>();
+        services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info = new() { Title = "cray-server: CFS, IMS and artifacts", Version = ServerVersion.Text };
+            return Task.CompletedTask;
+        }));
+        services.AddIms(options.ImsWorker);
+        services.AddCfs(Path.Combine(options.DataDirectory, "keys"), options.CfsRunner);
+        if (options.HasRole(ServerOptions.CfsRunnerRole))
+        {
+            services.AddCfsRunner();
+        }
+        if (options.HasRole(ServerOptions.ImsWorkerRole))
+        {
+            services.AddImsWorker();
+        }
+        return builder;
+    }
+
+    public static WebApplication UseCrayServer(this WebApplication app, ServerOptions options)
+    {
+        // Open the store and the artifact repository now, so a bad data dir fails at start rather than on the first request.
+        app.Services.GetRequiredService<IRecordStore>();
+        app.Services.GetRequiredService<IArtifactStore>();
+
+        app.UseProblemResponses();
+        if (options.RequireTokens)
+        {
+            var tokens = app.Services.GetRequiredService<AccessTokens>();
+            if (options.InternalAccessToken is { } internalToken)
+            {
+                tokens.AddInternal(internalToken.Value);
+            }
+            app.UseBearerTokens(tokens);
+        }
+        app.UseServerMetrics();
+        // After authentication: a caller without a token learns nothing from the body's type.
+        app.UseJsonRequestBodies((ImsApi.BasePath, ImsApi.BodyStyle.ProblemType), (CfsApi.BasePath, CfsApi.BodyStyle.ProblemType));
+        app.MapGet("/healthz", () => Results.Json(new { status = "ok", roles = options.Roles.Order() }));
+        if (options.HasRole(ServerOptions.ApiRole))
+        {
+            app.MapOpenApi("/openapi/{documentName}.json");
+            app.MapImsApi();
+            app.MapCfsApi();
+            app.MapArtifactsApi();
+        }
+        return app;
+    }
+}
