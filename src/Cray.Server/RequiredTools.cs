@@ -1,4 +1,4 @@
-using Cray.Ims.Jobs;
+using Cray.Ims.Worker;
 using Cray.Platform.Sandboxes;
 using Cray.Processes;
 

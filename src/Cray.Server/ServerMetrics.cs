@@ -2,6 +2,7 @@ using Cray.Cfs.Runner;
 using Cray.Cfs.Sessions;
 using Cray.Ims.Images;
 using Cray.Ims.Jobs;
+using Cray.Ims.Worker;
 using Prometheus;
 
 namespace Cray.Server;

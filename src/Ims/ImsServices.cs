@@ -2,6 +2,7 @@ using Cray.Ims.Images;
 using Cray.Ims.Jobs;
 using Cray.Ims.PublicKeys;
 using Cray.Ims.Recipes;
+using Cray.Ims.Worker;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Cray.Ims;
@@ -18,17 +19,24 @@ public static class ImsServices
         services.AddSingleton<JobService>();
         services.AddSingleton<JobControl>();
         services.AddSingleton<JobLogs>();
-        services.AddSingleton<CustomizeJobRunner>();
-        services.AddSingleton<RecipeBuild>();
-        services.AddSingleton<SourceCache>();
-        services.AddHttpClient();
         return services;
     }
 
-    /// <summary>The ims-worker role: runs customize jobs.</summary>
+    /// <summary>The ims-worker role: claims customize and create jobs and runs them.</summary>
     public static IServiceCollection AddImsWorker(this IServiceCollection services)
     {
+        services.AddImsJobRunner();
         services.AddHostedService<ImsWorker>();
+        return services;
+    }
+
+    /// <summary>What runs one job, without the worker that claims them (tests drive it directly).</summary>
+    public static IServiceCollection AddImsJobRunner(this IServiceCollection services)
+    {
+        services.AddSingleton<JobRunner>();
+        services.AddSingleton<RecipeBuild>();
+        services.AddSingleton<SourceCache>();
+        services.AddHttpClient();
         return services;
     }
 }

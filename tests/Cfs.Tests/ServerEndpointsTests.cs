@@ -47,7 +47,7 @@ public sealed class ServerEndpointsTests : IAsyncLifetime
         _ = await GetTextAsync("/healthz");
         Cray.Cfs.Runner.SessionMetrics.Completed.Add(1, new KeyValuePair<string, object?>("succeeded", "true"));
         Cray.Cfs.Runner.SessionMetrics.PhaseDuration.Record(1.5, new KeyValuePair<string, object?>("phase", "layer"));
-        Cray.Ims.Jobs.JobMetrics.PhaseDuration.Record(0.5, new KeyValuePair<string, object?>("phase", "packaging_artifacts"));
+        Cray.Ims.Worker.JobMetrics.PhaseDuration.Record(0.5, new KeyValuePair<string, object?>("phase", "packaging_artifacts"));
         var metrics = await GetTextAsync("/metrics");
         Assert.Matches("cray_cfs_sessions_completed_total\\{succeeded=\"true\"\\} [1-9]", metrics);
         Assert.Matches("cray_cfs_session_phase_duration_seconds_count\\{phase=\"layer\"\\} [1-9]", metrics);

@@ -1,4 +1,5 @@
 using Cray.Ims.Jobs;
+using Cray.Ims.Worker;
 
 namespace Cray.Ims.Tests;
 

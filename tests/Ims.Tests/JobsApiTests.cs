@@ -257,10 +257,12 @@ public sealed class JobsApiTests : IDisposable
             current => current with { Worker = "crashed", PendingImageId = resultId, Job = current.Job with { Status = "packaging_artifacts" } });
         var lines = new List<string>();
 
-        var settled = await server.Services.GetRequiredService<Cray.Ims.Jobs.CustomizeJobRunner>().SettleInterruptedResultAsync(document!, lines.Add, CancellationToken.None);
+        // The API-only server has no job runner: one over the same data directory settles the result.
+        using var worker = server.WithWebHostBuilder(builder => builder.ConfigureServices(services => services.AddImsJobRunner()));
+        var settled = await worker.Services.GetRequiredService<Cray.Ims.Worker.JobRunner>().SettleInterruptedResultAsync(document!, lines.Add, CancellationToken.None);
 
         var (status, _, _) = await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/images/{resultId}");
-        var objects = server.Artifacts.ListObjects(Cray.Ims.Jobs.CustomizeJobRunner.BootImagesBucket, resultId + "/");
+        var objects = server.Artifacts.ListObjects(Cray.Ims.Worker.JobRunner.BootImagesBucket, resultId + "/");
         if (linked)
         {
             Assert.Equal(resultId, settled);

@@ -1,7 +1,7 @@
 using System.Formats.Tar;
 using System.IO.Compression;
-using Cray.Ims.Jobs;
 using Cray.Ims.Model;
+using Cray.Ims.Worker;
 
 namespace Cray.Ims.Tests;
 

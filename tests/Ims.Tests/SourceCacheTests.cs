@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Cray.Artifacts;
 using Cray.Ims.Jobs;
+using Cray.Ims.Worker;
 
 namespace Cray.Ims.Tests;
 

@@ -2,12 +2,13 @@ using System.Diagnostics;
 using System.Globalization;
 using Cray.Artifacts;
 using Cray.Ims.Images;
+using Cray.Ims.Jobs;
 using Cray.Ims.Manifests;
 using Cray.Ims.Model;
 using Cray.Platform.Storage;
 using Cray.Processes;
 
-namespace Cray.Ims.Jobs;
+namespace Cray.Ims.Worker;
 
 /// <summary>
 /// Runs one job. Customize: stage the image root (the cached source under an overlay), serve it over a private sshd, wait for
@@ -15,7 +16,7 @@ namespace Cray.Ims.Jobs;
 /// and register the result. Whatever happens, it leaves no
 /// sshd, mount, job directory or half-registered image behind.
 /// </summary>
-public sealed class CustomizeJobRunner(
+public sealed class JobRunner(
     IRecordStore store,
     IArtifactStore artifacts,
     ImageService images,

@@ -1,10 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Cray.Ims.Jobs;
 using Cray.Platform.Sandboxes;
 using Cray.Processes;
 
-namespace Cray.Ims.Jobs;
+namespace Cray.Ims.Worker;
 
 /// <summary>
 /// The private OpenSSH server of one job: its own configuration, host key and log lines, root login

@@ -1,6 +1,7 @@
 using Cray.Artifacts;
+using Cray.Ims.Jobs;
 
-namespace Cray.Ims.Jobs;
+namespace Cray.Ims.Worker;
 
 /// <summary>
 /// Verified source root file systems on the worker, shared read-only by every job that stages

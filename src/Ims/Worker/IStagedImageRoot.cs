@@ -1,4 +1,4 @@
-namespace Cray.Ims.Jobs;
+namespace Cray.Ims.Worker;
 
 /// <summary>
 /// A job's image root as it was made ready: a customize job's overlay over the cached source, or

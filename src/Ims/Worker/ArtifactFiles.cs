@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Cray.Artifacts;
 
-namespace Cray.Ims.Jobs;
+namespace Cray.Ims.Worker;
 
 /// <summary>Copies of artifacts into a job directory, with the md5 computed on the way.</summary>
 public static class ArtifactFiles

@@ -2,11 +2,12 @@ using System.Text;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using Cray.Artifacts;
+using Cray.Ims.Jobs;
 using Cray.Ims.Model;
 using Cray.Platform.Logs;
 using Cray.Processes;
 
-namespace Cray.Ims.Jobs;
+namespace Cray.Ims.Worker;
 
 /// <summary>
 /// The create job's own phases (the reference's fetch-recipe, wait-for-repos and build-image

@@ -1,4 +1,4 @@
-namespace Cray.Ims.Jobs;
+namespace Cray.Ims.Worker;
 
 public enum UserSignal
 {

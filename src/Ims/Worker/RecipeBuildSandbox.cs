@@ -1,7 +1,8 @@
+using Cray.Ims.Jobs;
 using Cray.Platform.Sandboxes;
 using Cray.Processes;
 
-namespace Cray.Ims.Jobs;
+namespace Cray.Ims.Worker;
 
 /// <summary>
 /// Where a create job's kiwi-ng build runs, and with it every package script and the recipe's

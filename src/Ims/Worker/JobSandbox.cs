@@ -1,8 +1,9 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Cray.Ims.Jobs;
 using Cray.Platform.Sandboxes;
 
-namespace Cray.Ims.Jobs;
+namespace Cray.Ims.Worker;
 
 /// <summary>
 /// Where a job's sshd and its users' sessions run. sshd runs in a sandbox of its own (an

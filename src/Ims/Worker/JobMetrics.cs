@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace Cray.Ims.Jobs;
+namespace Cray.Ims.Worker;
 
 /// <summary>What the IMS worker measures, as .NET meters named as Prometheus metrics: cray-server exports them at /metrics.</summary>
 public static class JobMetrics

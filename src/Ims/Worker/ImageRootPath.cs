@@ -1,6 +1,6 @@
 using Cray.Processes;
 
-namespace Cray.Ims.Jobs;
+namespace Cray.Ims.Worker;
 
 /// <summary>
 /// Finds a file inside an image root as a process jailed in it would: absolute symbolic links

@@ -1,7 +1,8 @@
+using Cray.Ims.Jobs;
 using Cray.Platform.Sandboxes;
 using Cray.Processes;
 
-namespace Cray.Ims.Jobs;
+namespace Cray.Ims.Worker;
 
 /// <summary>
 /// A customize job's image root without unpacking: the source squashfs mounted read-only (loop),

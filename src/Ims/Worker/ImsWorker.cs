@@ -1,9 +1,10 @@
+using Cray.Ims.Jobs;
 using Cray.Platform.Storage;
 using Cray.Platform.Work;
 using Cray.Processes;
 using Microsoft.Extensions.Logging;
 
-namespace Cray.Ims.Jobs;
+namespace Cray.Ims.Worker;
 
 /// <summary>
 /// The ims-worker role: claims jobs from the store (one owner per job) and runs up to
@@ -12,7 +13,7 @@ namespace Cray.Ims.Jobs;
 public sealed class ImsWorker(
     IRecordStore store,
     JobControl control,
-    CustomizeJobRunner runner,
+    JobRunner runner,
     ImsWorkerOptions options,
     JobLogs logs,
     IProcessRunner processes,
