@@ -279,4 +279,42 @@ public sealed class JobsApiTests : IDisposable
         // The source image is untouched either way.
         Assert.Equal(200, (await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/images/{imageId}")).Item1);
     }
+
+    [Fact]
+    public async Task AReadCanWaitForAStatusInsteadOfPolling()
+    {
+        var (imageId, keyId) = await ImageAndKeyAsync();
+        var (_, job, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(imageId, keyId));
+        var jobId = (string)job!["id"]!;
+
+        // Nothing moves the job (no worker here): the wait ends with the job as it is.
+        var (status, unchanged, _) = await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/jobs/{jobId}?wait=success,error&timeout=1");
+        Assert.Equal(200, status);
+        Assert.Equal("creating", (string?)unchanged!["status"]);
+
+        // A change wakes the waiting read, which answers with the status it waited for.
+        var waiting = server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/jobs/{jobId}?wait=packaging_artifacts&timeout=60");
+        await Task.Delay(200);
+        Assert.Equal(200, (await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/jobs/{jobId}", """{"status":"packaging_artifacts"}""")).Item1);
+        var (waitedStatus, waited, _) = await waiting;
+        Assert.Equal(200, waitedStatus);
+        Assert.Equal("packaging_artifacts", (string?)waited!["status"]);
+    }
+
+    [Theory]
+    [InlineData("wait=done")]
+    [InlineData("wait=")]
+    [InlineData("wait=error&timeout=0")]
+    [InlineData("wait=error&timeout=301")]
+    [InlineData("wait=error&timeout=soon")]
+    [InlineData("timeout=5")]
+    public async Task AWaitThatMakesNoSenseIsA400(string query)
+    {
+        var (imageId, keyId) = await ImageAndKeyAsync();
+        var (_, job, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(imageId, keyId));
+        var (status, problem, contentType) = await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/jobs/{job!["id"]}?{query}");
+        Assert.Equal(400, status);
+        Assert.Equal("application/problem+json", contentType);
+        Assert.False(string.IsNullOrEmpty((string?)problem!["detail"]));
+    }
 }

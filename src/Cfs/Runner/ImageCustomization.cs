@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Cray.Cfs.Model;
@@ -15,6 +16,9 @@ namespace Cray.Cfs.Runner;
 public sealed class ImageCustomization(SessionService sessions, ImsClient ims, CfsRunnerOptions runnerOptions, IProcessRunner runner)
 {
     public const string ArtifactType = "ims_customized_image";
+
+    /// <summary>How long one request waits in IMS for a job's status (well inside the IMS client's timeout).</summary>
+    private static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// The seed: a session naming an image IMS does not know "will not fail and will instead wait".
@@ -104,26 +108,19 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
 
     private async Task WaitUntilServedAsync(string sessionName, ImageHost image, SessionWorkspace workspace, Action<string> log, CancellationToken cancellationToken)
     {
-        while (true)
+        var job = await WaitForStatusAsync(image.JobId, ["waiting_on_user", "error", "success"], null, cancellationToken)
+            ?? throw new SessionFailedException($"IMS job {image.JobId} disappeared.");
+        var status = job["status"]?.GetValue<string>();
+        if (status is "error" or "success")
         {
-            var job = await ims.GetJobAsync(image.JobId, cancellationToken) ?? throw new SessionFailedException($"IMS job {image.JobId} disappeared.");
-            var status = job["status"]?.GetValue<string>();
-            if (status == "waiting_on_user")
-            {
-                var containers = job["ssh_containers"] as JsonArray ?? [];
-                var container = containers.FirstOrDefault(candidate => candidate?["name"]?.GetValue<string>() == sessionName) ?? containers.FirstOrDefault();
-                var endpoint = container?["connection_info"]?["cluster.local"];
-                image.Host = endpoint?["host"]?.GetValue<string>() ?? throw new SessionFailedException($"IMS job {image.JobId} has no SSH connection info.");
-                // 0 (or null from an older server) means sshd is not listening.
-                image.Port = endpoint["port"]?.GetValue<int>() is > 0 and var port ? port : throw new SessionFailedException($"IMS job {image.JobId} has no SSH port.");
-                break;
-            }
-            if (status is "error" or "success")
-            {
-                throw new SessionFailedException($"IMS job {image.JobId} for image {image.ImageId} ended in {status} before it could be configured; see cray ims jobs logs {image.JobId}.");
-            }
-            await Task.Delay(runnerOptions.PollInterval, cancellationToken);
+            throw new SessionFailedException($"IMS job {image.JobId} for image {image.ImageId} ended in {status} before it could be configured; see cray ims jobs logs {image.JobId}.");
         }
+        var containers = job["ssh_containers"] as JsonArray ?? [];
+        var container = containers.FirstOrDefault(candidate => candidate?["name"]?.GetValue<string>() == sessionName) ?? containers.FirstOrDefault();
+        var endpoint = container?["connection_info"]?["cluster.local"];
+        image.Host = endpoint?["host"]?.GetValue<string>() ?? throw new SessionFailedException($"IMS job {image.JobId} has no SSH connection info.");
+        // 0 (or null from an older server) means sshd is not listening.
+        image.Port = endpoint["port"]?.GetValue<int>() is > 0 and var port ? port : throw new SessionFailedException($"IMS job {image.JobId} has no SSH port.");
         // Readiness means a command runs, not just that the port answers.
         var deadline = DateTime.UtcNow + runnerOptions.SshReadyTimeout;
         while (true)
@@ -163,33 +160,27 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
                 await ims.DeleteJobAsync(image.JobId, cancellationToken);
                 return false;
             }
-            while (true)
+            var job = await WaitForStatusAsync(image.JobId, ["error", "success"], null, cancellationToken)
+                ?? throw new SessionFailedException($"IMS job {image.JobId} disappeared.");
+            var status = job["status"]?.GetValue<string>();
+            var result = job["resultant_image_id"]?.GetValue<string>();
+            if (ansibleSucceeded && !string.IsNullOrEmpty(result) && status == "success")
             {
-                var job = await ims.GetJobAsync(image.JobId, cancellationToken) ?? throw new SessionFailedException($"IMS job {image.JobId} disappeared.");
-                var status = job["status"]?.GetValue<string>();
-                var result = job["resultant_image_id"]?.GetValue<string>();
-                if (ansibleSucceeded && !string.IsNullOrEmpty(result) && status == "success")
+                await sessions.UpdateAsync(sessionName, current => current with
                 {
-                    await sessions.UpdateAsync(sessionName, current => current with
+                    Status = current.Status with
                     {
-                        Status = current.Status with
-                        {
-                            Artifacts = current.Status.Artifacts.Append(new SessionArtifact(image.ImageId, result, ArtifactType)).Distinct().ToList(),
-                        },
-                    }, cancellationToken);
-                    log($"Image {image.ImageId} customized: result {result} ('{image.ResultName}').");
-                    return true;
-                }
-                if (status is "error" or "success")
-                {
-                    if (ansibleSucceeded)
-                    {
-                        log($"IMS job {image.JobId} ended in {status} without a result; see cray ims jobs logs {image.JobId}.");
-                    }
-                    return false;
-                }
-                await Task.Delay(runnerOptions.PollInterval, cancellationToken);
+                        Artifacts = current.Status.Artifacts.Append(new SessionArtifact(image.ImageId, result, ArtifactType)).Distinct().ToList(),
+                    },
+                }, cancellationToken);
+                log($"Image {image.ImageId} customized: result {result} ('{image.ResultName}').");
+                return true;
             }
+            if (ansibleSucceeded)
+            {
+                log($"IMS job {image.JobId} ended in {status} without a result; see cray ims jobs logs {image.JobId}.");
+            }
+            return false;
         }));
         return ansibleSucceeded && outcomes.All(outcome => outcome);
     }
@@ -200,17 +191,32 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
     /// </summary>
     private async Task<bool> LeftWaitingAsync(ImageHost image, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < deadline)
+        var job = await WaitForStatusAsync(image.JobId, ["packaging_artifacts", "error", "success"], TimeSpan.FromSeconds(10), cancellationToken);
+        return job?["status"]?.GetValue<string>() is { } status && status != "waiting_on_user";
+    }
+
+    /// <summary>
+    /// The job once its status is one of <paramref name="statuses"/> (or when <paramref name="limit"/>
+    /// runs out; null once it is gone). Each request waits in IMS; against an IMS that answers at
+    /// once, the loop paces itself by the poll interval.
+    /// </summary>
+    private async Task<JsonObject?> WaitForStatusAsync(string jobId, string[] statuses, TimeSpan? limit, CancellationToken cancellationToken)
+    {
+        var deadline = limit is null ? (DateTime?)null : DateTime.UtcNow + limit.Value;
+        while (true)
         {
-            var status = (await ims.GetJobAsync(image.JobId, cancellationToken))?["status"]?.GetValue<string>();
-            if (status != "waiting_on_user")
+            var remaining = deadline is null ? LongPoll : deadline.Value - DateTime.UtcNow;
+            var asked = Stopwatch.StartNew();
+            var job = await ims.WaitForJobAsync(jobId, statuses, remaining < LongPoll ? remaining : LongPoll, cancellationToken);
+            if (job is null || statuses.Contains(job["status"]?.GetValue<string>()) || DateTime.UtcNow >= deadline)
             {
-                return status is not null;
+                return job;
             }
-            await Task.Delay(runnerOptions.PollInterval, cancellationToken);
+            if (asked.Elapsed < runnerOptions.PollInterval)
+            {
+                await Task.Delay(runnerOptions.PollInterval, cancellationToken);
+            }
         }
-        return false;
     }
 
     private Task<ProcessResult> SshAsync(ImageHost image, SessionWorkspace workspace, string command, CancellationToken cancellationToken)

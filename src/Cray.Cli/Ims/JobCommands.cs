@@ -102,6 +102,13 @@ public static class JobCommands
         => LogCommand.Create("Print a job's log (what the reference shows with kubectl logs)", "JOB_ID", "Keep printing until the job ends",
             id => $"{Jobs}/{id}/log");
 
+    /// <summary>How long one read waits in the server for the job to change.</summary>
+    private static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(30);
+
+    /// <summary>Every job status, as the reference's schema lists them.</summary>
+    private static readonly string[] JobStatusNames =
+        ["creating", "fetching_image", "fetching_recipe", "waiting_for_repos", "building_image", "packaging_artifacts", "waiting_on_user", "error", "success"];
+
     private static Command Wait()
     {
         var id = new Argument<string>("JOB_ID");
@@ -121,8 +128,16 @@ public static class JobCommands
             JsonNode? job;
             while (true)
             {
-                job = await context.Api.SendAsync(HttpMethod.Get, $"{Jobs}/{jobId}", cancellationToken: token);
+                // Each read waits in the server for any other status (a server without that answers at once; the loop then paces itself).
+                var asked = Stopwatch.StartNew();
+                var bound = limit is null ? LongPoll : TimeSpan.FromSeconds(Math.Clamp((limit.Value - stopwatch.Elapsed).TotalSeconds, 1, LongPoll.TotalSeconds));
+                job = await context.Api.SendAsync(HttpMethod.Get, $"{Jobs}/{jobId}", query:
+                [
+                    new("wait", string.Join(',', JobStatusNames.Where(name => name != shown))),
+                    new("timeout", ((int)Math.Ceiling(bound.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                ], cancellationToken: token);
                 var status = job?["status"]?.GetValue<string>() ?? "unknown";
+                var changed = status != shown;
                 if (status != shown)
                 {
                     context.Log($"[{stopwatch.Elapsed:hh\\:mm\\:ss}] {status}");
@@ -136,7 +151,10 @@ public static class JobCommands
                 {
                     throw new CliException($"Timed out after {limit} waiting for job {jobId}; it is {status}.", exitCode: 1);
                 }
-                await Task.Delay(TimeSpan.FromSeconds(1), token);
+                if (!changed && asked.Elapsed < TimeSpan.FromSeconds(1))
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), token);
+                }
             }
             Console.Out.Write(Output.OutputFormats.Render(job, context.Format));
             if ((string?)job?["status"] == "error" && target != "error")

@@ -30,8 +30,10 @@ public static class JobsApi
             return Results.NoContent();
         });
 
-        group.MapGet("/jobs/{id}", async (string id, JobService jobs, CancellationToken cancellationToken)
-            => ImsApi.Json(await jobs.GetAsync(id, cancellationToken)));
+        group.MapGet("/jobs/{id}", async (string id, string? wait, string? timeout, JobService jobs, CancellationToken cancellationToken)
+            => ImsApi.Json(JobRequests.ParseWait(wait, timeout) is { } until
+                ? await jobs.WaitForStatusAsync(id, until.Statuses, until.Timeout, cancellationToken)
+                : await jobs.GetAsync(id, cancellationToken)));
 
         group.MapPatch("/jobs/{id}", async (string id, HttpRequest request, JobService jobs, CancellationToken cancellationToken) =>
         {

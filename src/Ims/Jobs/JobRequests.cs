@@ -27,6 +27,9 @@ public sealed record JobPatch(string? Status, bool SetsResultantImage, string? R
 
 public sealed record JobDeleteFilter(IReadOnlyList<string> Statuses, string? JobType, TimeSpan? OlderThan);
 
+/// <summary>A read that waits until the job has one of these statuses, for at most this long.</summary>
+public sealed record JobWait(IReadOnlySet<string> Statuses, TimeSpan Timeout);
+
 /// <summary>Parses job requests with the reference's checks and messages.</summary>
 public static partial class JobRequests
 {
@@ -120,6 +123,31 @@ public static partial class JobRequests
                 $"Unsupported age {age} in query parameters. Give a number and a unit, such as 30m, 6h, 1d or 2w.");
         }
         return new JobDeleteFilter(statuses, jobType, olderThan);
+    }
+
+    /// <summary>
+    /// Ours: <c>?wait=waiting_on_user,error&amp;timeout=30</c> on a job read waits up to that many
+    /// seconds (30 by default, at most 300) for one of the statuses. Null without <c>wait</c>.
+    /// </summary>
+    public static JobWait? ParseWait(string? wait, string? timeout)
+    {
+        if (wait is null)
+        {
+            return timeout is null ? null : throw ImsProblems.BadRequest("timeout is only taken with wait.");
+        }
+        var statuses = wait.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+        var unknown = statuses.Where(status => !JobStatuses.All.Contains(status)).ToList();
+        if (statuses.Count == 0 || unknown.Count > 0)
+        {
+            throw ImsProblems.BadRequest($"Unsupported status {string.Join(", ", unknown.DefaultIfEmpty("(none)"))} in wait. Valid statuses: {string.Join(", ", JobStatuses.All)}.");
+        }
+        var seconds = 30;
+        var longest = (int)JobService.LongestWait.TotalSeconds;
+        if (timeout is not null && (!int.TryParse(timeout, NumberStyles.None, CultureInfo.InvariantCulture, out seconds) || seconds < 1 || seconds > longest))
+        {
+            throw ImsProblems.BadRequest($"timeout must be a whole number of seconds from 1 to {longest}.");
+        }
+        return new JobWait(statuses, TimeSpan.FromSeconds(seconds));
     }
 
     /// <summary>Ages such as <c>45s</c>, <c>30m</c>, <c>6h</c>, <c>1d</c>, <c>2w</c>, or combinations such as <c>1d12h</c>.</summary>

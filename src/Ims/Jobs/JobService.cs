@@ -30,6 +30,33 @@ public sealed class JobService(
 
     public async Task<Job> GetAsync(string id, CancellationToken cancellationToken) => (await GetDocumentAsync(id, cancellationToken)).Job;
 
+    /// <summary>How long a read may wait for a job's status at most.</summary>
+    public static readonly TimeSpan LongestWait = TimeSpan.FromMinutes(5);
+
+    // Writers on other machines do not wake a waiter, so the record is read again at least this often.
+    private static readonly TimeSpan RereadInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The job once its status is one of <paramref name="statuses"/>, or as it is when
+    /// <paramref name="timeout"/> runs out: one request instead of a poll loop for whoever waits on a job.
+    /// </summary>
+    public async Task<Job> WaitForStatusAsync(string id, IReadOnlySet<string> statuses, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = clock.GetUtcNow() + timeout;
+        while (true)
+        {
+            var changed = store.NextChangeAsync(Collection);
+            var job = await GetAsync(id, cancellationToken);
+            var remaining = deadline - clock.GetUtcNow();
+            if (statuses.Contains(job.Status) || remaining <= TimeSpan.Zero)
+            {
+                return job;
+            }
+            await Task.WhenAny(changed, Task.Delay(remaining < RereadInterval ? remaining : RereadInterval, clock, cancellationToken));
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
     public Task<Job> CreateAsync(JobCreate request, CancellationToken cancellationToken)
         => request.JobType == JobTypes.Create ? CreateBuildAsync(request, cancellationToken) : CreateCustomizeAsync(request, cancellationToken);
 

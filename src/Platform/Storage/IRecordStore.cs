@@ -27,6 +27,12 @@ public interface IRecordStore
 
     /// <summary>Applies every write or none. Throws <see cref="RecordConflictException"/> when an insert finds its id taken.</summary>
     Task WriteAsync(IReadOnlyList<RecordWrite> writes, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Completes at the next write this store commits to the collection. Writers in other processes
+    /// sharing the database do not complete it, so wait on it with a bound and read again.
+    /// </summary>
+    Task NextChangeAsync(string collection);
 }
 
 public enum RecordWriteKind

@@ -22,6 +22,7 @@ public sealed class SqliteRecordStore : IRecordStore
     ];
 
     private readonly string connectionString;
+    private readonly RecordChanges changes = new();
 
     public SqliteRecordStore(string databasePath)
     {
@@ -37,6 +38,8 @@ public sealed class SqliteRecordStore : IRecordStore
     }
 
     public static int LatestSchemaVersion => Migrations.Length;
+
+    public Task NextChangeAsync(string collection) => changes.Next(collection);
 
     public int SchemaVersion
     {
@@ -122,6 +125,10 @@ public sealed class SqliteRecordStore : IRecordStore
             await using var commit = connection.CreateCommand();
             commit.CommandText = "COMMIT";
             await commit.ExecuteNonQueryAsync(CancellationToken.None);
+            if (changed is not null)
+            {
+                changes.Signal([collection]);
+            }
             return changed;
         }
         catch
@@ -173,6 +180,7 @@ public sealed class SqliteRecordStore : IRecordStore
             }
         }
         await transaction.CommitAsync(cancellationToken);
+        changes.Signal(writes.Select(write => write.Collection));
     }
 
     private static string Serialize(object? record)
