@@ -1,8 +1,10 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using Cray.Artifacts;
 using Cray.Processes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Cray.Cfs.Tests;
 
@@ -75,5 +77,28 @@ public sealed class CfsTestServer : WebApplicationFactory<Program>
         var (status, body) = await SendAsync(HttpMethod.Put, $"/apis/cfs/v3/configurations/{name}",
             $$$"""{"layers":[{"name":"base","clone_url":"{{{Repository}}}","branch":"main","playbook":"site.yml"}]}""");
         Assert.True(status == 200, body?.ToJsonString());
+    }
+
+    /// <summary>A rootfs, kernel and initrd and a v1.0 manifest listing them; returns the manifest's path.</summary>
+    public async Task<string> UploadImageFilesAsync(string imageId)
+    {
+        var store = Services.GetRequiredService<IArtifactStore>();
+        var artifacts = new JsonArray();
+        foreach (var (file, type) in new[]
+        {
+            ("rootfs", "application/vnd.cray.image.rootfs.squashfs"), ("kernel", "application/vnd.cray.image.kernel"), ("initrd", "application/vnd.cray.image.initrd"),
+        })
+        {
+            var stored = await store.PutAsync("boot-images", $"{imageId}/{file}", new MemoryStream(Encoding.UTF8.GetBytes($"{file} of {imageId}")));
+            artifacts.Add(new JsonObject
+            {
+                ["link"] = new JsonObject { ["etag"] = stored.ETag, ["path"] = $"s3://boot-images/{imageId}/{file}", ["type"] = "s3" },
+                ["md5"] = stored.Md5,
+                ["type"] = type,
+            });
+        }
+        var manifest = new JsonObject { ["artifacts"] = artifacts, ["created"] = "2025-01-02 10:11:12.123456", ["version"] = "1.0" };
+        await store.PutAsync("boot-images", $"{imageId}/manifest.json", new MemoryStream(Encoding.UTF8.GetBytes(manifest.ToJsonString())));
+        return $"s3://boot-images/{imageId}/manifest.json";
     }
 }

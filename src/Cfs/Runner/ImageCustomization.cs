@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Cray.Cfs.Model;
@@ -13,7 +12,7 @@ namespace Cray.Cfs.Runner;
 /// the images, one jailed customize job per image, SSH readiness, and the teardown that signals the
 /// jails and records each result as an <c>ims_customized_image</c> artifact.
 /// </summary>
-public sealed class ImageCustomization(SessionService sessions, ImsClient ims, CfsRunnerOptions runnerOptions, IProcessRunner runner)
+public sealed class ImageCustomization(SessionService sessions, ImsClient ims, CfsRunnerOptions runnerOptions, IProcessRunner runner, TimeProvider clock)
 {
     public const string ArtifactType = "ims_customized_image";
 
@@ -27,7 +26,7 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
     public async Task<Dictionary<string, JsonObject>> WaitForImagesAsync(List<string> imageIds, JsonObject settings, Action<string> log, CancellationToken cancellationToken)
     {
         var limit = OptionsService.DurationOf(settings, "image_wait_timeout");
-        var deadline = limit is null ? DateTime.MaxValue : DateTime.UtcNow + limit.Value;
+        var deadline = limit is null ? DateTimeOffset.MaxValue : clock.GetUtcNow() + limit.Value;
         var found = new Dictionary<string, JsonObject>(StringComparer.OrdinalIgnoreCase);
         var reported = new HashSet<string>();
         while (true)
@@ -54,12 +53,12 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
             {
                 return found;
             }
-            if (DateTime.UtcNow > deadline)
+            if (clock.GetUtcNow() > deadline)
             {
                 throw new SessionFailedException(
                     $"These images were not available in IMS within the image_wait_timeout option ({limit}): {string.Join(", ", imageIds.Where(id => !found.ContainsKey(id)))}.");
             }
-            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+            await Task.Delay(TimeSpan.FromSeconds(2), clock, cancellationToken);
         }
     }
 
@@ -122,7 +121,7 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
         // 0 (or null from an older server) means sshd is not listening.
         image.Port = endpoint["port"]?.GetValue<int>() is > 0 and var port ? port : throw new SessionFailedException($"IMS job {image.JobId} has no SSH port.");
         // Readiness means a command runs, not just that the port answers.
-        var deadline = DateTime.UtcNow + runnerOptions.SshReadyTimeout;
+        var deadline = clock.GetUtcNow() + runnerOptions.SshReadyTimeout;
         while (true)
         {
             var result = await SshAsync(image, workspace, "true", cancellationToken);
@@ -131,11 +130,11 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
                 log($"Image {image.ImageId} is served by IMS job {image.JobId} at {image.Host}:{image.Port}; SSH runs commands.");
                 return;
             }
-            if (DateTime.UtcNow > deadline)
+            if (clock.GetUtcNow() > deadline)
             {
                 throw new SessionFailedException($"SSH into IMS job {image.JobId} did not work within {runnerOptions.SshReadyTimeout}: {result.Output.Trim()}");
             }
-            await Task.Delay(runnerOptions.PollInterval, cancellationToken);
+            await Task.Delay(runnerOptions.PollInterval, clock, cancellationToken);
         }
     }
 
@@ -202,19 +201,19 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
     /// </summary>
     private async Task<JsonObject?> WaitForStatusAsync(string jobId, string[] statuses, TimeSpan? limit, CancellationToken cancellationToken)
     {
-        var deadline = limit is null ? (DateTime?)null : DateTime.UtcNow + limit.Value;
+        var deadline = limit is null ? (DateTimeOffset?)null : clock.GetUtcNow() + limit.Value;
         while (true)
         {
-            var remaining = deadline is null ? LongPoll : deadline.Value - DateTime.UtcNow;
-            var asked = Stopwatch.StartNew();
+            var remaining = deadline is null ? LongPoll : deadline.Value - clock.GetUtcNow();
+            var asked = clock.GetTimestamp();
             var job = await ims.WaitForJobAsync(jobId, statuses, remaining < LongPoll ? remaining : LongPoll, cancellationToken);
-            if (job is null || statuses.Contains(job["status"]?.GetValue<string>()) || DateTime.UtcNow >= deadline)
+            if (job is null || statuses.Contains(job["status"]?.GetValue<string>()) || clock.GetUtcNow() >= deadline)
             {
                 return job;
             }
-            if (asked.Elapsed < runnerOptions.PollInterval)
+            if (clock.GetElapsedTime(asked) < runnerOptions.PollInterval)
             {
-                await Task.Delay(runnerOptions.PollInterval, cancellationToken);
+                await Task.Delay(runnerOptions.PollInterval, clock, cancellationToken);
             }
         }
     }

@@ -29,7 +29,8 @@ public sealed class SessionExecutor(
     ComponentStateRecorder componentState,
     CfsRunnerOptions runnerOptions,
     SessionLogs logs,
-    IProcessRunner runner)
+    IProcessRunner runner,
+    TimeProvider clock)
 {
     public const string ReleaseFile = "release";
 
@@ -38,11 +39,10 @@ public sealed class SessionExecutor(
         void Log(string line) => logs.Append(name, line);
         var session = await sessions.GetAsync(name, stopping);
         var settings = await options.GetAsync(stopping);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        if (OptionsService.DurationOf(settings, "session_timeout") is { } limit)
-        {
-            timeout.CancelAfter(limit);
-        }
+        using var limit = OptionsService.DurationOf(settings, "session_timeout") is { } sessionTimeout
+            ? new CancellationTokenSource(sessionTimeout, clock)
+            : new CancellationTokenSource();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping, limit.Token);
         var cancellationToken = timeout.Token;
         var workspace = new SessionWorkspace(name, Path.Combine(runnerOptions.SessionsDirectory, name));
         string? failure = null;
@@ -105,7 +105,7 @@ public sealed class SessionExecutor(
                     {
                         Status = SessionStates.Complete,
                         Succeeded = succeeded ? SessionResults.True : SessionResults.False,
-                        CompletionTime = DateTime.UtcNow.ToString(SessionService.StartTimeFormat, CultureInfo.InvariantCulture),
+                        CompletionTime = clock.GetUtcNow().UtcDateTime.ToString(SessionService.StartTimeFormat, CultureInfo.InvariantCulture),
                     },
                 },
             }, CancellationToken.None);
@@ -194,10 +194,10 @@ public sealed class SessionExecutor(
         log($"debug_on_failure: the session's inventory and layers stay in {workspace.Directory} for {wait}.");
         var release = Path.Combine(workspace.Directory, ReleaseFile);
         log($"debug_on_failure: touch {release} to end the hold early.");
-        var deadline = DateTime.UtcNow + wait;
-        while (DateTime.UtcNow < deadline && !File.Exists(release))
+        var deadline = clock.GetUtcNow() + wait;
+        while (clock.GetUtcNow() < deadline && !File.Exists(release))
         {
-            await Task.Delay(runnerOptions.PollInterval, cancellationToken);
+            await Task.Delay(runnerOptions.PollInterval, clock, cancellationToken);
         }
         log(File.Exists(release) ? "debug_on_failure: released." : "debug_on_failure: debug_wait_time is over.");
     }

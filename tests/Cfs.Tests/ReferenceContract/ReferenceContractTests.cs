@@ -1,8 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Cray.Artifacts;
 using Json.Schema;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Cray.Cfs.Tests.ReferenceContract;
 
@@ -167,7 +165,7 @@ public sealed class ReferenceContractTests : IDisposable
             await Call(422, Ims, "POST", $"/{version}/public-keys", body: """{"name":"no key"}""");
 
             var image = await Create(Ims, $"/{version}/images", """{"name":"base","metadata":{"site":"test"}}""", "id");
-            var manifest = await UploadImageFilesAsync(image);
+            var manifest = await server.UploadImageFilesAsync(image);
             await Call(200, Ims, "PATCH", $"/{version}/images/{{image_id}}", [image], $$"""{"link":{"type":"s3","path":"{{manifest}}"},"arch":"x86_64"}""");
             await Call(200, Ims, "GET", $"/{version}/images");
             await Call(200, Ims, "GET", $"/{version}/images/{{image_id}}", [image]);
@@ -376,28 +374,5 @@ public sealed class ReferenceContractTests : IDisposable
             .Where(detail => detail.HasErrors)
             .SelectMany(detail => detail.Errors!.Select(error => $"at '{detail.InstanceLocation}' ({detail.EvaluationPath}): {error.Value}"))
             .DefaultIfEmpty("does not match the schema");
-    }
-
-    /// <summary>A rootfs, kernel and initrd and a v1.0 manifest listing them; returns the manifest's path.</summary>
-    private async Task<string> UploadImageFilesAsync(string imageId)
-    {
-        var store = server.Services.GetRequiredService<IArtifactStore>();
-        var artifacts = new JsonArray();
-        foreach (var (file, type) in new[]
-        {
-            ("rootfs", "application/vnd.cray.image.rootfs.squashfs"), ("kernel", "application/vnd.cray.image.kernel"), ("initrd", "application/vnd.cray.image.initrd"),
-        })
-        {
-            var stored = await store.PutAsync("boot-images", $"{imageId}/{file}", new MemoryStream(Encoding.UTF8.GetBytes($"{file} of {imageId}")));
-            artifacts.Add(new JsonObject
-            {
-                ["link"] = new JsonObject { ["etag"] = stored.ETag, ["path"] = $"s3://boot-images/{imageId}/{file}", ["type"] = "s3" },
-                ["md5"] = stored.Md5,
-                ["type"] = type,
-            });
-        }
-        var manifest = new JsonObject { ["artifacts"] = artifacts, ["created"] = "2025-01-02 10:11:12.123456", ["version"] = "1.0" };
-        await store.PutAsync("boot-images", $"{imageId}/manifest.json", new MemoryStream(Encoding.UTF8.GetBytes(manifest.ToJsonString())));
-        return $"s3://boot-images/{imageId}/manifest.json";
     }
 }
