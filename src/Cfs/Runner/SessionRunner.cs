@@ -18,6 +18,7 @@ public sealed class SessionRunner(
     SessionLogs logs,
     CfsRunnerOptions options,
     NodeIdentity nodeIdentity,
+    TimeProvider clock,
     ILogger<SessionRunner> logger) : SlotWorker(control, options.Slots, logger)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
@@ -94,7 +95,7 @@ public sealed class SessionRunner(
                     {
                         Status = SessionStates.Complete,
                         Succeeded = SessionResults.False,
-                        CompletionTime = DateTime.UtcNow.ToString(SessionService.StartTimeFormat, System.Globalization.CultureInfo.InvariantCulture),
+                        CompletionTime = clock.GetUtcNow().UtcDateTime.ToString(SessionService.StartTimeFormat, System.Globalization.CultureInfo.InvariantCulture),
                     },
                 },
             }, cancellationToken);

@@ -24,7 +24,8 @@ public sealed class JobRunner(
     JobLogs logs,
     IProcessRunner runner,
     RecipeBuild recipeBuild,
-    SourceCache sourceCache)
+    SourceCache sourceCache,
+    TimeProvider clock)
 {
     public const string BootImagesBucket = "boot-images";
 
@@ -141,7 +142,7 @@ public sealed class JobRunner(
         }
 
         var stopwatch = Stopwatch.StartNew();
-        var signal = await UserSignals.WaitAsync(signalDirectory, options.UserWaitTimeout, cancellationToken);
+        var signal = await UserSignals.WaitAsync(signalDirectory, options.UserWaitTimeout, clock, cancellationToken);
         log($"Phase waiting_on_user finished in {Seconds(stopwatch.Elapsed)}: {(signal?.ToString().ToLowerInvariant() ?? "no signal")}.");
         if (signal is not null)
         {

@@ -15,7 +15,7 @@ namespace Cray.Ims.Worker;
 /// its package repositories answer, and build the image root with <c>kiwi-ng system prepare</c>.
 /// Packaging is shared with customize jobs.
 /// </summary>
-public sealed partial class RecipeBuild(IArtifactStore artifacts, ImsWorkerOptions options, JobLogs logs, IProcessRunner runner, IHttpClientFactory httpClients)
+public sealed partial class RecipeBuild(IArtifactStore artifacts, ImsWorkerOptions options, JobLogs logs, IProcessRunner runner, IHttpClientFactory httpClients, TimeProvider clock)
 {
     public const string KiwiProgram = "kiwi-ng";
 
@@ -192,7 +192,7 @@ public sealed partial class RecipeBuild(IArtifactStore artifacts, ImsWorkerOptio
         }
         using var http = httpClients.CreateClient(nameof(RecipeBuild));
         http.Timeout = TimeSpan.FromSeconds(15);
-        var deadline = DateTime.UtcNow + options.RepositoryWaitTimeout;
+        var deadline = clock.GetUtcNow() + options.RepositoryWaitTimeout;
         var reported = new HashSet<string>();
         while (true)
         {
@@ -213,11 +213,11 @@ public sealed partial class RecipeBuild(IArtifactStore artifacts, ImsWorkerOptio
             {
                 return;
             }
-            if (DateTime.UtcNow > deadline)
+            if (clock.GetUtcNow() > deadline)
             {
                 throw new JobFailedException($"These repositories did not answer within {options.RepositoryWaitTimeout} (--ims-repository-wait-timeout): {UrlCredentials.Redact(string.Join(", ", pending))}.");
             }
-            await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken);
+            await Task.Delay(TimeSpan.FromSeconds(5), clock, cancellationToken);
         }
     }
 

@@ -17,34 +17,39 @@ public static class UserSignals
 
     private static readonly TimeSpan RecheckInterval = TimeSpan.FromSeconds(15);
 
-    /// <summary>Returns the signal, or null when <paramref name="timeout"/> passes first.</summary>
-    public static async Task<UserSignal?> WaitAsync(string directory, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Returns the signal, or null when <paramref name="timeout"/> passes first (as <paramref name="clock"/> tells it).</summary>
+    public static async Task<UserSignal?> WaitAsync(string directory, TimeSpan timeout, TimeProvider clock, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(directory);
-        var changed = new SemaphoreSlim(0);
+        var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Wake(object sender, FileSystemEventArgs change) => Volatile.Read(ref changed).TrySetResult();
         using var watcher = new FileSystemWatcher(directory)
         {
             NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite,
             IncludeSubdirectories = false,
         };
-        watcher.Created += (_, _) => changed.Release();
-        watcher.Renamed += (_, _) => changed.Release();
-        watcher.Changed += (_, _) => changed.Release();
+        watcher.Created += Wake;
+        watcher.Renamed += Wake;
+        watcher.Changed += Wake;
         watcher.EnableRaisingEvents = true;
 
-        var deadline = DateTime.UtcNow + timeout;
+        var deadline = clock.GetUtcNow() + timeout;
         while (true)
         {
+            // A fresh wake-up before each look, so a file made between the look and the wait is not missed.
+            Volatile.Write(ref changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            var woken = Volatile.Read(ref changed).Task;
             if (Current(directory) is { } signal)
             {
                 return signal;
             }
-            var remaining = deadline - DateTime.UtcNow;
+            var remaining = deadline - clock.GetUtcNow();
             if (remaining <= TimeSpan.Zero)
             {
                 return null;
             }
-            await changed.WaitAsync(remaining < RecheckInterval ? remaining : RecheckInterval, cancellationToken);
+            await Task.WhenAny(woken, Task.Delay(remaining < RecheckInterval ? remaining : RecheckInterval, clock, cancellationToken));
+            cancellationToken.ThrowIfCancellationRequested();
         }
     }
 
