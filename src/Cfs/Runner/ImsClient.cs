@@ -41,25 +41,23 @@ public sealed class ImsClient(HttpClient http, CfsRunnerOptions options)
         return await ReadAsync(response, "POST job", cancellationToken);
     }
 
-    public async Task<JsonObject?> GetJobAsync(string id, CancellationToken cancellationToken)
-    {
-        using var response = await http.GetAsync(Url($"jobs/{id}"), cancellationToken);
-        if (response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-        return await ReadAsync(response, "GET job", cancellationToken);
-    }
+    public Task<JsonObject?> GetJobAsync(string id, CancellationToken cancellationToken) => ReadJobAsync($"jobs/{id}", cancellationToken);
 
     /// <summary>
     /// The job once its status is one of <paramref name="statuses"/>, or as it is after at most
     /// <paramref name="timeout"/> (null once it is gone), through IMS's long poll. An IMS without
     /// the long poll (the reference) answers at once with the job as it is.
     /// </summary>
-    public async Task<JsonObject?> WaitForJobAsync(string id, IEnumerable<string> statuses, TimeSpan timeout, CancellationToken cancellationToken)
+    public Task<JsonObject?> WaitForJobAsync(string id, IEnumerable<string> statuses, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var seconds = Math.Max(1, (int)Math.Ceiling(timeout.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        using var response = await http.GetAsync(Url($"jobs/{id}?wait={string.Join(',', statuses)}&timeout={seconds}"), cancellationToken);
+        return ReadJobAsync($"jobs/{id}?wait={string.Join(',', statuses)}&timeout={seconds}", cancellationToken);
+    }
+
+    /// <summary>A job read; null once the job is gone.</summary>
+    private async Task<JsonObject?> ReadJobAsync(string path, CancellationToken cancellationToken)
+    {
+        using var response = await http.GetAsync(Url(path), cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
             return null;

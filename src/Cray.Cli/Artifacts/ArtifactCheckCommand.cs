@@ -90,7 +90,7 @@ public static class ArtifactCheckCommand
         var buckets = (await context.Api.SendAsync(HttpMethod.Get, ArtifactTransfers.Base, cancellationToken: token))?.AsArray()
             .Select(bucket => (string?)bucket?["name"]).ToHashSet() ?? [];
         var objects = new List<StoredObject>();
-        foreach (var bucket in new[] { ArtifactOwnership.BootImagesBucket, ArtifactOwnership.RecipesBucket }.Where(buckets.Contains))
+        foreach (var bucket in new[] { ArtifactTransfers.BootImagesBucket, ArtifactTransfers.ImsBucket }.Where(buckets.Contains))
         {
             var listing = await context.Api.SendAsync(HttpMethod.Get, $"{ArtifactTransfers.Base}/{bucket}", cancellationToken: token);
             objects.AddRange((listing?.AsArray() ?? []).Select(entry => new StoredObject(

@@ -41,9 +41,6 @@ public sealed record OwnershipReport(
 /// </summary>
 public static partial class ArtifactOwnership
 {
-    public const string BootImagesBucket = "boot-images";
-    public const string RecipesBucket = "ims";
-
     public static OwnershipReport Judge(IReadOnlyList<StoredObject> objects, IReadOnlyList<OwningRecord> records, DateTimeOffset now, TimeSpan minimumAge)
     {
         var existing = objects.Select(stored => stored.S3Path).ToHashSet(StringComparer.Ordinal);
@@ -103,15 +100,15 @@ public static partial class ArtifactOwnership
         return new OwnershipReport(unowned, missing, recent, outside);
     }
 
-    private static string Bucket(RecordKind kind) => kind is RecordKind.Image or RecordKind.DeletedImage ? BootImagesBucket : RecipesBucket;
+    private static string Bucket(RecordKind kind) => kind is RecordKind.Image or RecordKind.DeletedImage ? ArtifactTransfers.BootImagesBucket : ArtifactTransfers.ImsBucket;
 
     /// <summary>The record id an object's key belongs to in IMS's layout, or null when the key is outside it.</summary>
     private static string? IdOf(StoredObject stored)
     {
         var match = stored.Bucket switch
         {
-            BootImagesBucket => ImageKey().Match(stored.Key),
-            RecipesBucket => RecipeKey().Match(stored.Key),
+            ArtifactTransfers.BootImagesBucket => ImageKey().Match(stored.Key),
+            ArtifactTransfers.ImsBucket => RecipeKey().Match(stored.Key),
             _ => Match.Empty,
         };
         return match.Success ? match.Groups["id"].Value : null;

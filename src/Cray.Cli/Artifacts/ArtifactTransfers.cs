@@ -9,6 +9,10 @@ public static class ArtifactTransfers
 {
     public const string Base = "apis/artifacts";
 
+    /// <summary>IMS's buckets: image files and manifests, and recipe archives.</summary>
+    public const string BootImagesBucket = "boot-images";
+    public const string ImsBucket = "ims";
+
     public static string ObjectPath(string bucket, string key)
         => $"{Base}/{Uri.EscapeDataString(bucket)}/{string.Join('/', key.Split('/').Select(Uri.EscapeDataString))}";
 

@@ -12,7 +12,6 @@ namespace Cray.Cli.Ims;
 /// </summary>
 public static class ImageImportCommand
 {
-    public const string BootImagesBucket = "boot-images";
 
     private sealed record Part(string Key, string File, string Type);
 
@@ -69,7 +68,7 @@ public static class ImageImportCommand
                 }
 
                 var hostname = context.Configuration.Hostname ?? "";
-                await UnfinishedImports.CleanUpAsync(context, hostname, BootImagesBucket, cancellationToken);
+                await UnfinishedImports.CleanUpAsync(context, hostname, ArtifactTransfers.BootImagesBucket, cancellationToken);
                 var body = ImsCommands.Body(("name", name), ("arch", arch));
                 var image = await context.Api.SendAsync(HttpMethod.Post, $"{ImsCommands.Base}/images", body, cancellationToken: cancellationToken);
                 imageId = image?["id"]?.GetValue<string>() ?? throw new CliException("The server did not return an image id.");
@@ -95,11 +94,11 @@ public static class ImageImportCommand
                     var metadata = new Dictionary<string, string> { ["x-shasta-ims-image-name"] = name, ["x-shasta-ims-image-id"] = imageId };
                     uploaded.Add(part.Key);
                     UnfinishedImports.Record(hostname, imageId, uploaded);
-                    var md5 = await ArtifactTransfers.UploadAsync(context, progress, BootImagesBucket, part.Key, part.File, metadata, cancellationToken,
-                        $"Uploading {part.Key[(imageId.Length + 1)..]} to s3://{BootImagesBucket}/{part.Key}");
+                    var md5 = await ArtifactTransfers.UploadAsync(context, progress, ArtifactTransfers.BootImagesBucket, part.Key, part.File, metadata, cancellationToken,
+                        $"Uploading {part.Key[(imageId.Length + 1)..]} to s3://{ArtifactTransfers.BootImagesBucket}/{part.Key}");
                     entries.Add(new JsonObject
                     {
-                        ["link"] = new JsonObject { ["etag"] = md5, ["path"] = $"s3://{BootImagesBucket}/{part.Key}", ["type"] = "s3" },
+                        ["link"] = new JsonObject { ["etag"] = md5, ["path"] = $"s3://{ArtifactTransfers.BootImagesBucket}/{part.Key}", ["type"] = "s3" },
                         ["md5"] = md5,
                         ["type"] = part.Type,
                     });
@@ -119,8 +118,8 @@ public static class ImageImportCommand
                     var manifestKey = $"{imageId}/manifest.json";
                     uploaded.Add(manifestKey);
                     UnfinishedImports.Record(hostname, imageId, uploaded);
-                    manifestEtag = await ArtifactTransfers.UploadAsync(context, progress, BootImagesBucket, manifestKey, manifestFile, null, cancellationToken,
-                        $"Uploading manifest.json to s3://{BootImagesBucket}/{manifestKey}");
+                    manifestEtag = await ArtifactTransfers.UploadAsync(context, progress, ArtifactTransfers.BootImagesBucket, manifestKey, manifestFile, null, cancellationToken,
+                        $"Uploading manifest.json to s3://{ArtifactTransfers.BootImagesBucket}/{manifestKey}");
                 }
                 finally
                 {
@@ -129,7 +128,7 @@ public static class ImageImportCommand
 
                 var link = new JsonObject
                 {
-                    ["link"] = new JsonObject { ["path"] = $"s3://{BootImagesBucket}/{imageId}/manifest.json", ["etag"] = manifestEtag, ["type"] = "s3" },
+                    ["link"] = new JsonObject { ["path"] = $"s3://{ArtifactTransfers.BootImagesBucket}/{imageId}/manifest.json", ["etag"] = manifestEtag, ["type"] = "s3" },
                 };
                 var linked = await context.Api.SendAsync(HttpMethod.Patch, $"{ImsCommands.Base}/images/{imageId}", link, cancellationToken: cancellationToken);
                 UnfinishedImports.Forget(imageId);
@@ -184,7 +183,7 @@ public static class ImageImportCommand
         }
         try
         {
-            await UnfinishedImports.RemoveAsync(context, BootImagesBucket, imageId, uploadedKeys);
+            await UnfinishedImports.RemoveAsync(context, ArtifactTransfers.BootImagesBucket, imageId, uploadedKeys);
             return true;
         }
         catch (CliException exception)

@@ -138,7 +138,7 @@ public static class JobCommands
                 ], cancellationToken: token);
                 var status = job?["status"]?.GetValue<string>() ?? "unknown";
                 var changed = status != shown;
-                if (status != shown)
+                if (changed)
                 {
                     context.Log($"[{stopwatch.Elapsed:hh\\:mm\\:ss}] {status}");
                     shown = status;
