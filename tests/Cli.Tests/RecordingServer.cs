@@ -1,7 +1,7 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using Cray.Tests.Support;
 
 namespace Cray.Cli.Tests;
 
@@ -10,15 +10,28 @@ public sealed record RecordedRequest(string Method, string Path, JsonNode? Body)
 /// <summary>A loopback HTTP server that records every request and answers each with an empty JSON object.</summary>
 public sealed class RecordingServer : IDisposable
 {
-    private readonly HttpListener listener = new();
+    private readonly HttpListener listener;
     private readonly List<RecordedRequest> requests = [];
     private readonly Task serving;
 
     public RecordingServer()
     {
-        Port = FreePort();
-        listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        listener.Start();
+        // Test projects run in parallel: a port found free can be taken before it is bound, so a few tries.
+        for (var attempt = 1; ; attempt++)
+        {
+            Port = FreeTcpPort.Find();
+            listener = new HttpListener();
+            listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
+            try
+            {
+                listener.Start();
+                break;
+            }
+            catch (HttpListenerException) when (attempt < 5)
+            {
+                listener.Close();
+            }
+        }
         serving = ServeAsync();
     }
 
@@ -66,12 +79,5 @@ public sealed class RecordingServer : IDisposable
             await context.Response.OutputStream.WriteAsync("{}"u8.ToArray());
             context.Response.Close();
         }
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using Cray.Tests.Support;
 
 namespace Cray.EndToEnd.Tests;
 
@@ -191,10 +190,5 @@ public sealed class CrayEnvironment : IAsyncLifetime
         return new CommandResult(process.ExitCode, await output, await error);
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => FreeTcpPort.Find();
 }
