@@ -3,6 +3,7 @@ using Cray.Platform.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Cray.Ims.Api;
 
@@ -30,37 +31,40 @@ public static class DeletedRecordsApi
         where TDeleted : notnull
     {
         var path = $"/deleted/{collection}";
-        group.MapGet(path, async (TService records, CancellationToken cancellationToken)
-            => ImsApi.Json(await records.ListDeletedAsync(cancellationToken)));
+        // Resolved in the handler: build-time endpoint generation cannot take a generic parameter.
+        static TService Records(HttpContext context) => context.RequestServices.GetRequiredService<TService>();
 
-        group.MapDelete(path, async (TService records, CancellationToken cancellationToken) =>
+        group.MapGet(path, async (HttpContext context, CancellationToken cancellationToken)
+            => ImsApi.Json(await Records(context).ListDeletedAsync(cancellationToken)));
+
+        group.MapDelete(path, async (HttpContext context, CancellationToken cancellationToken) =>
         {
-            await records.PurgeAllAsync(cancellationToken);
+            await Records(context).PurgeAllAsync(cancellationToken);
             return Results.NoContent();
         });
 
-        group.MapPatch(path, async (HttpRequest request, TService records, CancellationToken cancellationToken) =>
+        group.MapPatch(path, async (HttpContext context, CancellationToken cancellationToken) =>
         {
-            UndeleteRequest.Parse(await JsonBodies.ReadObjectAsync(request, ImsApi.BodyStyle, cancellationToken));
-            await records.UndeleteAllAsync(cancellationToken);
+            UndeleteRequest.Parse(await JsonBodies.ReadObjectAsync(context.Request, ImsApi.BodyStyle, cancellationToken));
+            await Records(context).UndeleteAllAsync(cancellationToken);
             return Results.NoContent();
         });
 
-        group.MapGet(path + "/{id}", async (string id, TService records, CancellationToken cancellationToken)
-            => ImsApi.Json(await records.GetDeletedAsync(id, cancellationToken)));
+        group.MapGet(path + "/{id}", async (string id, HttpContext context, CancellationToken cancellationToken)
+            => ImsApi.Json(await Records(context).GetDeletedAsync(id, cancellationToken)));
 
-        group.MapDelete(path + "/{id}", async (string id, TService records, CancellationToken cancellationToken) =>
+        group.MapDelete(path + "/{id}", async (string id, HttpContext context, CancellationToken cancellationToken) =>
         {
-            await records.PurgeAsync(id, cancellationToken);
+            await Records(context).PurgeAsync(id, cancellationToken);
             return Results.NoContent();
         });
 
-        group.MapPatch(path + "/{id}", async (string id, HttpRequest request, TService records, CancellationToken cancellationToken) =>
+        group.MapPatch(path + "/{id}", async (string id, HttpContext context, CancellationToken cancellationToken) =>
         {
             // An unknown id is a 404 before the body is judged.
-            await records.GetDeletedAsync(id, cancellationToken);
-            UndeleteRequest.Parse(await JsonBodies.ReadObjectAsync(request, ImsApi.BodyStyle, cancellationToken));
-            await records.UndeleteAsync(id, cancellationToken);
+            await Records(context).GetDeletedAsync(id, cancellationToken);
+            UndeleteRequest.Parse(await JsonBodies.ReadObjectAsync(context.Request, ImsApi.BodyStyle, cancellationToken));
+            await Records(context).UndeleteAsync(id, cancellationToken);
             return Results.NoContent();
         });
         return group;

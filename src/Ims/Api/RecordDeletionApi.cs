@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Cray.Ims.Api;
 
@@ -25,29 +26,32 @@ public static class RecordDeletionApi
         where TService : IDeletableRecords
     {
         var path = "/" + collection;
+        // Resolved in the handler: build-time endpoint generation cannot take a generic parameter.
+        static TService Records(HttpContext context) => context.RequestServices.GetRequiredService<TService>();
+
         if (family == ImsRouteFamily.V3)
         {
-            group.MapDelete(path, async (TService records, CancellationToken cancellationToken) =>
+            group.MapDelete(path, async (HttpContext context, CancellationToken cancellationToken) =>
             {
-                await records.SoftDeleteAllAsync(cancellationToken);
+                await Records(context).SoftDeleteAllAsync(cancellationToken);
                 return Results.NoContent();
             });
-            group.MapDelete(path + "/{id}", async (string id, TService records, CancellationToken cancellationToken) =>
+            group.MapDelete(path + "/{id}", async (string id, HttpContext context, CancellationToken cancellationToken) =>
             {
-                await records.SoftDeleteAsync(id, cancellationToken);
+                await Records(context).SoftDeleteAsync(id, cancellationToken);
                 return Results.NoContent();
             });
         }
         else
         {
-            group.MapDelete(path, async (string? cascade, TService records, CancellationToken cancellationToken) =>
+            group.MapDelete(path, async (string? cascade, HttpContext context, CancellationToken cancellationToken) =>
             {
-                await records.HardDeleteAllAsync(ImsApi.ParseCascade(cascade), cancellationToken);
+                await Records(context).HardDeleteAllAsync(ImsApi.ParseCascade(cascade), cancellationToken);
                 return Results.NoContent();
             });
-            group.MapDelete(path + "/{id}", async (string id, string? cascade, TService records, CancellationToken cancellationToken) =>
+            group.MapDelete(path + "/{id}", async (string id, string? cascade, HttpContext context, CancellationToken cancellationToken) =>
             {
-                await records.HardDeleteAsync(id, ImsApi.ParseCascade(cascade), cancellationToken);
+                await Records(context).HardDeleteAsync(id, ImsApi.ParseCascade(cascade), cancellationToken);
                 return Results.NoContent();
             });
         }
