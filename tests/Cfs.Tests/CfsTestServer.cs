@@ -1,9 +1,11 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Cray.Artifacts;
+using Cray.Cfs.Runner;
 using Cray.Processes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Cray.Cfs.Tests;
@@ -18,11 +20,24 @@ public sealed class CfsTestServer : WebApplicationFactory<Program>
     /// <summary>The --auth setting: none, or token.</summary>
     public string Auth { get; init; } = "none";
 
+    /// <summary>When set, the cfs-runner role runs too, on this clock, and reaches IMS in-process.</summary>
+    public TimeProvider? RunnerClock { get; init; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("data-dir", DataDirectory);
         builder.UseSetting("roles", "api");
         builder.UseSetting("auth", Auth);
+        if (RunnerClock is { } clock)
+        {
+            builder.ConfigureTestServices(services =>
+            {
+                services.AddCfsRunner();
+                services.AddSingleton(clock);
+                // The runner is built while the server starts, before Server may be asked for.
+                services.AddHttpClient<ImsClient>().ConfigurePrimaryHttpMessageHandler(() => new DeferredHandler(() => Server.CreateHandler()));
+            });
+        }
     }
 
     protected override void Dispose(bool disposing)
@@ -100,5 +115,23 @@ public sealed class CfsTestServer : WebApplicationFactory<Program>
         var manifest = new JsonObject { ["artifacts"] = artifacts, ["created"] = "2025-01-02 10:11:12.123456", ["version"] = "1.0" };
         await store.PutAsync("boot-images", $"{imageId}/manifest.json", new MemoryStream(Encoding.UTF8.GetBytes(manifest.ToJsonString())));
         return $"s3://boot-images/{imageId}/manifest.json";
+    }
+
+    /// <summary>Sends through the handler <paramref name="create"/> makes at the first request.</summary>
+    private sealed class DeferredHandler(Func<HttpMessageHandler> create) : HttpMessageHandler
+    {
+        private readonly Lazy<HttpMessageInvoker> invoker = new(() => new HttpMessageInvoker(create()));
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            => invoker.Value.SendAsync(request, cancellationToken);
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && invoker.IsValueCreated)
+            {
+                invoker.Value.Dispose();
+            }
+            base.Dispose(disposing);
+        }
     }
 }

@@ -27,6 +27,7 @@ public sealed class SessionTtlTests : IDisposable
     private SessionTtlSweeper Sweeper() => new(
         server.Services.GetRequiredService<SessionService>(),
         server.Services.GetRequiredService<OptionsService>(),
+        TimeProvider.System,
         NullLogger<SessionTtlSweeper>.Instance);
 
     [Fact]

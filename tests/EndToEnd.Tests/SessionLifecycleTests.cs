@@ -117,21 +117,4 @@ public sealed class SessionLifecycleTests(JobEnvironment environment) : IClassFi
         }
         return found;
     }
-
-    [Fact]
-    public async Task SessionTimeoutStopsASessionThatRunsTooLong()
-    {
-        Assert.Equal(0, (await Cray.CrayAsync("cfs", "v3", "options", "update", "--session-timeout", "1m")).ExitCode);
-        try
-        {
-            await CreateWaitingSessionAsync("too-long");
-            var session = await WaitForCompletionAsync("too-long", TimeSpan.FromMinutes(3));
-            Assert.Equal("false", (string?)session["status"]!["session"]!["succeeded"]);
-            Assert.Contains("session_timeout", (await Cray.CrayAsync("cfs", "sessions", "logs", "too-long")).Output);
-        }
-        finally
-        {
-            await Cray.CrayAsync("cfs", "v3", "options", "update", "--session-timeout", "12h");
-        }
-    }
 }

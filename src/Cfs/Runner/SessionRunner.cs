@@ -55,7 +55,7 @@ public sealed class SessionRunner(
                     return name;
                 }
             }
-            await Task.Delay(PollInterval, cancellationToken);
+            await Task.Delay(PollInterval, clock, cancellationToken);
         }
     }
 

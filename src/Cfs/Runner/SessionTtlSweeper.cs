@@ -10,7 +10,7 @@ namespace Cray.Cfs.Runner;
 /// The session_ttl sweep: every few minutes, complete sessions that started longer ago than the
 /// option allows are deleted (running ones never are; "" turns the sweep off), as the reference does.
 /// </summary>
-public sealed class SessionTtlSweeper(SessionService sessions, OptionsService options, ILogger<SessionTtlSweeper> logger) : BackgroundService
+public sealed class SessionTtlSweeper(SessionService sessions, OptionsService options, TimeProvider clock, ILogger<SessionTtlSweeper> logger) : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMinutes(5);
 
@@ -30,7 +30,7 @@ public sealed class SessionTtlSweeper(SessionService sessions, OptionsService op
             {
                 logger.LogError(exception, "The session_ttl sweep failed");
             }
-            await Task.Delay(Interval, stoppingToken);
+            await Task.Delay(Interval, clock, stoppingToken);
         }
     }
 
