@@ -153,4 +153,38 @@ public sealed class ConfigurationsApiTests : IDisposable
         var (_, v2) = await server.SendAsync(HttpMethod.Get, "/apis/cfs/v2/configurations/tenant-a-config", tenant: "vcluster-b");
         Assert.False(v2!.AsObject().ContainsKey("tenant_name"));
     }
+
+    [Fact]
+    public async Task EachVersionAnswersItsOwnShapeWithAbsentFieldsLeftOut()
+    {
+        var commit = await server.CommitAsync("site.yml", "- hosts: all\n");
+        var repository = server.Repository;
+        var (status, stored) = await server.SendAsync(HttpMethod.Put, "/apis/cfs/v3/configurations/shapes", $$$"""
+            {"description":"d","tenant_name":"","layers":[
+              {"name":"a","clone_url":"{{{repository}}}","playbook":"site.yml","branch":"main","special_parameters":{}},
+              {"clone_url":"{{{repository}}}","playbook":"other.yml","commit":"{{{commit}}}","special_parameters":{"ims_require_dkms":false}}],
+             "additional_inventory":{"clone_url":"{{{repository}}}","commit":"{{{commit}}}"}}
+            """);
+        Assert.Equal(200, status);
+        var updated = (string?)stored!["last_updated"];
+        AssertJson($$$"""
+            {"additional_inventory":{"clone_url":"{{{repository}}}","commit":"{{{commit}}}"},"description":"d","last_updated":"{{{updated}}}",
+             "layers":[{"branch":"main","clone_url":"{{{repository}}}","commit":"{{{commit}}}","name":"a","playbook":"site.yml","special_parameters":{}},
+                       {"clone_url":"{{{repository}}}","commit":"{{{commit}}}","playbook":"other.yml","special_parameters":{"ims_require_dkms":false}}],
+             "name":"shapes","tenant_name":""}
+            """, stored);
+        var (_, v3) = await server.SendAsync(HttpMethod.Get, "/apis/cfs/v3/configurations/shapes");
+        AssertJson(stored.ToJsonString(), v3);
+        var (_, v2) = await server.SendAsync(HttpMethod.Get, "/apis/cfs/v2/configurations/shapes");
+        AssertJson($$$"""
+            {"additional_inventory":{"clone_url":"{{{repository}}}","commit":"{{{commit}}}"},"description":"d","lastUpdated":"{{{updated}}}",
+             "layers":[{"branch":"main","cloneUrl":"{{{repository}}}","commit":"{{{commit}}}","name":"a","playbook":"site.yml","specialParameters":{}},
+                       {"cloneUrl":"{{{repository}}}","commit":"{{{commit}}}","playbook":"other.yml","specialParameters":{"imsRequireDkms":false}}],
+             "name":"shapes"}
+            """, v2);
+    }
+
+    /// <summary>Equal as JSON, and with the keys in the same (sorted) order, as the reference writes them.</summary>
+    private static void AssertJson(string expected, System.Text.Json.Nodes.JsonNode? actual)
+        => Assert.Equal(System.Text.Json.Nodes.JsonNode.Parse(expected)!.ToJsonString(), actual?.ToJsonString());
 }

@@ -1,6 +1,9 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Cray.Cfs.Configurations;
+using Cray.Cfs.Model;
 using Cray.Cfs.Options;
+using Cray.Platform.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -19,9 +22,9 @@ public static class ConfigurationsApi
             var inUseText = CfsApi.Query(request, "in_use");
             bool? inUse = string.IsNullOrEmpty(inUseText) ? null : ParseBoolean(inUseText, "in_use");
             var used = inUse is null ? null : await configurations.InUseAsync(cancellationToken);
-            bool Matches(JsonObject configuration)
+            bool Matches(ConfigurationRecord configuration)
                 => ConfigurationService.IsVisibleTo(configuration, tenant)
-                    && (inUse is null || used!.Contains(configuration["name"]!.GetValue<string>()) == inUse);
+                    && (inUse is null || used!.Contains(configuration.Name) == inUse);
             var pageSize = OptionsService.PageSize(await options.GetAsync(cancellationToken));
             if (version == CfsApiVersion.V2)
             {
@@ -31,36 +34,36 @@ public static class ConfigurationsApi
                     throw CfsProblems.BadRequest("The response size is too large",
                         "The response size exceeds the default_page_size.  Use the v3 API to page through the results.");
                 }
-                return CfsApi.Json(new JsonArray(all.Select(configuration => (JsonNode?)ConfigurationService.Shape(configuration, version)).ToArray()));
+                return CfsApi.Json(new JsonArray(all.Select(configuration => (JsonNode?)Shape(configuration, version)).ToArray()));
             }
             var limit = Paging.ParseLimit(CfsApi.Query(request, "limit")) ?? pageSize;
             var afterId = CfsApi.Query(request, "after_id");
             var (page, more) = await Paging.PageAsync(configurations.ScanAsync(string.IsNullOrEmpty(afterId) ? null : afterId, cancellationToken),
                 Matches, limit, cancellationToken);
             var next = more
-                ? new JsonObject { ["in_use"] = inUse, ["limit"] = limit, ["after_id"] = page[^1]["name"]!.GetValue<string>() }
+                ? new JsonObject { ["in_use"] = inUse, ["limit"] = limit, ["after_id"] = page[^1].Name }
                 : null;
             return CfsApi.Json(new JsonObject
             {
-                ["configurations"] = new JsonArray(page.Select(configuration => (JsonNode?)ConfigurationService.Shape(configuration, version)).ToArray()),
+                ["configurations"] = new JsonArray(page.Select(configuration => (JsonNode?)Shape(configuration, version)).ToArray()),
                 ["next"] = next,
             });
         });
 
         group.MapGet("/configurations/{configuration_id}", async (string configuration_id, HttpRequest request, ConfigurationService configurations, CancellationToken cancellationToken)
-            => CfsApi.Json(ConfigurationService.Shape(await configurations.GetAsync(configuration_id, Tenant(request, version), cancellationToken), version)));
+            => CfsApi.Json(Shape(await configurations.GetAsync(configuration_id, Tenant(request, version), cancellationToken), version)));
 
         group.MapPut("/configurations/{configuration_id}", async (string configuration_id, HttpRequest request, ConfigurationService configurations, CancellationToken cancellationToken) =>
         {
             var dropText = CfsApi.Query(request, "drop_branches");
             var drop = version == CfsApiVersion.V3 && !string.IsNullOrEmpty(dropText) && ParseBoolean(dropText, "drop_branches");
-            var stored = await configurations.PutAsync(configuration_id, await CfsApi.ReadBodyAsync(request, cancellationToken), version,
-                Tenant(request, version), drop, cancellationToken);
-            return CfsApi.Json(ConfigurationService.Shape(stored, version));
+            var put = ConfigurationRequests.ParsePut(configuration_id, await CfsApi.ReadBodyAsync(request, cancellationToken), version);
+            var stored = await configurations.PutAsync(put, Tenant(request, version), drop, cancellationToken);
+            return CfsApi.Json(Shape(stored, version));
         });
 
         group.MapPatch("/configurations/{configuration_id}", async (string configuration_id, HttpRequest request, ConfigurationService configurations, CancellationToken cancellationToken)
-            => CfsApi.Json(ConfigurationService.Shape(await configurations.UpdateBranchesAsync(configuration_id, Tenant(request, version), cancellationToken), version)));
+            => CfsApi.Json(Shape(await configurations.UpdateBranchesAsync(configuration_id, Tenant(request, version), cancellationToken), version)));
 
         group.MapDelete("/configurations/{configuration_id}", async (string configuration_id, HttpRequest request, ConfigurationService configurations, CancellationToken cancellationToken) =>
         {
@@ -68,6 +71,27 @@ public static class ConfigurationsApi
             return Results.NoContent();
         });
         return group;
+    }
+
+    /// <summary>The version's shape: v2 has camelCase keys except additional_inventory, and no tenant_name.</summary>
+    public static JsonObject Shape(ConfigurationRecord configuration, CfsApiVersion version)
+    {
+        var shaped = JsonSerializer.SerializeToNode(configuration, RecordJson.Options)!.AsObject();
+        if (version == CfsApiVersion.V2)
+        {
+            shaped.Remove("tenant_name");
+            JsonShapes.Rename(shaped, "last_updated", "lastUpdated");
+            foreach (var layer in (shaped["layers"] as JsonArray ?? []).OfType<JsonObject>())
+            {
+                JsonShapes.Rename(layer, "clone_url", "cloneUrl");
+                if (layer["special_parameters"] is JsonObject special)
+                {
+                    JsonShapes.Rename(special, "ims_require_dkms", "imsRequireDkms");
+                }
+                JsonShapes.Rename(layer, "special_parameters", "specialParameters");
+            }
+        }
+        return (JsonObject)JsonShapes.SortKeys(shaped)!;
     }
 
     /// <summary>The tenant header counts in v3 only; there is no tenant service here, so any well-formed name is accepted.</summary>

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using Cray.Cfs.Configurations;
 using Cray.Cfs.Model;
 using Cray.Cfs.Options;
 using Cray.Platform.Storage;
@@ -87,17 +86,17 @@ public sealed class ComponentService(IRecordStore store, OptionsService options,
     }
 
     /// <summary>What status derivation needs, read once per request.</summary>
-    public sealed record StatusContext(IReadOnlyDictionary<string, JsonObject> Configurations, IReadOnlyDictionary<string, string> SourceUrls, int DefaultRetryPolicy, string DefaultPlaybook)
+    public sealed record StatusContext(IReadOnlyDictionary<string, ConfigurationRecord> Configurations, IReadOnlyDictionary<string, string> SourceUrls, int DefaultRetryPolicy, string DefaultPlaybook)
     {
-        public JsonObject? Configuration(string name) => Configurations.GetValueOrDefault(name);
+        public ConfigurationRecord? Configuration(string name) => Configurations.GetValueOrDefault(name);
     }
 
     public async Task<StatusContext> ContextAsync(CancellationToken cancellationToken)
     {
         var settings = await options.GetAsync(cancellationToken);
-        var all = await store.ListAsync<JsonObject>(CfsCollections.Configurations, cancellationToken);
+        var all = await store.ListAsync<ConfigurationRecord>(CfsCollections.Configurations, cancellationToken);
         var sources = await store.ListAsync<JsonObject>(CfsCollections.Sources, cancellationToken);
-        return new StatusContext(all.ToDictionary(configuration => configuration["name"]!.GetValue<string>()),
+        return new StatusContext(all.ToDictionary(configuration => configuration.Name),
             sources.ToDictionary(source => source["name"]!.GetValue<string>(), source => source["clone_url"]!.GetValue<string>()),
             settings["default_batcher_retry_policy"]?.GetValue<int>() ?? 3, OptionsService.Text(settings, "default_playbook"));
     }
@@ -145,12 +144,11 @@ public sealed class ComponentService(IRecordStore store, OptionsService options,
         var retryPolicy = component["retry_policy"]?.GetValue<int>() ?? context.DefaultRetryPolicy;
         var retriesUsed = retryPolicy != -1 && errorCount >= retryPolicy;
         var statuses = new List<string>();
-        foreach (var layer in ConfigurationService.Layers(configuration))
+        foreach (var layer in configuration.Layers)
         {
-            var cloneUrl = layer["clone_url"]?.GetValue<string>()
-                ?? (layer["source"]?.GetValue<string>() is { } source ? context.SourceUrls.GetValueOrDefault(source) : null);
-            var playbook = layer["playbook"]?.GetValue<string>() ?? context.DefaultPlaybook;
-            var commit = layer["commit"]?.GetValue<string>();
+            var cloneUrl = layer.CloneUrl ?? (layer.Source is { } source ? context.SourceUrls.GetValueOrDefault(source) : null);
+            var playbook = layer.Playbook ?? context.DefaultPlaybook;
+            var commit = layer.Commit;
             string status;
             JsonObject? match = null;
             if (cloneUrl is null || commit is null)

@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using Cray.Cfs.Model;
 
 namespace Cray.Cfs.Runner;
 
@@ -9,7 +9,7 @@ namespace Cray.Cfs.Runner;
 /// </summary>
 public static class LayerSelection
 {
-    public static List<(int Index, JsonObject Layer)> Select(IReadOnlyList<JsonObject> layers, string limit)
+    public static List<(int Index, ConfigurationLayer Layer)> Select(IReadOnlyList<ConfigurationLayer> layers, string limit)
     {
         var all = layers.Select((layer, index) => (index, layer)).ToList();
         if (string.IsNullOrWhiteSpace(limit))
@@ -21,6 +21,6 @@ public static class LayerSelection
         {
             return tokens.Select(int.Parse).Order().Where(index => index < layers.Count).Select(index => (index, layers[index])).ToList();
         }
-        return all.Where(entry => entry.layer["name"]?.GetValue<string>() is not { } name || limit.Contains(name, StringComparison.Ordinal)).ToList();
+        return all.Where(entry => entry.layer.Name is not { } name || limit.Contains(name, StringComparison.Ordinal)).ToList();
     }
 }

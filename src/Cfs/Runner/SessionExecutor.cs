@@ -225,33 +225,32 @@ public sealed class SessionExecutor(
         {
             throw new SessionFailedException($"Configuration {session.Configuration.Name} no longer exists.");
         }
-        var selected = LayerSelection.Select(ConfigurationService.Layers(configuration).ToList(), session.Configuration.Limit);
-        log($"Layers to run: {(selected.Count == 0 ? "none" : string.Join(", ", selected.Select(entry => $"{entry.Index} ({entry.Layer["name"]?.GetValue<string>() ?? "unnamed"})")))}.");
+        var selected = LayerSelection.Select(configuration.Layers, session.Configuration.Limit);
+        log($"Layers to run: {(selected.Count == 0 ? "none" : string.Join(", ", selected.Select(entry => $"{entry.Index} ({entry.Layer.Name ?? "unnamed"})")))}.");
         var layers = new List<(LayerCheckout, bool)>();
         foreach (var (index, layer) in selected)
         {
-            var requireDkms = layer["special_parameters"]?["ims_require_dkms"]?.GetValue<bool>() == true;
-            layers.Add((await CheckoutLayerAsync(index, layer, settings, workspace, log, cancellationToken), requireDkms));
+            layers.Add((await CheckoutLayerAsync(index, layer, settings, workspace, log, cancellationToken), layer.RequiresDkms));
         }
         return (layers, await CheckoutAdditionalInventoryAsync(configuration, settings, workspace, log, cancellationToken));
     }
 
-    private async Task<bool> CheckoutAdditionalInventoryAsync(JsonObject configuration, JsonObject settings, SessionWorkspace workspace, Action<string> log,
+    private async Task<bool> CheckoutAdditionalInventoryAsync(ConfigurationRecord configuration, JsonObject settings, SessionWorkspace workspace, Action<string> log,
         CancellationToken cancellationToken)
     {
         string origin;
         (string CloneUrl, SourceCredentials? Credentials) repository;
         string? commit = null;
-        if (configuration["additional_inventory"] is JsonObject inventory)
+        if (configuration.AdditionalInventory is { } inventory)
         {
             origin = "the configuration's additional_inventory";
             repository = await RepositoryAsync(inventory, "The additional inventory", cancellationToken);
-            commit = inventory["commit"]?.GetValue<string>();
+            commit = inventory.Commit;
         }
         else if (OptionsService.Text(settings, "additional_inventory_source") is { Length: > 0 } sourceName)
         {
             origin = "the additional_inventory_source option";
-            repository = await RepositoryAsync(new JsonObject { ["source"] = sourceName }, "The additional inventory", cancellationToken);
+            repository = await RepositoryAsync(new ConfigurationLayer(null, null, null, null, null, sourceName, null), "The additional inventory", cancellationToken);
         }
         else if (OptionsService.Text(settings, "additional_inventory_url") is { Length: > 0 } url)
         {
@@ -274,14 +273,14 @@ public sealed class SessionExecutor(
     }
 
     /// <summary>Where a layer or additional inventory lives: its clone_url, or its source's URL and credentials.</summary>
-    private async Task<(string CloneUrl, SourceCredentials? Credentials)> RepositoryAsync(JsonObject layer, string what, CancellationToken cancellationToken)
+    private async Task<(string CloneUrl, SourceCredentials? Credentials)> RepositoryAsync(ConfigurationLayer layer, string what, CancellationToken cancellationToken)
     {
-        if (layer["source"]?.GetValue<string>() is { } sourceName)
+        if (layer.Source is { } sourceName)
         {
             var source = await sources.FindAsync(sourceName, cancellationToken) ?? throw new SessionFailedException($"{what}'s source {sourceName} no longer exists.");
             return (source["clone_url"]!.GetValue<string>(), await sources.CredentialsAsync(source, cancellationToken));
         }
-        return (layer["clone_url"]?.GetValue<string>() ?? throw new SessionFailedException($"{what} has no repository."), null);
+        return (layer.CloneUrl ?? throw new SessionFailedException($"{what} has no repository."), null);
     }
 
     /// <summary>The session's ansible.cfg as written for it: its path (ANSIBLE_CONFIG) and its text (which settings it makes).</summary>
@@ -315,18 +314,18 @@ public sealed class SessionExecutor(
     }
 
     /// <summary>Checks a layer out at its commit; its playbook must be a file inside the checkout.</summary>
-    private async Task<LayerCheckout> CheckoutLayerAsync(int index, JsonObject layer, JsonObject settings, SessionWorkspace workspace, Action<string> log,
+    private async Task<LayerCheckout> CheckoutLayerAsync(int index, ConfigurationLayer layer, JsonObject settings, SessionWorkspace workspace, Action<string> log,
         CancellationToken cancellationToken)
     {
         var label = index.ToString(CultureInfo.InvariantCulture);
         var directory = workspace.LayerDirectory(label);
         var (cloneUrl, credentials) = await RepositoryAsync(layer, $"Layer {index}", cancellationToken);
-        var commit = layer["commit"]?.GetValue<string>() ?? throw new SessionFailedException($"Layer {index} has no commit.");
+        var commit = layer.Commit ?? throw new SessionFailedException($"Layer {index} has no commit.");
         await git.CheckoutAsync(cloneUrl, credentials, commit, directory, log, cancellationToken);
-        var playbook = layer["playbook"]?.GetValue<string>() ?? OptionsService.Text(settings, "default_playbook");
+        var playbook = layer.Playbook ?? OptionsService.Text(settings, "default_playbook");
         var playbookPath = await ResolveInsideAsync(directory, playbook, cancellationToken)
             ?? throw new SessionFailedException($"Layer {index}: the playbook '{playbook}' is not a file inside its repository.");
-        return new LayerCheckout(label, layer["name"]?.GetValue<string>() ?? $"layer {index}", cloneUrl, playbook, commit, playbookPath, directory);
+        return new LayerCheckout(label, layer.Name ?? $"layer {index}", cloneUrl, playbook, commit, playbookPath, directory);
     }
 
     private async Task<bool> RunLayerAsync(SessionRecord session, LayerCheckout layer, string inventory, AnsibleConfigFile ansibleConfig, string nodeKey, string? limit,

@@ -144,11 +144,11 @@ public sealed partial class SourceService(IRecordStore store, IDataProtectionPro
     public async Task<HashSet<string>> InUseAsync(CancellationToken cancellationToken)
     {
         var used = new HashSet<string>();
-        foreach (var configuration in await store.ListAsync<JsonObject>(CfsCollections.Configurations, cancellationToken))
+        foreach (var configuration in await store.ListAsync<ConfigurationRecord>(CfsCollections.Configurations, cancellationToken))
         {
-            foreach (var layer in Configurations.ConfigurationService.Layers(configuration).Append(configuration["additional_inventory"] as JsonObject).OfType<JsonObject>())
+            foreach (var layer in configuration.Repositories)
             {
-                if (layer["source"]?.GetValue<string>() is { } source)
+                if (layer.Source is { } source)
                 {
                     used.Add(source);
                 }
