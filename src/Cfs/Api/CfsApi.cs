@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Cray.Platform.Json;
 using Cray.Platform.Storage;
@@ -52,6 +53,9 @@ public static class CfsApi
 
     internal static IResult Json(JsonNode node, int statusCode = StatusCodes.Status200OK)
         => Results.Text(node.ToJsonString(RecordJson.Options), "application/json", statusCode: statusCode);
+
+    /// <summary>A typed record as the JSON node that a response body is built from.</summary>
+    internal static JsonNode Node<T>(T value) => JsonSerializer.SerializeToNode(value, RecordJson.Options)!;
 
     /// <summary>Reads a JSON object body; an empty body, or JSON that is not an object, is null, which the schema then rejects. Malformed JSON is a 400 (415 for another Content-Type).</summary>
     internal static async Task<JsonNode?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)

@@ -1,9 +1,7 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Cray.Cfs.Configurations;
 using Cray.Cfs.Model;
 using Cray.Cfs.Options;
-using Cray.Platform.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -76,7 +74,7 @@ public static class ConfigurationsApi
     /// <summary>The version's shape: v2 has camelCase keys except additional_inventory, and no tenant_name.</summary>
     public static JsonObject Shape(ConfigurationRecord configuration, CfsApiVersion version)
     {
-        var shaped = JsonSerializer.SerializeToNode(configuration, RecordJson.Options)!.AsObject();
+        var shaped = CfsApi.Node(configuration).AsObject();
         if (version == CfsApiVersion.V2)
         {
             shaped.Remove("tenant_name");

@@ -20,29 +20,29 @@ public static class SourcesApi
             var limit = Paging.ParseLimit(CfsApi.Query(request, "limit")) ?? OptionsService.PageSize(await options.GetAsync(cancellationToken));
             var afterId = CfsApi.Query(request, "after_id");
             var (page, more) = await Paging.PageAsync(sources.ScanAsync(string.IsNullOrEmpty(afterId) ? null : afterId, cancellationToken),
-                source => inUse is null || used!.Contains(source["name"]!.GetValue<string>()) == inUse, limit, cancellationToken);
+                source => inUse is null || used!.Contains(source.Name) == inUse, limit, cancellationToken);
             return CfsApi.Json(new JsonObject
             {
-                ["next"] = more ? new JsonObject { ["in_use"] = inUse, ["limit"] = limit, ["after_id"] = page[^1]["name"]!.GetValue<string>() } : null,
-                ["sources"] = new JsonArray(page.Select(source => (JsonNode?)source.DeepClone()).ToArray()),
+                ["next"] = more ? new JsonObject { ["in_use"] = inUse, ["limit"] = limit, ["after_id"] = page[^1].Name } : null,
+                ["sources"] = CfsApi.Node(page),
             });
         });
 
         group.MapPost("/sources", async (HttpRequest request, SourceService sources, CancellationToken cancellationToken)
-            => CfsApi.Json(await sources.CreateAsync(await CfsApi.ReadBodyAsync(request, cancellationToken), cancellationToken), StatusCodes.Status201Created));
+            => CfsApi.Json(CfsApi.Node(await sources.CreateAsync(await CfsApi.ReadBodyAsync(request, cancellationToken), cancellationToken)), StatusCodes.Status201Created));
 
         group.MapGet("/sources/{source_id}", async (string source_id, SourceService sources, CancellationToken cancellationToken)
-            => CfsApi.Json(await sources.GetAsync(Decode(source_id), cancellationToken)));
+            => CfsApi.Json(CfsApi.Node(await sources.GetAsync(Decode(source_id), cancellationToken))));
 
         group.MapPost("/sources/{source_id}", async (string source_id, HttpRequest request, SourceService sources, CancellationToken cancellationToken)
-            => CfsApi.Json(await sources.RestoreAsync(Decode(source_id), await CfsApi.ReadBodyAsync(request, cancellationToken), cancellationToken),
+            => CfsApi.Json(CfsApi.Node(await sources.RestoreAsync(Decode(source_id), await CfsApi.ReadBodyAsync(request, cancellationToken), cancellationToken)),
                 StatusCodes.Status201Created));
 
         group.MapPatch("/sources/{source_id}", async (string source_id, HttpRequest request, SourceService sources, CancellationToken cancellationToken) =>
         {
             var name = Decode(source_id);
             await sources.GetAsync(name, cancellationToken);
-            return CfsApi.Json(await sources.UpdateAsync(name, await CfsApi.ReadBodyAsync(request, cancellationToken), cancellationToken));
+            return CfsApi.Json(CfsApi.Node(await sources.UpdateAsync(name, await CfsApi.ReadBodyAsync(request, cancellationToken), cancellationToken)));
         });
 
         group.MapDelete("/sources/{source_id}", async (string source_id, SourceService sources, CancellationToken cancellationToken) =>

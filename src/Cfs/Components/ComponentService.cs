@@ -95,9 +95,9 @@ public sealed class ComponentService(IRecordStore store, OptionsService options,
     {
         var settings = await options.GetAsync(cancellationToken);
         var all = await store.ListAsync<ConfigurationRecord>(CfsCollections.Configurations, cancellationToken);
-        var sources = await store.ListAsync<JsonObject>(CfsCollections.Sources, cancellationToken);
+        var sources = await store.ListAsync<SourceRecord>(CfsCollections.Sources, cancellationToken);
         return new StatusContext(all.ToDictionary(configuration => configuration.Name),
-            sources.ToDictionary(source => source["name"]!.GetValue<string>(), source => source["clone_url"]!.GetValue<string>()),
+            sources.ToDictionary(source => source.Name, source => source.CloneUrl),
             settings["default_batcher_retry_policy"]?.GetValue<int>() ?? 3, OptionsService.Text(settings, "default_playbook"));
     }
 

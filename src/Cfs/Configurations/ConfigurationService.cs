@@ -132,7 +132,7 @@ public sealed class ConfigurationService(IRecordStore store, IBranchResolver bra
         {
             var source = await sources.FindAsync(sourceName, cancellationToken)
                 ?? throw CfsProblems.BadRequest("Source does not exist", $"The source {sourceName} does not exist.");
-            cloneUrl = source["clone_url"]!.GetValue<string>();
+            cloneUrl = source.CloneUrl;
             credentials = await sources.CredentialsAsync(source, cancellationToken);
         }
         if (cloneUrl is null)

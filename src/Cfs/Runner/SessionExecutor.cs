@@ -278,7 +278,7 @@ public sealed class SessionExecutor(
         if (layer.Source is { } sourceName)
         {
             var source = await sources.FindAsync(sourceName, cancellationToken) ?? throw new SessionFailedException($"{what}'s source {sourceName} no longer exists.");
-            return (source["clone_url"]!.GetValue<string>(), await sources.CredentialsAsync(source, cancellationToken));
+            return (source.CloneUrl, await sources.CredentialsAsync(source, cancellationToken));
         }
         return (layer.CloneUrl ?? throw new SessionFailedException($"{what} has no repository."), null);
     }

@@ -21,16 +21,16 @@ public sealed partial class SourceService(IRecordStore store, IDataProtectionPro
     public const string SecretsCollection = "cfs.source_credentials";
     private readonly IDataProtector protector = protection.CreateProtector("Cray.Cfs.Sources.Credentials");
 
-    public async Task<JsonObject?> FindAsync(string name, CancellationToken cancellationToken)
-        => await store.GetAsync<JsonObject>(CfsCollections.Sources, name, cancellationToken);
+    public async Task<SourceRecord?> FindAsync(string name, CancellationToken cancellationToken)
+        => await store.GetAsync<SourceRecord>(CfsCollections.Sources, name, cancellationToken);
 
-    public async Task<JsonObject> GetAsync(string name, CancellationToken cancellationToken)
+    public async Task<SourceRecord> GetAsync(string name, CancellationToken cancellationToken)
         => await FindAsync(name, cancellationToken) ?? throw NotFound(name);
 
-    public IAsyncEnumerable<JsonObject> ScanAsync(string? afterId, CancellationToken cancellationToken)
-        => store.ScanByIdAsync<JsonObject>(CfsCollections.Sources, afterId, cancellationToken);
+    public IAsyncEnumerable<SourceRecord> ScanAsync(string? afterId, CancellationToken cancellationToken)
+        => store.ScanByIdAsync<SourceRecord>(CfsCollections.Sources, afterId, cancellationToken);
 
-    public async Task<JsonObject> CreateAsync(JsonNode? body, CancellationToken cancellationToken)
+    public async Task<SourceRecord> CreateAsync(JsonNode? body, CancellationToken cancellationToken)
     {
         var reader = SchemaReader.Of(body, "").Only(["name", "description", "clone_url", "credentials", "ca_cert"]);
         reader.Require("clone_url", "credentials");
@@ -54,7 +54,7 @@ public sealed partial class SourceService(IRecordStore store, IDataProtectionPro
     /// existing secret, named and not made or checked, for rebuilding CFS's records after they were
     /// lost (deleting a source deletes its secret, so a deleted source cannot come back this way).
     /// </summary>
-    public async Task<JsonObject> RestoreAsync(string name, JsonNode? body, CancellationToken cancellationToken)
+    public async Task<SourceRecord> RestoreAsync(string name, JsonNode? body, CancellationToken cancellationToken)
     {
         var reader = SchemaReader.Of(body, "").Only(["description", "clone_url", "credentials", "ca_cert"]);
         reader.Require("clone_url", "credentials");
@@ -68,17 +68,9 @@ public sealed partial class SourceService(IRecordStore store, IDataProtectionPro
         return source;
     }
 
-    /// <summary>A new source record, its keys sorted as the reference serves them; its credentials are only a secret's name.</summary>
-    private JsonObject NewSource(string name, string? description, string cloneUrl, JsonNode? caCert, string method, string secretName)
-        => (JsonObject)JsonShapes.SortKeys(new JsonObject
-        {
-            ["name"] = name,
-            ["description"] = description ?? "",
-            ["clone_url"] = cloneUrl,
-            ["ca_cert"] = caCert,
-            ["credentials"] = new JsonObject { ["authentication_method"] = method, ["secret_name"] = secretName },
-            ["last_updated"] = Now(),
-        })!;
+    /// <summary>A new source record; its credentials are only a secret's name.</summary>
+    private SourceRecord NewSource(string name, string? description, string cloneUrl, SourceCaCert? caCert, string method, string secretName)
+        => new(caCert, cloneUrl, new SourceCredentialsReference(method, secretName), description ?? "", Now(), name);
 
     private async Task InsertAsync(string name, IReadOnlyList<RecordWrite> writes, CancellationToken cancellationToken)
     {
@@ -95,31 +87,30 @@ public sealed partial class SourceService(IRecordStore store, IDataProtectionPro
     private static Platform.Problems.ProblemException NameConflict(string name)
         => CfsProblems.Conflict("Conflicting source name", $"A source with the name {name} already exists");
 
-    public async Task<JsonObject> UpdateAsync(string name, JsonNode? body, CancellationToken cancellationToken)
+    public async Task<SourceRecord> UpdateAsync(string name, JsonNode? body, CancellationToken cancellationToken)
     {
         var reader = SchemaReader.Of(body, "").Only(["description", "clone_url", "credentials", "ca_cert"]);
-        var source = (JsonObject)(await GetAsync(name, cancellationToken)).DeepClone();
+        var source = await GetAsync(name, cancellationToken);
         var writes = new List<RecordWrite>();
         if (reader.String("description") is { } description)
         {
-            source["description"] = description;
+            source = source with { Description = description };
         }
         if (reader.String("clone_url", 1, pattern: NoSpaceOrSemicolon()) is { } cloneUrl)
         {
-            source["clone_url"] = cloneUrl;
+            source = source with { CloneUrl = cloneUrl };
         }
         if (reader.Has("ca_cert"))
         {
-            source["ca_cert"] = ReadCaCert(reader);
+            source = source with { CaCert = ReadCaCert(reader) };
         }
         if (reader.Object("credentials") is { } credentialsReader)
         {
             var credentials = ReadCredentials(credentialsReader);
-            var secretName = source["credentials"]!["secret_name"]!.GetValue<string>();
-            source["credentials"]!["authentication_method"] = credentials.Method;
-            writes.Add(RecordWrite.Upsert(SecretsCollection, secretName, Protect(credentials.Value)));
+            source = source with { Credentials = source.Credentials with { AuthenticationMethod = credentials.Method } };
+            writes.Add(RecordWrite.Upsert(SecretsCollection, source.Credentials.SecretName, Protect(credentials.Value)));
         }
-        source["last_updated"] = Now();
+        source = source with { LastUpdated = Now() };
         writes.Add(RecordWrite.Upsert(CfsCollections.Sources, name, source));
         await store.WriteAsync(writes, cancellationToken);
         return source;
@@ -135,7 +126,7 @@ public sealed partial class SourceService(IRecordStore store, IDataProtectionPro
         await store.WriteAsync(
             [
                 RecordWrite.Delete(CfsCollections.Sources, name),
-                RecordWrite.Delete(SecretsCollection, source["credentials"]!["secret_name"]!.GetValue<string>()),
+                RecordWrite.Delete(SecretsCollection, source.Credentials.SecretName),
             ],
             cancellationToken);
     }
@@ -163,18 +154,17 @@ public sealed partial class SourceService(IRecordStore store, IDataProtectionPro
     }
 
     /// <summary>The decrypted credentials of a source, for git only.</summary>
-    public async Task<SourceCredentials?> CredentialsAsync(JsonObject source, CancellationToken cancellationToken)
+    public async Task<SourceCredentials?> CredentialsAsync(SourceRecord source, CancellationToken cancellationToken)
     {
-        var secretName = source["credentials"]?["secret_name"]?.GetValue<string>();
-        if (secretName is null || await store.GetAsync<JsonObject>(SecretsCollection, secretName, cancellationToken) is not { } secret)
+        if (await store.GetAsync<ProtectedSecret>(SecretsCollection, source.Credentials.SecretName, cancellationToken) is not { } secret)
         {
             return null;
         }
-        var plain = JsonNode.Parse(protector.Unprotect(secret["protected"]!.GetValue<string>()))!;
+        var plain = JsonNode.Parse(protector.Unprotect(secret.Protected))!;
         return new SourceCredentials(plain["username"]!.GetValue<string>(), plain["password"]!.GetValue<string>());
     }
 
-    private JsonObject Protect(JsonObject credentials) => new() { ["protected"] = protector.Protect(credentials.ToJsonString()) };
+    private ProtectedSecret Protect(JsonObject credentials) => new(protector.Protect(credentials.ToJsonString()));
 
     private static (string Method, JsonObject Value) ReadCredentials(SchemaReader reader)
     {
@@ -189,7 +179,7 @@ public sealed partial class SourceService(IRecordStore store, IDataProtectionPro
         return (method, new JsonObject { ["username"] = username, ["password"] = password });
     }
 
-    private static JsonNode? ReadCaCert(SchemaReader reader)
+    private static SourceCaCert? ReadCaCert(SchemaReader reader)
     {
         if (reader.Object("ca_cert") is not { } caCert)
         {
@@ -197,11 +187,7 @@ public sealed partial class SourceService(IRecordStore store, IDataProtectionPro
         }
         caCert.Only(["configmap_name", "configmap_namespace"]);
         caCert.Require("configmap_name");
-        return new JsonObject
-        {
-            ["configmap_name"] = caCert.String("configmap_name"),
-            ["configmap_namespace"] = caCert.String("configmap_namespace") ?? "services",
-        };
+        return new SourceCaCert(caCert.String("configmap_name")!, caCert.String("configmap_namespace") ?? "services");
     }
 
     public static Platform.Problems.ProblemException NotFound(string name)
