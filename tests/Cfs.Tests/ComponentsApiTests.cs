@@ -148,4 +148,47 @@ public sealed class ComponentsApiTests : IAsyncLifetime
         Assert.Equal("Bad Request", (string?)problem!["title"]);
         Assert.Equal(404, (await server.SendAsync(HttpMethod.Get, "/apis/cfs/v3/components/x9")).Status);
     }
+
+    [Fact]
+    public async Task EachVersionAnswersItsOwnShapeWithSortedKeysAndDerivedStatus()
+    {
+        var repository = server.Repository;
+        var (status, _) = await server.SendAsync(HttpMethod.Put, "/apis/cfs/v3/components/x1", $$$"""
+            {"desired_config":"compute","enabled":false,"tags":{"zone":"b","rack":"a","empty":""},
+             "state":[{"clone_url":"{{{repository}}}","playbook":"site.yml","commit":"{{{commit}}}","status":"failed","session_name":"s0"},
+                      {"clone_url":"other","playbook":"p.yml","commit":"c_incomplete"}]}
+            """);
+        Assert.Equal(200, status);
+        var v3 = await GetAsync("x1", "?config_details=true&state_details=true");
+        var state = v3["state"]!.AsArray();
+        var updated = (string?)state[0]!["last_updated"];
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", updated);
+        AssertJson($$$"""
+            {"configuration_status":"pending","desired_config":"compute",
+             "desired_state":[{"clone_url":"{{{repository}}}","commit":"{{{commit}}}","last_updated":"{{{updated}}}","playbook":"site.yml","session_name":"s0","status":"pending"}],
+             "enabled":false,"error_count":0,"id":"x1","retry_policy":3,
+             "state":[{"clone_url":"{{{repository}}}","commit":"{{{commit}}}","last_updated":"{{{updated}}}","playbook":"site.yml","session_name":"s0","status":"failed"},
+                      {"clone_url":"other","commit":"c","last_updated":"{{{updated}}}","playbook":"p.yml","status":"incomplete"}],
+             "tags":{"rack":"a","zone":"b"}}
+            """, v3);
+        var (_, v2) = await server.SendAsync(HttpMethod.Get, "/apis/cfs/v2/components/x1?configDetails=true");
+        AssertJson($$$"""
+            {"configurationStatus":"pending","desiredConfig":"compute",
+             "desiredState":[{"cloneUrl":"{{{repository}}}","commit":"{{{commit}}}","lastUpdated":"{{{updated}}}","playbook":"site.yml","sessionName":"s0","status":"pending"}],
+             "enabled":false,"errorCount":0,"id":"x1","retryPolicy":3,
+             "state":[{"cloneUrl":"{{{repository}}}","commit":"{{{commit}}}_failed","lastUpdated":"{{{updated}}}","playbook":"site.yml","sessionName":"s0"},
+                      {"cloneUrl":"other","commit":"c_incomplete","lastUpdated":"{{{updated}}}","playbook":"p.yml"}],
+             "tags":{"rack":"a","zone":"b"}}
+            """, v2);
+
+        (status, var patched) = await server.SendAsync(HttpMethod.Patch, "/apis/cfs/v3/components/x1", """{"retry_policy":5,"tags":{"zone":"","new":"n"}}""");
+        Assert.Equal(200, status);
+        Assert.Equal(5, (int)patched!["retry_policy"]!);
+        AssertJson("""{"new":"n","rack":"a"}""", patched["tags"]);
+        Assert.False(patched.AsObject().ContainsKey("desired_state"));
+    }
+
+    /// <summary>Equal as JSON, and with the keys in the same (sorted) order, as the reference writes them.</summary>
+    private static void AssertJson(string expected, JsonNode? actual)
+        => Assert.Equal(JsonNode.Parse(expected)!.ToJsonString(), actual?.ToJsonString());
 }
