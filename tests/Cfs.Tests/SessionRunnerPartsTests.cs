@@ -136,25 +136,25 @@ public sealed class SessionRunnerPartsTests : IDisposable
         var components = server.Services.GetRequiredService<ComponentService>();
         var x1 = await components.GetAsync("x1", CancellationToken.None);
         var x2 = await components.GetAsync("x2", CancellationToken.None);
-        Assert.Equal("applied", (string?)x1["state"]![0]!["status"]);
-        Assert.Equal("abc123", (string?)x1["state"]![0]!["commit"]);
-        Assert.Equal("s1", (string?)x1["state"]![0]!["session_name"]);
-        Assert.Equal(0, (int)x1["error_count"]!);
-        Assert.Equal("failed", (string?)x2["state"]![0]!["status"]);
-        Assert.Equal(3, (int)x2["error_count"]!);
+        Assert.Equal("applied", x1.State[0].Status);
+        Assert.Equal("abc123", x1.State[0].Commit);
+        Assert.Equal("s1", x1.State[0].SessionName);
+        Assert.Equal(0, x1.ErrorCount);
+        Assert.Equal("failed", x2.State[0].Status);
+        Assert.Equal(3, x2.ErrorCount);
         Assert.Contains("not components of CFS, so not recorded: x9", Assert.Single(log));
 
         // The same layer again with a play aborted (any_errors_fatal): the healthy x1 is incomplete, replaced rather than appended.
         await recorder.RecordAsync("s2", layer, PlayRecap.Of(["NO MORE HOSTS LEFT ****", .. Recap(("x1", 0, 0), ("x2", 0, 1))]), log.Add, CancellationToken.None);
         x1 = await components.GetAsync("x1", CancellationToken.None);
-        var state = Assert.Single(x1["state"]!.AsArray())!;
-        Assert.Equal("incomplete", (string?)state["status"]);
-        Assert.Equal("s2", (string?)state["session_name"]);
-        Assert.Equal(4, (int)(await components.GetAsync("x2", CancellationToken.None))["error_count"]!);
+        var state = Assert.Single(x1.State);
+        Assert.Equal("incomplete", state.Status);
+        Assert.Equal("s2", state.SessionName);
+        Assert.Equal(4, (await components.GetAsync("x2", CancellationToken.None)).ErrorCount);
 
         // No recap (another stdout callback): nothing is recorded, and the log says so.
         await recorder.RecordAsync("s3", layer, PlayRecap.Of(["ok: [x1]"]), log.Add, CancellationToken.None);
-        Assert.Equal("s2", (string?)(await components.GetAsync("x1", CancellationToken.None))["state"]![0]!["session_name"]);
+        Assert.Equal("s2", (await components.GetAsync("x1", CancellationToken.None)).State[0].SessionName);
         Assert.Contains("printed no PLAY RECAP", log[^1]);
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Cray.Cfs.Components;
+using Cray.Cfs.Model;
 using Cray.Cfs.Options;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -25,7 +26,7 @@ public static class ComponentsApi
             var context = await components.ContextAsync(cancellationToken);
             var settings = await options.GetAsync(cancellationToken);
             var pageSize = OptionsService.PageSize(settings);
-            bool Matches(JsonObject component) => ComponentService.Matches(component, filter, context);
+            bool Matches(ComponentRecord component) => ComponentService.Matches(component, filter, context);
             if (!v3)
             {
                 var (all, tooMany) = await Paging.PageAsync(components.ScanAsync(null, cancellationToken), Matches, pageSize, cancellationToken);
@@ -50,7 +51,7 @@ public static class ComponentsApi
                 next["config_details"] = configDetails;
                 next["state_details"] = stateDetails;
                 next["limit"] = limit;
-                next["after_id"] = ComponentService.Id(page[^1]);
+                next["after_id"] = page[^1].Id;
             }
             return CfsApi.Json(new JsonObject
             {
@@ -74,11 +75,11 @@ public static class ComponentsApi
         group.MapPatch("/components", async (HttpRequest request, ComponentService components, CancellationToken cancellationToken) =>
         {
             var body = await CfsApi.ReadListOrObjectAsync(request, cancellationToken);
-            List<(string Id, JsonObject Patch)> patches;
+            List<(string Id, ComponentChange Patch)> patches;
             if (body is JsonArray list)
             {
                 patches = list.Select((item, index) => ComponentRequests.Parse(item, version, index.ToString(System.Globalization.CultureInfo.InvariantCulture), requireId: true))
-                    .Select(patch => (patch["id"]!.GetValue<string>(), patch))
+                    .Select(patch => (patch.Id!, patch))
                     .ToList();
             }
             else
@@ -106,9 +107,8 @@ public static class ComponentsApi
 
         group.MapPut("/components/{component_id}", async (string component_id, HttpRequest request, ComponentService components, CancellationToken cancellationToken) =>
         {
-            var parsed = ComponentRequests.Parse(await CfsApi.ReadBodyAsync(request, cancellationToken), version);
             // The path names the component, whatever the body says.
-            parsed["id"] = ComponentRequests.CheckId(component_id);
+            var parsed = ComponentRequests.Parse(await CfsApi.ReadBodyAsync(request, cancellationToken), version) with { Id = ComponentRequests.CheckId(component_id) };
             var stored = (await components.PutAsync([parsed], cancellationToken))[0];
             return CfsApi.Json(ComponentRequests.Shape(stored, version, await components.ContextAsync(cancellationToken), false, v3, null));
         });
@@ -116,8 +116,7 @@ public static class ComponentsApi
         group.MapPatch("/components/{component_id}", async (string component_id, HttpRequest request, ComponentService components, CancellationToken cancellationToken) =>
         {
             await components.GetAsync(component_id, cancellationToken);
-            var parsed = ComponentRequests.Parse(await CfsApi.ReadBodyAsync(request, cancellationToken), version);
-            parsed.Remove("id");
+            var parsed = ComponentRequests.Parse(await CfsApi.ReadBodyAsync(request, cancellationToken), version) with { Id = null };
             var updated = await components.PatchAsync(component_id, parsed, cancellationToken);
             return CfsApi.Json(ComponentRequests.Shape(updated, version, await components.ContextAsync(cancellationToken), false, v3, null));
         });
@@ -134,11 +133,11 @@ public static class ComponentsApi
         => CfsApi.Query(request, name) is { Length: > 0 } text && ConfigurationsApi.ParseBoolean(text, name);
 
     /// <summary>v2 answers bulk writes with the components, v3 with their ids.</summary>
-    private static async Task<IResult> ManyResultAsync(List<JsonObject> components, ComponentService service, CfsApiVersion version, CancellationToken cancellationToken)
+    private static async Task<IResult> ManyResultAsync(List<ComponentRecord> components, ComponentService service, CfsApiVersion version, CancellationToken cancellationToken)
     {
         if (version == CfsApiVersion.V3)
         {
-            return CfsApi.Json(new JsonObject { ["component_ids"] = new JsonArray(components.Select(component => (JsonNode?)ComponentService.Id(component)).ToArray()) });
+            return CfsApi.Json(new JsonObject { ["component_ids"] = new JsonArray(components.Select(component => (JsonNode?)component.Id).ToArray()) });
         }
         var context = await service.ContextAsync(cancellationToken);
         return CfsApi.Json(new JsonArray(components.Select(component => (JsonNode?)ComponentRequests.Shape(component, version, context, false, false, null)).ToArray()));

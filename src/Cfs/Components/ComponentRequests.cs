@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Cray.Cfs.Model;
 
 namespace Cray.Cfs.Components;
 
@@ -33,7 +34,7 @@ public static partial class ComponentRequests
         ("session_name", "sessionName"), ("last_updated", "lastUpdated"),
     ];
 
-    public static JsonObject Parse(JsonNode? node, CfsApiVersion version, string path = "", bool requireId = false)
+    public static ComponentChange Parse(JsonNode? node, CfsApiVersion version, string path = "", bool requireId = false)
     {
         var v3 = version == CfsApiVersion.V3;
         var reader = SchemaReader.Of(node, path);
@@ -43,77 +44,50 @@ public static partial class ComponentRequests
         {
             reader.Require("id");
         }
-        var component = new JsonObject();
         string Name((string V3, string V2) field) => v3 ? field.V3 : field.V2;
-        if (reader.String("id", 1, MaximumIdLength, IdPattern()) is { } id)
-        {
-            component["id"] = id;
-        }
-        if (reader.String(Name(("desired_config", "desiredConfig")), maxLength: 60, nullable: true) is { } desired)
-        {
-            component["desired_config"] = desired;
-        }
-        if (reader.Integer(Name(("error_count", "errorCount")), minimum: 0) is { } errors)
-        {
-            component["error_count"] = errors;
-        }
-        if (reader.Integer(Name(("retry_policy", "retryPolicy")), minimum: -1) is { } retries)
-        {
-            component["retry_policy"] = retries;
-        }
-        if (reader.Boolean("enabled") is { } enabled)
-        {
-            component["enabled"] = enabled;
-        }
-        if (reader.StringMap("tags") is { } tags)
-        {
-            component["tags"] = new JsonObject(tags.Select(pair => KeyValuePair.Create(pair.Key, (JsonNode?)pair.Value)));
-        }
-        if (reader.Array("state", (item, itemPath) => ParseLayer(item, itemPath, v3)) is { } state)
-        {
-            component["state"] = new JsonArray(state.ToArray());
-        }
-        if (reader.Object(Name(("state_append", "stateAppend"))) is not null)
-        {
-            component["state_append"] = ParseLayer(reader.Body[Name(("state_append", "stateAppend"))], $"{path}.{Name(("state_append", "stateAppend"))}", v3);
-        }
-        return component;
+        // Fields are judged in this order, so the first failure reported is the reference's.
+        var id = reader.String("id", 1, MaximumIdLength, IdPattern());
+        var desiredConfig = reader.String(Name(("desired_config", "desiredConfig")), maxLength: 60, nullable: true);
+        var errorCount = reader.Integer(Name(("error_count", "errorCount")), minimum: 0);
+        var retryPolicy = reader.Integer(Name(("retry_policy", "retryPolicy")), minimum: -1);
+        var enabled = reader.Boolean("enabled");
+        var tags = reader.StringMap("tags");
+        var state = reader.Array("state", (item, itemPath) => ParseLayer(item, itemPath, v3));
+        var appendName = Name(("state_append", "stateAppend"));
+        var stateAppend = reader.Object(appendName) is null ? null : ParseLayer(reader.Body[appendName], $"{path}.{appendName}", v3);
+        return new ComponentChange(id, desiredConfig, enabled, errorCount, retryPolicy, state, stateAppend, tags);
     }
 
-    private static JsonObject ParseLayer(JsonNode? node, string path, bool v3)
+    private static ComponentStateLayer ParseLayer(JsonNode? node, string path, bool v3)
     {
         var reader = SchemaReader.Of(node, path);
         reader.Only(LayerFields.Where(field => v3 || field.V3 != "status").Select(field => v3 ? field.V3 : field.V2).ToList());
-        var layer = new JsonObject();
+        var values = new Dictionary<string, string>();
         foreach (var field in LayerFields)
         {
             var name = v3 ? field.V3 : field.V2;
-            if (field.V3 == "status")
+            var value = field.V3 == "status"
+                ? (v3 ? reader.Enum(name, ComponentService.LayerStatuses) : null)
+                : reader.String(name, nullable: true);
+            if (value is not null)
             {
-                if (v3 && reader.Enum(name, ComponentService.LayerStatuses) is { } status)
-                {
-                    layer["status"] = status;
-                }
-                continue;
-            }
-            if (reader.String(name, nullable: true) is { } value)
-            {
-                layer[field.V3] = value;
+                values[field.V3] = value;
             }
         }
-        return layer;
+        return new ComponentStateLayer(values.GetValueOrDefault("clone_url"), values.GetValueOrDefault("commit"), values.GetValueOrDefault("last_updated"),
+            values.GetValueOrDefault("playbook"), values.GetValueOrDefault("session_name"), values.GetValueOrDefault("status"));
     }
 
     /// <summary>The component in a version's shape, with the derived status and the optional details.</summary>
-    public static JsonObject Shape(JsonObject component, CfsApiVersion version, ComponentService.StatusContext context, bool configDetails, bool stateDetails, string? logsUrl)
+    public static JsonObject Shape(ComponentRecord component, CfsApiVersion version, ComponentService.StatusContext context, bool configDetails, bool stateDetails, string? logsUrl)
     {
         var (status, desiredState) = ComponentService.Derive(component, context);
-        var shaped = (JsonObject)component.DeepClone();
+        var shaped = Api.CfsApi.Node(component).AsObject();
         shaped["configuration_status"] = status;
         shaped.TryAdd("retry_policy", context.DefaultRetryPolicy);
         if (configDetails)
         {
-            shaped["desired_state"] = desiredState;
+            shaped["desired_state"] = Api.CfsApi.Node(desiredState);
         }
         if (version == CfsApiVersion.V3)
         {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Cray.Cfs.Model;
 using Cray.Cfs.Options;
 using Cray.Platform.Storage;
@@ -25,35 +24,33 @@ public sealed class ComponentService(IRecordStore store, OptionsService options,
     public static readonly string[] StatusOrder = [Unconfigured, Failed, Pending, Configured];
     public static readonly string[] LayerStatuses = ["applied", "failed", "skipped", "incomplete"];
 
-    public async Task<JsonObject> GetAsync(string id, CancellationToken cancellationToken)
-        => await store.GetAsync<JsonObject>(CfsCollections.Components, id, cancellationToken)
-            ?? throw CfsProblems.NotFound("Component not found", $"Component {id} could not be found");
+    public async Task<ComponentRecord> GetAsync(string id, CancellationToken cancellationToken)
+        => await store.GetAsync<ComponentRecord>(CfsCollections.Components, id, cancellationToken) ?? throw NotFound(id);
 
-    public IAsyncEnumerable<JsonObject> ScanAsync(string? afterId, CancellationToken cancellationToken)
-        => store.ScanByIdAsync<JsonObject>(CfsCollections.Components, afterId, cancellationToken);
+    public IAsyncEnumerable<ComponentRecord> ScanAsync(string? afterId, CancellationToken cancellationToken)
+        => store.ScanByIdAsync<ComponentRecord>(CfsCollections.Components, afterId, cancellationToken);
 
-    /// <summary>Creates or replaces components; the stored forms are returned.</summary>
-    public async Task<List<JsonObject>> PutAsync(IReadOnlyList<JsonObject> components, CancellationToken cancellationToken)
+    /// <summary>Creates or replaces components (each change names its id); the stored forms are returned.</summary>
+    public async Task<List<ComponentRecord>> PutAsync(IReadOnlyList<ComponentChange> components, CancellationToken cancellationToken)
     {
-        var stored = components.Select(component => Apply(new JsonObject { ["id"] = component["id"]!.GetValue<string>() }, component, replace: true)).ToList();
-        await store.WriteAsync(stored.Select(component => RecordWrite.Upsert(CfsCollections.Components, Id(component), component)).ToList(), cancellationToken);
+        var stored = components.Select(component => Apply(Empty(component.Id!), component, replace: true)).ToList();
+        await store.WriteAsync(stored.Select(component => RecordWrite.Upsert(CfsCollections.Components, component.Id, component)).ToList(), cancellationToken);
         return stored;
     }
 
     /// <summary>Applies a patch to one existing component.</summary>
-    public async Task<JsonObject> PatchAsync(string id, JsonObject patch, CancellationToken cancellationToken)
-        => await store.UpdateAsync<JsonObject>(CfsCollections.Components, id, current => Apply(current, patch, replace: false), cancellationToken)
-            ?? throw CfsProblems.NotFound("Component not found", $"Component {id} could not be found");
+    public Task<ComponentRecord> PatchAsync(string id, ComponentChange patch, CancellationToken cancellationToken)
+        => PatchAsync(id, _ => patch, cancellationToken);
 
     /// <summary>Applies a patch computed from the component as stored, in one transaction (an error_count increment cannot be lost).</summary>
-    public async Task<JsonObject> PatchAsync(string id, Func<JsonObject, JsonObject> patchFor, CancellationToken cancellationToken)
-        => await store.UpdateAsync<JsonObject>(CfsCollections.Components, id, current => Apply(current, patchFor(current), replace: false), cancellationToken)
-            ?? throw CfsProblems.NotFound("Component not found", $"Component {id} could not be found");
+    public async Task<ComponentRecord> PatchAsync(string id, Func<ComponentRecord, ComponentChange> patchFor, CancellationToken cancellationToken)
+        => await store.UpdateAsync<ComponentRecord>(CfsCollections.Components, id, current => Apply(current, patchFor(current), replace: false), cancellationToken)
+            ?? throw NotFound(id);
 
     /// <summary>Patches several components; every id must exist, or nothing is changed.</summary>
-    public async Task<List<JsonObject>> PatchManyAsync(IReadOnlyList<(string Id, JsonObject Patch)> patches, CancellationToken cancellationToken)
+    public async Task<List<ComponentRecord>> PatchManyAsync(IReadOnlyList<(string Id, ComponentChange Patch)> patches, CancellationToken cancellationToken)
     {
-        var results = new List<JsonObject>();
+        var results = new List<ComponentRecord>();
         var writes = new List<RecordWrite>();
         foreach (var (id, patch) in patches)
         {
@@ -73,7 +70,7 @@ public sealed class ComponentService(IRecordStore store, OptionsService options,
         {
             if (Matches(component, filter, context))
             {
-                ids.Add(Id(component));
+                ids.Add(component.Id);
             }
         }
         return ids;
@@ -84,6 +81,9 @@ public sealed class ComponentService(IRecordStore store, OptionsService options,
         await GetAsync(id, cancellationToken);
         await store.WriteAsync(RecordWrite.Delete(CfsCollections.Components, id), cancellationToken);
     }
+
+    private static Platform.Problems.ProblemException NotFound(string id)
+        => CfsProblems.NotFound("Component not found", $"Component {id} could not be found");
 
     /// <summary>What status derivation needs, read once per request.</summary>
     public sealed record StatusContext(IReadOnlyDictionary<string, ConfigurationRecord> Configurations, IReadOnlyDictionary<string, string> SourceUrls, int DefaultRetryPolicy, string DefaultPlaybook)
@@ -101,48 +101,26 @@ public sealed class ComponentService(IRecordStore store, OptionsService options,
             settings["default_batcher_retry_policy"]?.GetValue<int>() ?? 3, OptionsService.Text(settings, "default_playbook"));
     }
 
-    public static bool Matches(JsonObject component, ComponentFilter filter, StatusContext context)
-    {
-        if (filter.Ids is not null && !filter.Ids.Contains(Id(component)))
-        {
-            return false;
-        }
-        if (filter.Enabled is not null && (component["enabled"]?.GetValue<bool>() ?? true) != filter.Enabled)
-        {
-            return false;
-        }
-        if (filter.ConfigName is not null && (component["desired_config"]?.GetValue<string>() ?? "") != filter.ConfigName)
-        {
-            return false;
-        }
-        if (filter.Tags is not null)
-        {
-            var tags = component["tags"] as JsonObject ?? [];
-            if (!filter.Tags.All(tag => tags[tag.Key]?.GetValue<string>() == tag.Value))
-            {
-                return false;
-            }
-        }
-        return filter.Statuses is null || filter.Statuses.Contains(Derive(component, context).Status);
-    }
+    public static bool Matches(ComponentRecord component, ComponentFilter filter, StatusContext context)
+        => (filter.Ids is null || filter.Ids.Contains(component.Id))
+            && (filter.Enabled is null || component.Enabled == filter.Enabled)
+            && (filter.ConfigName is null || component.DesiredConfig == filter.ConfigName)
+            && (filter.Tags is null || filter.Tags.All(tag => component.Tags.GetValueOrDefault(tag.Key) == tag.Value))
+            && (filter.Statuses is null || filter.Statuses.Contains(Derive(component, context).Status));
 
     /// <summary>
     /// The configuration status and, per desired layer, its status. Layers named by source count by
     /// the source's clone URL (the reference only reads clone_url, so such layers never match).
     /// </summary>
-    public static (string Status, JsonArray DesiredState) Derive(JsonObject component, StatusContext context)
+    public static (string Status, IReadOnlyList<DesiredStateLayer> DesiredState) Derive(ComponentRecord component, StatusContext context)
     {
-        var state = (component["state"] as JsonArray ?? []).OfType<JsonObject>().ToList();
-        var desiredName = component["desired_config"]?.GetValue<string>() ?? "";
-        var configuration = desiredName.Length == 0 ? null : context.Configuration(desiredName);
-        var desiredState = new JsonArray();
+        var configuration = component.DesiredConfig.Length == 0 ? null : context.Configuration(component.DesiredConfig);
+        var desiredState = new List<DesiredStateLayer>();
         if (configuration is null)
         {
-            return (state.Count > 0 ? Configured : Unconfigured, desiredState);
+            return (component.State.Count > 0 ? Configured : Unconfigured, desiredState);
         }
-        var errorCount = component["error_count"]?.GetValue<int>() ?? 0;
-        var retryPolicy = component["retry_policy"]?.GetValue<int>() ?? context.DefaultRetryPolicy;
-        var retriesUsed = retryPolicy != -1 && errorCount >= retryPolicy;
+        var retriesUsed = (component.RetryPolicy ?? context.DefaultRetryPolicy) is var retryPolicy && retryPolicy != -1 && component.ErrorCount >= retryPolicy;
         var statuses = new List<string>();
         foreach (var layer in configuration.Layers)
         {
@@ -150,16 +128,15 @@ public sealed class ComponentService(IRecordStore store, OptionsService options,
             var playbook = layer.Playbook ?? context.DefaultPlaybook;
             var commit = layer.Commit;
             string status;
-            JsonObject? match = null;
+            ComponentStateLayer? match = null;
             if (cloneUrl is null || commit is null)
             {
                 status = Unconfigured;
             }
             else
             {
-                match = state.FirstOrDefault(entry => entry["clone_url"]?.GetValue<string>() == cloneUrl
-                    && entry["playbook"]?.GetValue<string>() == playbook && entry["commit"]?.GetValue<string>() == commit);
-                status = match?["status"]?.GetValue<string>() switch
+                match = component.State.FirstOrDefault(entry => entry.CloneUrl == cloneUrl && entry.Playbook == playbook && entry.Commit == commit);
+                status = match?.Status switch
                 {
                     null => Pending,
                     "failed" => retriesUsed ? Failed : Pending,
@@ -168,16 +145,7 @@ public sealed class ComponentService(IRecordStore store, OptionsService options,
                 };
             }
             statuses.Add(status);
-            var desired = new JsonObject { ["clone_url"] = cloneUrl, ["playbook"] = playbook, ["commit"] = commit, ["status"] = status };
-            if (match?["session_name"] is { } session)
-            {
-                desired["session_name"] = session.DeepClone();
-            }
-            if (match?["last_updated"] is { } updated)
-            {
-                desired["last_updated"] = updated.DeepClone();
-            }
-            desiredState.Add(desired);
+            desiredState.Add(new DesiredStateLayer(cloneUrl, commit, match?.LastUpdated, playbook, match?.SessionName, status));
         }
         var overall = statuses.Count == 0 ? Configured : statuses.MinBy(status => Array.IndexOf(StatusOrder, status))!;
         if (overall == Pending && retriesUsed)
@@ -187,79 +155,67 @@ public sealed class ComponentService(IRecordStore store, OptionsService options,
         return (overall, desiredState);
     }
 
+    private static ComponentRecord Empty(string id) => new("", true, 0, id, null, [], new Dictionary<string, string>());
+
     /// <summary>
     /// Applies a write. <c>state_append</c> replaces the layer with the same clone URL and playbook,
     /// then appends; error_count resets to 0 when desired_config or state:[] is written without one;
     /// tags with empty values are dropped.
     /// </summary>
-    private JsonObject Apply(JsonObject current, JsonObject change, bool replace)
+    private ComponentRecord Apply(ComponentRecord current, ComponentChange change, bool replace)
     {
-        var component = replace ? new JsonObject { ["id"] = Id(current) } : (JsonObject)current.DeepClone();
-        foreach (var field in new[] { "desired_config", "enabled", "retry_policy", "error_count" })
+        var component = replace ? Empty(current.Id) : current;
+        component = component with
         {
-            if (change.ContainsKey(field))
-            {
-                component[field] = change[field]?.DeepClone();
-            }
-        }
-        if (change["state"] is JsonArray state)
+            DesiredConfig = change.DesiredConfig ?? component.DesiredConfig,
+            Enabled = change.Enabled ?? component.Enabled,
+            RetryPolicy = change.RetryPolicy ?? component.RetryPolicy,
+            ErrorCount = change.ErrorCount ?? component.ErrorCount,
+        };
+        if (change.State is { } state)
         {
-            component["state"] = new JsonArray(state.OfType<JsonObject>().Select(NormaliseLayer).ToArray());
+            component = component with { State = [.. state.Select(NormaliseLayer)] };
         }
-        if (change["state_append"] is JsonObject append)
+        if (change.StateAppend is { } append)
         {
             var layer = NormaliseLayer(append);
-            var layers = (component["state"] as JsonArray ?? []).OfType<JsonObject>()
-                .Where(existing => !(existing["clone_url"]?.GetValue<string>() == layer["clone_url"]?.GetValue<string>()
-                    && existing["playbook"]?.GetValue<string>() == layer["playbook"]?.GetValue<string>()))
-                .Select(existing => (JsonNode?)existing.DeepClone())
-                .Append(layer)
-                .ToArray();
-            component["state"] = new JsonArray(layers);
+            component = component with
+            {
+                State = [.. component.State.Where(existing => !(existing.CloneUrl == layer.CloneUrl && existing.Playbook == layer.Playbook)), layer],
+            };
         }
-        if (change["tags"] is JsonObject tags)
+        if (change.Tags is { } tags)
         {
-            var merged = replace ? [] : (JsonObject)(component["tags"]?.DeepClone() ?? new JsonObject());
+            var merged = new SortedDictionary<string, string>(replace ? new Dictionary<string, string>() : component.Tags.ToDictionary(), StringComparer.Ordinal);
             foreach (var (key, value) in tags)
             {
-                merged[key] = value?.DeepClone();
+                merged[key] = value;
             }
-            foreach (var empty in merged.Where(pair => string.IsNullOrEmpty(pair.Value?.GetValue<string>())).Select(pair => pair.Key).ToList())
-            {
-                merged.Remove(empty);
-            }
-            component["tags"] = merged;
+            component = component with { Tags = merged.Where(pair => pair.Value.Length > 0).ToDictionary(StringComparer.Ordinal) };
         }
-        var resets = change.ContainsKey("desired_config") || change["state"] is JsonArray { Count: 0 };
-        if (resets && !change.ContainsKey("error_count"))
+        var resets = change.DesiredConfig is not null || change.State is { Count: 0 };
+        if (resets && change.ErrorCount is null)
         {
-            component["error_count"] = 0;
+            component = component with { ErrorCount = 0 };
         }
-        component.TryAdd("desired_config", "");
-        component.TryAdd("enabled", true);
-        component.TryAdd("error_count", 0);
-        component.TryAdd("state", new JsonArray());
-        component.TryAdd("tags", new JsonObject());
-        return (JsonObject)JsonShapes.SortKeys(component)!;
+        return component;
     }
 
     /// <summary>A state layer with its status: a v2-style "_failed"/"_incomplete" commit suffix becomes the status.</summary>
-    private JsonObject NormaliseLayer(JsonObject layer)
+    private ComponentStateLayer NormaliseLayer(ComponentStateLayer layer)
     {
-        var normalised = (JsonObject)layer.DeepClone();
-        var commit = normalised["commit"]?.GetValue<string>() ?? "";
+        var commit = layer.Commit ?? "";
         foreach (var suffix in new[] { "failed", "incomplete", "skipped" })
         {
             if (commit.EndsWith("_" + suffix, StringComparison.Ordinal))
             {
-                normalised["commit"] = commit[..^(suffix.Length + 1)];
-                normalised["status"] = suffix;
+                layer = layer with { Commit = commit[..^(suffix.Length + 1)], Status = suffix };
             }
         }
-        normalised.TryAdd("status", "applied");
-        normalised["last_updated"] = clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-        return normalised;
+        return layer with
+        {
+            Status = layer.Status ?? "applied",
+            LastUpdated = clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+        };
     }
-
-    public static string Id(JsonObject component) => component["id"]!.GetValue<string>();
 }

@@ -26,9 +26,8 @@ public sealed class ConfigurationService(IRecordStore store, IBranchResolver bra
         => store.ScanByIdAsync<ConfigurationRecord>(CfsCollections.Configurations, afterId, cancellationToken);
 
     public async Task<HashSet<string>> InUseAsync(CancellationToken cancellationToken)
-        => (await store.ListAsync<System.Text.Json.Nodes.JsonObject>(CfsCollections.Components, cancellationToken))
-            .Select(component => component["desired_config"]?.GetValue<string>())
-            .OfType<string>()
+        => (await store.ListAsync<ComponentRecord>(CfsCollections.Components, cancellationToken))
+            .Select(component => component.DesiredConfig)
             .Where(name => name.Length > 0)
             .ToHashSet();
 

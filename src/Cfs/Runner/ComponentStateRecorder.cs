@@ -1,5 +1,5 @@
-using System.Text.Json.Nodes;
 using Cray.Cfs.Components;
+using Cray.Cfs.Model;
 using Cray.Platform.Problems;
 
 namespace Cray.Cfs.Runner;
@@ -28,28 +28,9 @@ public sealed class ComponentStateRecorder(ComponentService components)
             var suffix = host.Broken ? "_failed" : recap.PlayAborted ? "_incomplete" : "";
             try
             {
-                await components.PatchAsync(host.Host, current =>
-                {
-                    var patch = new JsonObject
-                    {
-                        ["state_append"] = new JsonObject
-                        {
-                            ["clone_url"] = layer.CloneUrl,
-                            ["playbook"] = layer.Playbook,
-                            ["commit"] = layer.Commit + suffix,
-                            ["session_name"] = sessionName,
-                        },
-                    };
-                    if (host.Broken)
-                    {
-                        patch["error_count"] = (current["error_count"]?.GetValue<int>() ?? 0) + 1;
-                    }
-                    else if (!recap.PlayAborted)
-                    {
-                        patch["error_count"] = 0;
-                    }
-                    return patch;
-                }, cancellationToken);
+                await components.PatchAsync(host.Host, current => new ComponentChange(
+                    StateAppend: new ComponentStateLayer(layer.CloneUrl, layer.Commit + suffix, null, layer.Playbook, sessionName, null),
+                    ErrorCount: host.Broken ? current.ErrorCount + 1 : recap.PlayAborted ? null : 0), cancellationToken);
             }
             catch (ProblemException exception) when (exception.Status == 404)
             {
