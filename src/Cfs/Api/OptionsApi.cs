@@ -10,10 +10,10 @@ public static class OptionsApi
     public static RouteGroupBuilder MapOptionsApi(this RouteGroupBuilder group, CfsApiVersion version)
     {
         group.MapGet("/options", async (HttpRequest request, OptionsService options, CancellationToken cancellationToken)
-            => CfsApi.Json(OptionsService.Shape(await options.GetAsync(cancellationToken), version, WithExtensions(request))));
+            => CfsApi.Json(OptionsRequests.Shape(await options.GetAsync(cancellationToken), version, WithExtensions(request))));
 
         group.MapPatch("/options", async (HttpRequest request, OptionsService options, CancellationToken cancellationToken)
-            => CfsApi.Json(OptionsService.Shape(await options.PatchAsync(await CfsApi.ReadBodyAsync(request, cancellationToken), version, cancellationToken), version,
+            => CfsApi.Json(OptionsRequests.Shape(await options.PatchAsync(OptionsRequests.ParsePatch(await CfsApi.ReadBodyAsync(request, cancellationToken), version), cancellationToken), version,
                 WithExtensions(request))));
         return group;
     }

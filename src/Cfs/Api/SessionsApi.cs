@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Cray.Cfs.Model;
 using Cray.Cfs.Options;
 using Cray.Cfs.Sessions;
 using Microsoft.AspNetCore.Builder;
@@ -17,8 +18,8 @@ public static class SessionsApi
         group.MapPost("/sessions", async (HttpRequest request, SessionService sessions, OptionsService options, CancellationToken cancellationToken) =>
         {
             var create = SessionRequests.ParseCreate(await CfsApi.ReadBodyAsync(request, cancellationToken), version);
-            var session = await sessions.CreateAsync(create, version, cancellationToken);
-            return CfsApi.Json(SessionService.Shape(session, version, await LogsUrlAsync(request, session.Name, options, cancellationToken)),
+            var session = await sessions.CreateAsync(create, cancellationToken);
+            return CfsApi.Json(Shape(session, version, await LogsUrlAsync(request, session.Name, options, cancellationToken)),
                 version == CfsApiVersion.V3 ? StatusCodes.Status201Created : StatusCodes.Status200OK);
         });
 
@@ -35,7 +36,7 @@ public static class SessionsApi
                 {
                     throw Paging.TooLarge();
                 }
-                return CfsApi.Json(new JsonArray(all.Select(session => (JsonNode?)SessionService.Shape(session, version, null)).ToArray()));
+                return CfsApi.Json(new JsonArray(all.Select(session => (JsonNode?)Shape(session, version, null)).ToArray()));
             }
             var limit = Paging.ParseLimit(CfsApi.Query(request, "limit")) ?? pageSize;
             var afterId = CfsApi.Query(request, "after_id");
@@ -56,7 +57,7 @@ public static class SessionsApi
             return CfsApi.Json(new JsonObject
             {
                 ["next"] = next,
-                ["sessions"] = new JsonArray(page.Select(session => (JsonNode?)SessionService.Shape(session, version, LogsUrl(baseUrl, session.Name))).ToArray()),
+                ["sessions"] = new JsonArray(page.Select(session => (JsonNode?)Shape(session, version, LogsUrl(baseUrl, session.Name))).ToArray()),
             });
         });
 
@@ -73,14 +74,14 @@ public static class SessionsApi
         group.MapGet("/sessions/{session_name}", async (string session_name, HttpRequest request, SessionService sessions, OptionsService options, CancellationToken cancellationToken) =>
         {
             var session = await sessions.GetAsync(session_name, cancellationToken);
-            return CfsApi.Json(SessionService.Shape(session, version, await LogsUrlAsync(request, session.Name, options, cancellationToken)));
+            return CfsApi.Json(Shape(session, version, await LogsUrlAsync(request, session.Name, options, cancellationToken)));
         });
 
         group.MapPatch("/sessions/{session_name}", async (string session_name, HttpRequest request, SessionService sessions, CancellationToken cancellationToken) =>
         {
             await sessions.GetAsync(session_name, cancellationToken);
-            var session = await sessions.PatchAsync(session_name, await CfsApi.ReadBodyAsync(request, cancellationToken), version, cancellationToken);
-            return CfsApi.Json(SessionService.Shape(session, version, null));
+            var session = await sessions.PatchAsync(session_name, SessionRequests.ParsePatch(await CfsApi.ReadBodyAsync(request, cancellationToken), version), cancellationToken);
+            return CfsApi.Json(Shape(session, version, null));
         });
 
         group.MapGet("/sessions/{session_name}/logs", async (string session_name, bool? follow, SessionService sessions, Runner.SessionLogs logs, HttpContext context) =>
@@ -115,4 +116,26 @@ public static class SessionsApi
         => baseUrl is null ? null : $"{baseUrl}{CfsApi.BasePath}/v3/sessions/{Uri.EscapeDataString(name)}/logs";
 
     private static string BaseUrl(HttpRequest request) => $"{request.Scheme}://{request.Host}";
+
+    /// <summary>The session in a version's shape, keys sorted as the reference serves them.</summary>
+    public static JsonObject Shape(SessionRecord session, CfsApiVersion version, string? logsUrl)
+    {
+        var shaped = CfsApi.Node(session).AsObject();
+        if (version == CfsApiVersion.V3)
+        {
+            if (logsUrl is not null)
+            {
+                shaped["logs"] = logsUrl;
+            }
+        }
+        else
+        {
+            shaped.Remove("debug_on_failure");
+            var progress = (JsonObject)shaped["status"]!["session"]!;
+            progress.Remove("ims_job");
+            JsonShapes.Rename(progress, "start_time", "startTime");
+            JsonShapes.Rename(progress, "completion_time", "completionTime");
+        }
+        return (JsonObject)JsonShapes.SortKeys(shaped)!;
+    }
 }

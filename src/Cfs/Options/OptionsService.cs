@@ -57,47 +57,15 @@ public sealed partial class OptionsService(IRecordStore store)
         return options;
     }
 
-    public async Task<JsonObject> PatchAsync(JsonNode? body, CfsApiVersion version, CancellationToken cancellationToken)
+    public async Task<JsonObject> PatchAsync(IReadOnlyDictionary<string, JsonNode?> changes, CancellationToken cancellationToken)
     {
-        var reader = SchemaReader.Of(body, "");
-        var byRequestName = Definitions
-            .Where(definition => version == CfsApiVersion.V3 || definition.V2Name is not null)
-            .ToDictionary(definition => version == CfsApiVersion.V3 ? definition.Name : definition.V2Name!);
-        reader.Only(byRequestName.Keys.Where(name => !(version == CfsApiVersion.V3 && name == "default_playbook")).ToList(),
-            version == CfsApiVersion.V3 ? ["default_playbook"] : null);
-        foreach (var (name, definition) in byRequestName)
-        {
-            if (reader.Has(name))
-            {
-                definition.Check(reader, name);
-            }
-        }
         var options = await GetAsync(cancellationToken);
-        foreach (var (name, value) in reader.Body)
+        foreach (var (name, value) in changes)
         {
-            options[byRequestName[name].Name] = value?.DeepClone();
+            options[name] = value?.DeepClone();
         }
         await store.WriteAsync(RecordWrite.Upsert(CfsCollections.Options, RecordId, options), cancellationToken);
         return options;
-    }
-
-    /// <summary>
-    /// The options in a version's shape: v2 uses camelCase and lacks the v3-only options. Ours
-    /// (<see cref="OptionDefinition.Extension"/>) only when asked for: the reference's schema allows
-    /// no other property, and a client generated from it would refuse the answer.
-    /// </summary>
-    public static JsonObject Shape(JsonObject options, CfsApiVersion version, bool withExtensions)
-    {
-        var shaped = new JsonObject();
-        foreach (var definition in Definitions.Where(definition => withExtensions || !definition.Extension))
-        {
-            var name = version == CfsApiVersion.V3 ? definition.Name : definition.V2Name;
-            if (name is not null)
-            {
-                shaped[name] = options[definition.Name]?.DeepClone();
-            }
-        }
-        return (JsonObject)JsonShapes.SortKeys(shaped)!;
     }
 
     public static int PageSize(JsonObject options) => options["default_page_size"]?.GetValue<int>() ?? 1000;

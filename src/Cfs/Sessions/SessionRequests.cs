@@ -14,7 +14,22 @@ public sealed record SessionCreate(
     string? AnsiblePassthrough,
     SessionTarget Target,
     IReadOnlyDictionary<string, string> Tags,
-    bool DebugOnFailure);
+    bool DebugOnFailure,
+    bool AllowsDebugConfigurations);
+
+/// <summary>
+/// A PATCH of a session's status in the stored names: null fields are not given. v3 refuses to set
+/// a job that is already set (<see cref="JobIsSetOnce"/>).
+/// </summary>
+public sealed record SessionPatch(
+    IReadOnlyList<SessionArtifact> Artifacts,
+    string? Job,
+    string? ImsJob,
+    string? Status,
+    string? Succeeded,
+    string? StartTime,
+    string? CompletionTime,
+    bool JobIsSetOnce);
 
 /// <summary>The filters of a session list or delete-many, as query parameters.</summary>
 public sealed record SessionFilter(
@@ -60,7 +75,39 @@ public static partial class SessionRequests
         var debugOnFailure = v3 && (reader.Boolean("debug_on_failure") ?? false);
         // v3 stores unset strings as "", v2 as null: the shapes the reference answers with.
         return new SessionCreate(name, configurationName, configurationLimit,
-            ansibleLimit ?? (v3 ? "" : null), ansibleConfig, verbosity, passthrough ?? (v3 ? "" : null), target, tags, debugOnFailure);
+            ansibleLimit ?? (v3 ? "" : null), ansibleConfig, verbosity, passthrough ?? (v3 ? "" : null), target, tags, debugOnFailure,
+            AllowsDebugConfigurations: v3);
+    }
+
+    /// <summary>Reads a status PATCH: only <c>status</c> may change after a session is created.</summary>
+    public static SessionPatch ParsePatch(JsonNode? body, CfsApiVersion version)
+    {
+        var reader = SchemaReader.Of(body, "");
+        if (reader.Body.Any(pair => pair.Key != "status"))
+        {
+            throw CfsProblems.BadRequest("Bad Request", "Only status can be updated after session creation");
+        }
+        var status = reader.Object("status");
+        status?.Only(["artifacts", "session"]);
+        var artifacts = status?.Array("artifacts", (node, path) =>
+        {
+            var artifact = SchemaReader.Of(node, path).Only(["image_id", "result_id", "type"]);
+            return new SessionArtifact(artifact.String("image_id", nullable: true), artifact.String("result_id", nullable: true), artifact.String("type", nullable: true));
+        }) ?? [];
+        var progress = status?.Object("session");
+        var v3 = version == CfsApiVersion.V3;
+        progress?.Only(v3
+            ? ["job", "ims_job", "status", "succeeded", "start_time", "completion_time"]
+            : ["job", "status", "succeeded", "startTime", "completionTime"]);
+        return new SessionPatch(
+            artifacts,
+            Job: progress?.String("job", nullable: true),
+            ImsJob: v3 ? progress?.String("ims_job", nullable: true) : null,
+            Status: progress?.Enum("status", SessionStates.Order),
+            Succeeded: progress?.Enum("succeeded", SessionResults.Order),
+            StartTime: progress?.String(v3 ? "start_time" : "startTime", nullable: true),
+            CompletionTime: progress?.String(v3 ? "completion_time" : "completionTime", nullable: true),
+            JobIsSetOnce: v3);
     }
 
     private static SessionTarget ParseTarget(SchemaReader? target)

@@ -1,10 +1,7 @@
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Cray.Cfs.Configurations;
 using Cray.Cfs.Model;
 using Cray.Cfs.Options;
-using Cray.Platform.Json;
 using Cray.Platform.Storage;
 
 namespace Cray.Cfs.Sessions;
@@ -14,13 +11,13 @@ public sealed class SessionService(IRecordStore store, ConfigurationService conf
 {
     public const string StartTimeFormat = "yyyy-MM-dd'T'HH:mm:ss";
 
-    public async Task<SessionRecord> CreateAsync(SessionCreate request, CfsApiVersion version, CancellationToken cancellationToken)
+    public async Task<SessionRecord> CreateAsync(SessionCreate request, CancellationToken cancellationToken)
     {
         if (await store.GetAsync<SessionRecord>(CfsCollections.Sessions, request.Name, cancellationToken) is not null)
         {
             throw Conflict(request.Name);
         }
-        var isDebug = version == CfsApiVersion.V3 && request.ConfigurationName.StartsWith("debug_", StringComparison.Ordinal);
+        var isDebug = request.AllowsDebugConfigurations && request.ConfigurationName.StartsWith("debug_", StringComparison.Ordinal);
         if (!isDebug && await configurations.FindAsync(request.ConfigurationName, cancellationToken) is null)
         {
             throw CfsProblems.BadRequest("Invalid configuration", $"No configurations exist named {request.ConfigurationName}");
@@ -144,52 +141,28 @@ public sealed class SessionService(IRecordStore store, ConfigurationService conf
     /// (an empty value never overwrites), status and succeeded only move forward, and in v3 a set
     /// <c>job</c> cannot be set again (409).
     /// </summary>
-    public async Task<SessionRecord> PatchAsync(string name, JsonNode? body, CfsApiVersion version, CancellationToken cancellationToken)
+    public async Task<SessionRecord> PatchAsync(string name, SessionPatch patch, CancellationToken cancellationToken)
     {
-        var reader = SchemaReader.Of(body, "");
-        if (reader.Body.Any(pair => pair.Key != "status"))
-        {
-            throw CfsProblems.BadRequest("Bad Request", "Only status can be updated after session creation");
-        }
-        var status = reader.Object("status");
-        status?.Only(["artifacts", "session"]);
-        var artifacts = status?.Array("artifacts", (node, path) =>
-        {
-            var artifact = SchemaReader.Of(node, path).Only(["image_id", "result_id", "type"]);
-            return new SessionArtifact(artifact.String("image_id", nullable: true), artifact.String("result_id", nullable: true), artifact.String("type", nullable: true));
-        }) ?? [];
-        var progress = status?.Object("session");
-        var v3 = version == CfsApiVersion.V3;
-        progress?.Only(v3
-            ? ["job", "ims_job", "status", "succeeded", "start_time", "completion_time"]
-            : ["job", "status", "succeeded", "startTime", "completionTime"]);
-        var patchJob = progress?.String("job", nullable: true);
-        var patchImsJob = v3 ? progress?.String("ims_job", nullable: true) : null;
-        var patchStatus = progress?.Enum("status", SessionStates.Order);
-        var patchSucceeded = progress?.Enum("succeeded", SessionResults.Order);
-        var patchStart = progress?.String(v3 ? "start_time" : "startTime", nullable: true);
-        var patchCompletion = progress?.String(v3 ? "completion_time" : "completionTime", nullable: true);
-
         SessionRecord? conflict = null;
         var updated = await store.UpdateAsync<SessionRecord>(CfsCollections.Sessions, name, session =>
         {
             var current = session.Status.Session;
-            if (v3 && !string.IsNullOrEmpty(current.Job) && !string.IsNullOrEmpty(patchJob))
+            if (patch.JobIsSetOnce && !string.IsNullOrEmpty(current.Job) && !string.IsNullOrEmpty(patch.Job))
             {
                 conflict = session;
                 return null;
             }
             var merged = current with
             {
-                Job = Pick(patchJob, current.Job),
-                ImsJob = Pick(patchImsJob, current.ImsJob),
-                StartTime = Pick(patchStart, current.StartTime),
-                CompletionTime = Pick(patchCompletion, current.CompletionTime),
-                Status = Forward(SessionStates.Order, current.Status, patchStatus),
-                Succeeded = Forward(SessionResults.Order, current.Succeeded, patchSucceeded),
+                Job = Pick(patch.Job, current.Job),
+                ImsJob = Pick(patch.ImsJob, current.ImsJob),
+                StartTime = Pick(patch.StartTime, current.StartTime),
+                CompletionTime = Pick(patch.CompletionTime, current.CompletionTime),
+                Status = Forward(SessionStates.Order, current.Status, patch.Status),
+                Succeeded = Forward(SessionResults.Order, current.Succeeded, patch.Succeeded),
             };
             var allArtifacts = session.Status.Artifacts.ToList();
-            foreach (var artifact in artifacts.Where(artifact => !allArtifacts.Contains(artifact)))
+            foreach (var artifact in patch.Artifacts.Where(artifact => !allArtifacts.Contains(artifact)))
             {
                 allArtifacts.Add(artifact);
             }
@@ -198,31 +171,9 @@ public sealed class SessionService(IRecordStore store, ConfigurationService conf
         if (conflict is not null)
         {
             throw CfsProblems.Conflict("Session patch conflict.",
-                $"Session {name} could not be patched: status.session.job field cannot be updated after it has been set; current value: {conflict.Status.Session.Job}, patch value: {patchJob}");
+                $"Session {name} could not be patched: status.session.job field cannot be updated after it has been set; current value: {conflict.Status.Session.Job}, patch value: {patch.Job}");
         }
         return updated ?? throw NotFound(name);
-    }
-
-    /// <summary>The session in a version's shape, keys sorted as the reference serves them.</summary>
-    public static JsonObject Shape(SessionRecord session, CfsApiVersion version, string? logsUrl)
-    {
-        var shaped = (JsonObject)JsonSerializer.SerializeToNode(session, RecordJson.Options)!;
-        if (version == CfsApiVersion.V3)
-        {
-            if (logsUrl is not null)
-            {
-                shaped["logs"] = logsUrl;
-            }
-        }
-        else
-        {
-            shaped.Remove("debug_on_failure");
-            var progress = (JsonObject)shaped["status"]!["session"]!;
-            progress.Remove("ims_job");
-            JsonShapes.Rename(progress, "start_time", "startTime");
-            JsonShapes.Rename(progress, "completion_time", "completionTime");
-        }
-        return (JsonObject)JsonShapes.SortKeys(shaped)!;
     }
 
     public static bool TryParseStart(string? text, out DateTime started)
