@@ -34,6 +34,7 @@ public static class ImsServices
     public static IServiceCollection AddImsJobRunner(this IServiceCollection services)
     {
         services.AddSingleton<JobRunner>();
+        services.AddSingleton<IImageRegistry, LocalImageRegistry>();
         services.AddSingleton<RecipeBuild>();
         services.AddSingleton<SourceCache>();
         services.AddHttpClient();

@@ -32,6 +32,17 @@ public sealed class DependencyRuleTests
     }
 
     [Fact]
+    public void TheImsWorkerReachesImageRecordsOnlyThroughItsRegistryPort()
+    {
+        // A worker on another machine has IMS's HTTP API, not its image service: only the in-process registry may use it.
+        var worker = Path.Combine(RepositoryRoot(), "src", "Ims", "Worker");
+        var users = Directory.EnumerateFiles(worker, "*.cs", SearchOption.AllDirectories)
+            .Where(file => File.ReadAllText(file).Contains("Cray.Ims.Images", StringComparison.Ordinal))
+            .Select(Path.GetFileName);
+        Assert.Equal(["ImageRegistry.cs"], users);
+    }
+
+    [Fact]
     public void AClientThatReachesForTheServerSideIsCaught()
     {
         // A copy of the tree's shape in which the CLI references Platform and uses the record store.

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Cray.Artifacts;
-using Cray.Ims.Images;
 using Cray.Ims.Jobs;
 using Cray.Ims.Manifests;
 using Cray.Ims.Model;
@@ -19,7 +18,7 @@ namespace Cray.Ims.Worker;
 public sealed class JobRunner(
     IRecordStore store,
     IArtifactStore artifacts,
-    ImageService images,
+    IImageRegistry images,
     ImsWorkerOptions options,
     JobLogs logs,
     IProcessRunner runner,
@@ -243,22 +242,22 @@ public sealed class JobRunner(
         Log($"mksquashfs ({options.Compressor}) took {Seconds(stopwatch.Elapsed)}: {new FileInfo(workspace.ResultSquashfs).Length} bytes.");
 
         var source = ReadSourceManifest(document);
-        var image = await images.CreateAsync(new ImageCreate(job.ImageRootArchiveName, null, job.Arch, new Dictionary<string, string>()), cancellationToken);
-        created.ImageId = image.Id;
+        var imageId = await images.RegisterAsync(job.ImageRootArchiveName, job.Arch, cancellationToken);
+        created.ImageId = imageId;
         // Written down at once: should the server die before the image is linked, recovery finds it by the job.
-        if (await store.UpdateAsync<JobDocument>(JobService.Collection, job.Id, current => current with { PendingImageId = image.Id }, cancellationToken) is null)
+        if (await store.UpdateAsync<JobDocument>(JobService.Collection, job.Id, current => current with { PendingImageId = imageId }, cancellationToken) is null)
         {
             throw new JobDeletedException();
         }
         var metadata = new Dictionary<string, string>
         {
             ["x-shasta-ims-image-name"] = job.ImageRootArchiveName,
-            ["x-shasta-ims-image-id"] = image.Id,
+            ["x-shasta-ims-image-id"] = imageId,
             ["x-shasta-ims-job-id"] = job.Id,
         };
         var entries = new List<ManifestArtifact>
         {
-            await AdoptResultAsync(workspace.ResultSquashfs, $"{image.Id}/rootfs", metadata, created, cancellationToken),
+            await AdoptResultAsync(workspace.ResultSquashfs, $"{imageId}/rootfs", metadata, created, cancellationToken),
         };
         foreach (var (fileName, key, type) in new[]
         {
@@ -271,7 +270,7 @@ public sealed class JobRunner(
             var inImage = ImageRootPath.Resolve(imageRoot, "boot/" + fileName, out var missing);
             if (inImage is not null && await ImageRootPath.IsRegularFileAsync(runner, inImage, cancellationToken))
             {
-                entries.Add(await UploadFileAsync(inImage, $"{image.Id}/{key}", type, metadata, created, cancellationToken));
+                entries.Add(await UploadFileAsync(inImage, $"{imageId}/{key}", type, metadata, created, cancellationToken));
                 Log($"{key}: /boot/{fileName} from the image root.");
                 continue;
             }
@@ -286,7 +285,7 @@ public sealed class JobRunner(
             {
                 await using (content)
                 {
-                    entries.Add(await UploadStreamAsync(content, $"{image.Id}/{key}", type, metadata, created, cancellationToken));
+                    entries.Add(await UploadStreamAsync(content, $"{imageId}/{key}", type, metadata, created, cancellationToken));
                 }
                 Log($"{key}: {missing}, so the source image's {carried.Link.Path} was carried over.");
             }
@@ -299,12 +298,12 @@ public sealed class JobRunner(
         var manifest = ImageManifest.Create(entries, DateTimeOffset.UtcNow);
         using (var manifestContent = new MemoryStream(manifest.ToUtf8Bytes()))
         {
-            var key = $"{image.Id}/manifest.json";
+            var key = $"{imageId}/manifest.json";
             created.Keys.Add(key);
             var stored = await artifacts.PutAsync(BootImagesBucket, key, manifestContent, metadata, "application/json", cancellationToken: cancellationToken);
-            await images.PatchAsync(image.Id, new ImagePatch(ArtifactLink.S3(stored.S3Path, stored.ETag), null, null), cancellationToken);
+            await images.LinkAsync(imageId, ArtifactLink.S3(stored.S3Path, stored.ETag), cancellationToken);
         }
-        Log($"Registered image {image.Id} with {entries.Count} artifacts.");
+        Log($"Registered image {imageId} with {entries.Count} artifacts.");
     }
 
     private ImageManifest? ReadSourceManifest(JobDocument document)
@@ -342,16 +341,12 @@ public sealed class JobRunner(
         {
             return null;
         }
-        Image image;
-        try
-        {
-            image = await images.GetAsync(imageId, cancellationToken);
-        }
-        catch (Platform.Problems.ProblemException)
+        var linked = await images.IsLinkedAsync(imageId, cancellationToken);
+        if (linked is null)
         {
             return null;
         }
-        if (image.Link is not null)
+        if (linked == true)
         {
             log($"Image {imageId} was registered and linked before the stop: it is complete and is this job's result.");
             return imageId;
@@ -371,14 +366,7 @@ public sealed class JobRunner(
         }
         if (created.ImageId is not null)
         {
-            try
-            {
-                await images.HardDeleteAsync(created.ImageId, cascade: true, CancellationToken.None);
-            }
-            catch (Platform.Problems.ProblemException)
-            {
-                // Already gone.
-            }
+            await images.RemoveAsync(created.ImageId, CancellationToken.None);
             log($"Removed the unfinished image {created.ImageId}.");
         }
     }
