@@ -25,12 +25,12 @@ public static class PublicKeysApi
         var soft = family == ImsRouteFamily.V3;
         group.MapDelete("/public-keys", async (PublicKeyService keys, CancellationToken cancellationToken) =>
         {
-            await (soft ? keys.SoftDeleteAllAsync(cancellationToken) : keys.HardDeleteAllAsync(cancellationToken));
+            await (soft ? keys.SoftDeleteAllAsync(cancellationToken) : keys.HardDeleteAllAsync(cascade: false, cancellationToken));
             return Results.NoContent();
         });
         group.MapDelete("/public-keys/{id}", async (string id, PublicKeyService keys, CancellationToken cancellationToken) =>
         {
-            await (soft ? keys.SoftDeleteAsync(id, cancellationToken) : keys.HardDeleteAsync(id, cancellationToken));
+            await (soft ? keys.SoftDeleteAsync(id, cancellationToken) : keys.HardDeleteAsync(id, cascade: false, cancellationToken));
             return Results.NoContent();
         });
         return group;

@@ -1,11 +1,9 @@
 using Cray.Artifacts;
-using Cray.Ims.Api;
 using Cray.Ims.Manifests;
 using Cray.Ims.Model;
 using Cray.Ims.Validation;
 using Cray.Platform;
 using Cray.Platform.Storage;
-using Cray.Platform.Work;
 
 namespace Cray.Ims.Images;
 
@@ -14,41 +12,28 @@ namespace Cray.Ims.Images;
 /// (v3) moves both aside so that undelete can restore them exactly; hard delete (v2 and the
 /// unversioned root) removes the record and, with cascade, the files.
 /// </summary>
-public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, TimeProvider clock) : IDeletedRecords<DeletedImage>, IDeletableRecords
+public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, TimeProvider clock)
+    : SoftDeletableRecords<Image, DeletedImage>(store, ImsCollections.Images, ImsCollections.DeletedImages)
 {
     public const string DeletedManifestName = "deleted_manifest.json";
 
     private readonly ManifestReader manifests = new(artifacts);
 
-    // One writer at a time: link uniqueness and record moves are read-then-write sequences.
-    private readonly AsyncLock writeLock = new();
-
-    public Task<IReadOnlyList<Image>> ListAsync(CancellationToken cancellationToken)
-        => store.ListAsync<Image>(ImsCollections.Images, cancellationToken);
-
-    public async Task<Image> GetAsync(string id, CancellationToken cancellationToken)
-        => await store.GetAsync<Image>(ImsCollections.Images, id, cancellationToken) ?? throw ImsProblems.NotFound();
-
-    public Task<IReadOnlyList<DeletedImage>> ListDeletedAsync(CancellationToken cancellationToken)
-        => store.ListAsync<DeletedImage>(ImsCollections.DeletedImages, cancellationToken);
-
-    public async Task<DeletedImage> GetDeletedAsync(string id, CancellationToken cancellationToken)
-        => await store.GetAsync<DeletedImage>(ImsCollections.DeletedImages, id, cancellationToken) ?? throw ImsProblems.NotFound();
 
     public Task<Image> CreateAsync(ImageCreate request, CancellationToken cancellationToken)
-        => writeLock.RunAsync(async () =>
+        => WriteLock.RunAsync(async () =>
         {
             if (request.Link is not null)
             {
                 await ValidateNewLinkAsync(request.Link, exceptImageId: null, cancellationToken);
             }
             var image = new Image(request.Arch, Now(), Guid.NewGuid().ToString(), request.Link, request.Metadata, request.Name);
-            await store.WriteAsync(RecordWrite.Insert(ImsCollections.Images, image.Id, image), cancellationToken);
+            await Store.WriteAsync(RecordWrite.Insert(ImsCollections.Images, image.Id, image), cancellationToken);
             return image;
         }, cancellationToken);
 
     public Task<Image> PatchAsync(string id, ImagePatch patch, CancellationToken cancellationToken)
-        => writeLock.RunAsync(async () =>
+        => WriteLock.RunAsync(async () =>
         {
             var image = await GetAsync(id, cancellationToken);
             image = image with
@@ -72,68 +57,9 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
                 }
                 image = image with { Metadata = metadata };
             }
-            await store.WriteAsync(RecordWrite.Upsert(ImsCollections.Images, id, image), cancellationToken);
+            await Store.WriteAsync(RecordWrite.Upsert(ImsCollections.Images, id, image), cancellationToken);
             return image;
         }, cancellationToken);
-
-    /// <summary>v3 delete: the record moves to the deleted collection and its files under <c>deleted/</c>.</summary>
-    public Task SoftDeleteAsync(string id, CancellationToken cancellationToken)
-        => writeLock.RunAsync(async () => await SoftDeleteLockedAsync(await GetAsync(id, cancellationToken), cancellationToken), cancellationToken);
-
-    public async Task SoftDeleteAllAsync(CancellationToken cancellationToken)
-    {
-        await writeLock.RunAsync(async () =>
-        {
-            foreach (var image in await ListAsync(cancellationToken))
-            {
-                await SoftDeleteLockedAsync(image, cancellationToken);
-            }
-        }, cancellationToken);
-    }
-
-    /// <summary>v2 and root delete: the record goes; with cascade, every file its manifest lists and the manifest too.</summary>
-    public Task HardDeleteAsync(string id, bool cascade, CancellationToken cancellationToken)
-        => writeLock.RunAsync(async () => await HardDeleteLockedAsync(await GetAsync(id, cancellationToken), cascade, cancellationToken), cancellationToken);
-
-    public async Task HardDeleteAllAsync(bool cascade, CancellationToken cancellationToken)
-    {
-        await writeLock.RunAsync(async () =>
-        {
-            foreach (var image in await ListAsync(cancellationToken))
-            {
-                await HardDeleteLockedAsync(image, cascade, cancellationToken);
-            }
-        }, cancellationToken);
-    }
-
-    public Task UndeleteAsync(string id, CancellationToken cancellationToken)
-        => writeLock.RunAsync(async () => await UndeleteLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken), cancellationToken);
-
-    public async Task UndeleteAllAsync(CancellationToken cancellationToken)
-    {
-        await writeLock.RunAsync(async () =>
-        {
-            foreach (var deleted in await ListDeletedAsync(cancellationToken))
-            {
-                await UndeleteLockedAsync(deleted, cancellationToken);
-            }
-        }, cancellationToken);
-    }
-
-    /// <summary>Permanent removal of a deleted image and every file its deleted manifest lists.</summary>
-    public Task PurgeAsync(string id, CancellationToken cancellationToken)
-        => writeLock.RunAsync(async () => await PurgeLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken), cancellationToken);
-
-    public async Task PurgeAllAsync(CancellationToken cancellationToken)
-    {
-        await writeLock.RunAsync(async () =>
-        {
-            foreach (var deleted in await ListDeletedAsync(cancellationToken))
-            {
-                await PurgeLockedAsync(deleted, cancellationToken);
-            }
-        }, cancellationToken);
-    }
 
     private async Task ValidateNewLinkAsync(ArtifactLink link, string? exceptImageId, CancellationToken cancellationToken)
     {
@@ -146,7 +72,7 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
         manifests.Validate(link);
     }
 
-    private async Task SoftDeleteLockedAsync(Image image, CancellationToken cancellationToken)
+    protected override async Task SoftDeleteLockedAsync(Image image, CancellationToken cancellationToken)
     {
         var link = image.Link;
         var manifest = manifests.TryRead(image.Link);
@@ -154,7 +80,7 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
         {
             link = await MoveArtifactsAsideAsync(image.Id, manifest, bucket, manifestKey, cancellationToken);
         }
-        await store.WriteAsync(
+        await Store.WriteAsync(
             [
                 RecordWrite.Delete(ImsCollections.Images, image.Id),
                 RecordWrite.Insert(ImsCollections.DeletedImages, image.Id, image.ToDeleted(Now(), link)),
@@ -206,7 +132,7 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
         }
     }
 
-    private async Task UndeleteLockedAsync(DeletedImage deleted, CancellationToken cancellationToken)
+    protected override async Task UndeleteLockedAsync(DeletedImage deleted, CancellationToken cancellationToken)
     {
         var link = deleted.Link;
         var deletedManifest = manifests.TryRead(deleted.Link);
@@ -239,7 +165,7 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
             }
             artifacts.Delete(deletedManifestBucket, deletedManifestKey);
         }
-        await store.WriteAsync(
+        await Store.WriteAsync(
             [
                 RecordWrite.Delete(ImsCollections.DeletedImages, deleted.Id),
                 RecordWrite.Insert(ImsCollections.Images, deleted.Id, deleted.ToImage(link)),
@@ -247,18 +173,18 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
             cancellationToken);
     }
 
-    private async Task HardDeleteLockedAsync(Image image, bool cascade, CancellationToken cancellationToken)
+    protected override async Task HardDeleteLockedAsync(Image image, bool cascade, CancellationToken cancellationToken)
     {
-        await store.WriteAsync(RecordWrite.Delete(ImsCollections.Images, image.Id), cancellationToken);
+        await Store.WriteAsync(RecordWrite.Delete(ImsCollections.Images, image.Id), cancellationToken);
         if (cascade)
         {
             DeleteListedFiles(image.Link);
         }
     }
 
-    private async Task PurgeLockedAsync(DeletedImage deleted, CancellationToken cancellationToken)
+    protected override async Task PurgeLockedAsync(DeletedImage deleted, CancellationToken cancellationToken)
     {
-        await store.WriteAsync(RecordWrite.Delete(ImsCollections.DeletedImages, deleted.Id), cancellationToken);
+        await Store.WriteAsync(RecordWrite.Delete(ImsCollections.DeletedImages, deleted.Id), cancellationToken);
         // Only files this image moved aside are its own: a link kept at delete time (its manifest
         // could not be read) may name another image's files by now.
         if (deleted.Link is not null && ArtifactPath.TryParse(deleted.Link.Path, out _, out var key) && key.StartsWith(ArtifactLinks.DeletedPrefix, StringComparison.Ordinal))

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Cray.Ims.Api;
 using Cray.Ims.Model;
 using Cray.Ims.Validation;
 using Cray.Platform;
@@ -8,7 +7,8 @@ using Cray.Platform.Storage;
 namespace Cray.Ims.PublicKeys;
 
 /// <summary>SSH public keys that jobs authorise; v3 deletes them softly, v2 and the root hard (which is what CFS uses).</summary>
-public sealed class PublicKeyService(IRecordStore store, TimeProvider clock) : IDeletedRecords<DeletedPublicKey>
+public sealed class PublicKeyService(IRecordStore store, TimeProvider clock)
+    : SoftDeletableRecords<PublicKey, DeletedPublicKey>(store, ImsCollections.PublicKeys, ImsCollections.DeletedPublicKeys)
 {
     private static readonly string[] CreateFields = ["name", "public_key"];
 
@@ -27,78 +27,38 @@ public sealed class PublicKeyService(IRecordStore store, TimeProvider clock) : I
         return (name!, key!);
     }
 
-    public Task<IReadOnlyList<PublicKey>> ListAsync(CancellationToken cancellationToken)
-        => store.ListAsync<PublicKey>(ImsCollections.PublicKeys, cancellationToken);
-
-    public async Task<PublicKey> GetAsync(string id, CancellationToken cancellationToken)
-        => await store.GetAsync<PublicKey>(ImsCollections.PublicKeys, id, cancellationToken) ?? throw ImsProblems.NotFound();
-
-    public Task<IReadOnlyList<DeletedPublicKey>> ListDeletedAsync(CancellationToken cancellationToken)
-        => store.ListAsync<DeletedPublicKey>(ImsCollections.DeletedPublicKeys, cancellationToken);
-
-    public async Task<DeletedPublicKey> GetDeletedAsync(string id, CancellationToken cancellationToken)
-        => await store.GetAsync<DeletedPublicKey>(ImsCollections.DeletedPublicKeys, id, cancellationToken) ?? throw ImsProblems.NotFound();
-
     public async Task<PublicKey> CreateAsync(string name, string key, CancellationToken cancellationToken)
     {
         var record = new PublicKey(Timestamps.Format(clock.GetUtcNow()), Guid.NewGuid().ToString(), name, key);
-        await store.WriteAsync(RecordWrite.Insert(ImsCollections.PublicKeys, record.Id, record), cancellationToken);
+        await Store.WriteAsync(RecordWrite.Insert(ImsCollections.PublicKeys, record.Id, record), cancellationToken);
         return record;
     }
 
-    public async Task SoftDeleteAsync(string id, CancellationToken cancellationToken)
-    {
-        var key = await GetAsync(id, cancellationToken);
-        await store.WriteAsync(
+    protected override Task SoftDeleteLockedAsync(PublicKey key, CancellationToken cancellationToken)
+        => Store.WriteAsync(
             [
-                RecordWrite.Delete(ImsCollections.PublicKeys, id),
-                RecordWrite.Insert(ImsCollections.DeletedPublicKeys, id, key.ToDeleted(Timestamps.Format(clock.GetUtcNow()))),
+                RecordWrite.Delete(ImsCollections.PublicKeys, key.Id),
+                RecordWrite.Insert(ImsCollections.DeletedPublicKeys, key.Id, key.ToDeleted(Timestamps.Format(clock.GetUtcNow()))),
             ],
             cancellationToken);
-    }
 
-    public async Task SoftDeleteAllAsync(CancellationToken cancellationToken)
-    {
-        foreach (var key in await ListAsync(cancellationToken))
-        {
-            await SoftDeleteAsync(key.Id, cancellationToken);
-        }
-    }
+    protected override Task HardDeleteLockedAsync(PublicKey key, bool cascade, CancellationToken cancellationToken)
+        => Store.WriteAsync(RecordWrite.Delete(ImsCollections.PublicKeys, key.Id), cancellationToken);
 
-    public async Task HardDeleteAsync(string id, CancellationToken cancellationToken)
-    {
-        await GetAsync(id, cancellationToken);
-        await store.WriteAsync(RecordWrite.Delete(ImsCollections.PublicKeys, id), cancellationToken);
-    }
+    protected override Task HardDeleteAllLockedAsync(IReadOnlyList<PublicKey> records, bool cascade, CancellationToken cancellationToken)
+        => Store.WriteAsync(records.Select(key => RecordWrite.Delete(ImsCollections.PublicKeys, key.Id)).ToList(), cancellationToken);
 
-    public async Task HardDeleteAllAsync(CancellationToken cancellationToken)
-        => await store.WriteAsync((await ListAsync(cancellationToken)).Select(key => RecordWrite.Delete(ImsCollections.PublicKeys, key.Id)).ToList(), cancellationToken);
-
-    public async Task UndeleteAsync(string id, CancellationToken cancellationToken)
-    {
-        var deleted = await GetDeletedAsync(id, cancellationToken);
-        await store.WriteAsync(
+    protected override Task UndeleteLockedAsync(DeletedPublicKey deleted, CancellationToken cancellationToken)
+        => Store.WriteAsync(
             [
-                RecordWrite.Delete(ImsCollections.DeletedPublicKeys, id),
-                RecordWrite.Insert(ImsCollections.PublicKeys, id, deleted.ToPublicKey()),
+                RecordWrite.Delete(ImsCollections.DeletedPublicKeys, deleted.Id),
+                RecordWrite.Insert(ImsCollections.PublicKeys, deleted.Id, deleted.ToPublicKey()),
             ],
             cancellationToken);
-    }
 
-    public async Task UndeleteAllAsync(CancellationToken cancellationToken)
-    {
-        foreach (var deleted in await ListDeletedAsync(cancellationToken))
-        {
-            await UndeleteAsync(deleted.Id, cancellationToken);
-        }
-    }
+    protected override Task PurgeLockedAsync(DeletedPublicKey deleted, CancellationToken cancellationToken)
+        => Store.WriteAsync(RecordWrite.Delete(ImsCollections.DeletedPublicKeys, deleted.Id), cancellationToken);
 
-    public async Task PurgeAsync(string id, CancellationToken cancellationToken)
-    {
-        await GetDeletedAsync(id, cancellationToken);
-        await store.WriteAsync(RecordWrite.Delete(ImsCollections.DeletedPublicKeys, id), cancellationToken);
-    }
-
-    public async Task PurgeAllAsync(CancellationToken cancellationToken)
-        => await store.WriteAsync((await ListDeletedAsync(cancellationToken)).Select(key => RecordWrite.Delete(ImsCollections.DeletedPublicKeys, key.Id)).ToList(), cancellationToken);
+    protected override Task PurgeAllLockedAsync(IReadOnlyList<DeletedPublicKey> deleted, CancellationToken cancellationToken)
+        => Store.WriteAsync(deleted.Select(key => RecordWrite.Delete(ImsCollections.DeletedPublicKeys, key.Id)).ToList(), cancellationToken);
 }

@@ -1,10 +1,8 @@
 using Cray.Artifacts;
-using Cray.Ims.Api;
 using Cray.Ims.Model;
 using Cray.Ims.Validation;
 using Cray.Platform;
 using Cray.Platform.Storage;
-using Cray.Platform.Work;
 
 namespace Cray.Ims.Recipes;
 
@@ -14,25 +12,11 @@ namespace Cray.Ims.Recipes;
 /// back; purge and a cascading hard delete (v2 and the unversioned root) remove it.
 /// </summary>
 public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, TimeProvider clock)
-    : IDeletedRecords<DeletedRecipe>, IDeletableRecords
+    : SoftDeletableRecords<Recipe, DeletedRecipe>(store, ImsCollections.Recipes, ImsCollections.DeletedRecipes)
 {
-    // One writer at a time: link uniqueness and record moves are read-then-write sequences.
-    private readonly AsyncLock writeLock = new();
-
-    public Task<IReadOnlyList<Recipe>> ListAsync(CancellationToken cancellationToken)
-        => store.ListAsync<Recipe>(ImsCollections.Recipes, cancellationToken);
-
-    public async Task<Recipe> GetAsync(string id, CancellationToken cancellationToken)
-        => await store.GetAsync<Recipe>(ImsCollections.Recipes, id, cancellationToken) ?? throw ImsProblems.NotFound();
-
-    public Task<IReadOnlyList<DeletedRecipe>> ListDeletedAsync(CancellationToken cancellationToken)
-        => store.ListAsync<DeletedRecipe>(ImsCollections.DeletedRecipes, cancellationToken);
-
-    public async Task<DeletedRecipe> GetDeletedAsync(string id, CancellationToken cancellationToken)
-        => await store.GetAsync<DeletedRecipe>(ImsCollections.DeletedRecipes, id, cancellationToken) ?? throw ImsProblems.NotFound();
 
     public Task<Recipe> CreateAsync(RecipeCreate request, CancellationToken cancellationToken)
-        => writeLock.RunAsync(async () =>
+        => WriteLock.RunAsync(async () =>
         {
             if (request.Link is not null)
             {
@@ -40,12 +24,12 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
             }
             var recipe = new Recipe(request.Arch, Now(), Guid.NewGuid().ToString(), request.Link, request.LinuxDistribution, request.Name,
                 request.RecipeType, request.RequireDkms, request.TemplateDictionary);
-            await store.WriteAsync(RecordWrite.Insert(ImsCollections.Recipes, recipe.Id, recipe), cancellationToken);
+            await Store.WriteAsync(RecordWrite.Insert(ImsCollections.Recipes, recipe.Id, recipe), cancellationToken);
             return recipe;
         }, cancellationToken);
 
     public Task<Recipe> PatchAsync(string id, RecipePatch patch, CancellationToken cancellationToken)
-        => writeLock.RunAsync(async () =>
+        => WriteLock.RunAsync(async () =>
         {
             var recipe = await GetAsync(id, cancellationToken);
             recipe = recipe with
@@ -55,56 +39,8 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
                 RequireDkms = patch.RequireDkms ?? recipe.RequireDkms,
                 TemplateDictionary = patch.TemplateDictionary ?? recipe.TemplateDictionary,
             };
-            await store.WriteAsync(RecordWrite.Upsert(ImsCollections.Recipes, id, recipe), cancellationToken);
+            await Store.WriteAsync(RecordWrite.Upsert(ImsCollections.Recipes, id, recipe), cancellationToken);
             return recipe;
-        }, cancellationToken);
-
-    public Task SoftDeleteAsync(string id, CancellationToken cancellationToken)
-        => writeLock.RunAsync(async () => await SoftDeleteLockedAsync(await GetAsync(id, cancellationToken), cancellationToken), cancellationToken);
-
-    public Task SoftDeleteAllAsync(CancellationToken cancellationToken)
-        => writeLock.RunAsync(async () =>
-        {
-            foreach (var recipe in await ListAsync(cancellationToken))
-            {
-                await SoftDeleteLockedAsync(recipe, cancellationToken);
-            }
-        }, cancellationToken);
-
-    public Task HardDeleteAsync(string id, bool cascade, CancellationToken cancellationToken)
-        => writeLock.RunAsync(async () => await HardDeleteLockedAsync(await GetAsync(id, cancellationToken), cascade, cancellationToken), cancellationToken);
-
-    public Task HardDeleteAllAsync(bool cascade, CancellationToken cancellationToken)
-        => writeLock.RunAsync(async () =>
-        {
-            foreach (var recipe in await ListAsync(cancellationToken))
-            {
-                await HardDeleteLockedAsync(recipe, cascade, cancellationToken);
-            }
-        }, cancellationToken);
-
-    public Task UndeleteAsync(string id, CancellationToken cancellationToken)
-        => writeLock.RunAsync(async () => await UndeleteLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken), cancellationToken);
-
-    public Task UndeleteAllAsync(CancellationToken cancellationToken)
-        => writeLock.RunAsync(async () =>
-        {
-            foreach (var deleted in await ListDeletedAsync(cancellationToken))
-            {
-                await UndeleteLockedAsync(deleted, cancellationToken);
-            }
-        }, cancellationToken);
-
-    public Task PurgeAsync(string id, CancellationToken cancellationToken)
-        => writeLock.RunAsync(async () => await PurgeLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken), cancellationToken);
-
-    public Task PurgeAllAsync(CancellationToken cancellationToken)
-        => writeLock.RunAsync(async () =>
-        {
-            foreach (var deleted in await ListDeletedAsync(cancellationToken))
-            {
-                await PurgeLockedAsync(deleted, cancellationToken);
-            }
         }, cancellationToken);
 
     /// <summary>The path is unique among recipes and the archive exists; its content is only read by create jobs.</summary>
@@ -119,7 +55,7 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
         ArtifactLinks.RequireObject(artifacts, link);
     }
 
-    private async Task SoftDeleteLockedAsync(Recipe recipe, CancellationToken cancellationToken)
+    protected override async Task SoftDeleteLockedAsync(Recipe recipe, CancellationToken cancellationToken)
     {
         // An archive that is already gone is skipped and the link kept, as for images.
         var moved = MoveArchive(recipe.Link, key => ArtifactLinks.DeletedPrefix + key);
@@ -131,7 +67,7 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
             cancellationToken);
     }
 
-    private async Task UndeleteLockedAsync(DeletedRecipe deleted, CancellationToken cancellationToken)
+    protected override async Task UndeleteLockedAsync(DeletedRecipe deleted, CancellationToken cancellationToken)
     {
         var originalPath = deleted.Link?.Path.Replace("/" + ArtifactLinks.DeletedPrefix, "/", StringComparison.Ordinal);
         if ((await ListAsync(cancellationToken)).FirstOrDefault(recipe => recipe.Link?.Path == originalPath) is { } holder)
@@ -148,18 +84,18 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
             cancellationToken);
     }
 
-    private async Task HardDeleteLockedAsync(Recipe recipe, bool cascade, CancellationToken cancellationToken)
+    protected override async Task HardDeleteLockedAsync(Recipe recipe, bool cascade, CancellationToken cancellationToken)
     {
-        await store.WriteAsync(RecordWrite.Delete(ImsCollections.Recipes, recipe.Id), cancellationToken);
+        await Store.WriteAsync(RecordWrite.Delete(ImsCollections.Recipes, recipe.Id), cancellationToken);
         if (cascade)
         {
             DeleteArchive(recipe.Link);
         }
     }
 
-    private async Task PurgeLockedAsync(DeletedRecipe deleted, CancellationToken cancellationToken)
+    protected override async Task PurgeLockedAsync(DeletedRecipe deleted, CancellationToken cancellationToken)
     {
-        await store.WriteAsync(RecordWrite.Delete(ImsCollections.DeletedRecipes, deleted.Id), cancellationToken);
+        await Store.WriteAsync(RecordWrite.Delete(ImsCollections.DeletedRecipes, deleted.Id), cancellationToken);
         // Only an archive this recipe moved aside is its own: a link that was kept (the archive was
         // already gone at delete time) may name another recipe's archive by now.
         if (deleted.Link is not null && ArtifactPath.TryParse(deleted.Link.Path, out _, out var key) && key.StartsWith(ArtifactLinks.DeletedPrefix, StringComparison.Ordinal))
@@ -200,7 +136,7 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
     {
         try
         {
-            await store.WriteAsync(writes, cancellationToken);
+            await Store.WriteAsync(writes, cancellationToken);
         }
         catch when (moved is not null)
         {
