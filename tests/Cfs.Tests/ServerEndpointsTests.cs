@@ -67,6 +67,26 @@ public sealed class ServerEndpointsTests : IAsyncLifetime
         Assert.NotNull(document["paths"]!["/apis/cfs/v3/sessions"]!["post"]);
     }
 
+    [Theory]
+    [InlineData("/apis/ims/v3/images/{id}", "get", "200", "link")]
+    [InlineData("/apis/ims/jobs", "post", "201", "ssh_containers")]
+    [InlineData("/apis/ims/v3/deleted/recipes", "get", "200", "deleted")]
+    [InlineData("/apis/cfs/v3/configurations/{configuration_id}", "get", "200", "additional_inventory")]
+    [InlineData("/apis/cfs/v3/sources/{source_id}", "get", "200", "ca_cert")]
+    public async Task TheOpenApiDocumentDescribesTypedAnswers(string path, string method, string status, string property)
+    {
+        var document = JsonNode.Parse(await GetTextAsync("/openapi/v1.json"))!;
+        var schema = document["paths"]![path]![method]!["responses"]![status]!["content"]!["application/json"]!["schema"]!;
+        Assert.Contains(property, Resolve(document, schema).ToJsonString());
+    }
+
+    /// <summary>The schema, with a $ref (or an array's item $ref) replaced by the component it names.</summary>
+    private static JsonNode Resolve(JsonNode document, JsonNode schema)
+    {
+        var reference = (string?)schema["$ref"] ?? (string?)schema["items"]?["$ref"];
+        return reference is null ? schema : document["components"]!["schemas"]![reference.Split('/')[^1]]!;
+    }
+
     [Fact]
     public async Task HealthNamesTheRoles()
     {

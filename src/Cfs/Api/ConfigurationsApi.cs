@@ -48,8 +48,14 @@ public static class ConfigurationsApi
             });
         });
 
-        group.MapGet("/configurations/{configuration_id}", async (string configuration_id, HttpRequest request, ConfigurationService configurations, CancellationToken cancellationToken)
+        var get = group.MapGet("/configurations/{configuration_id}", async (string configuration_id, HttpRequest request, ConfigurationService configurations,
+            CancellationToken cancellationToken)
             => CfsApi.Json(Shape(await configurations.GetAsync(configuration_id, Tenant(request, version), cancellationToken), version)));
+        if (version == CfsApiVersion.V3)
+        {
+            // The record is the v3 shape; v2's camelCase shape is made from it and has no type of its own.
+            get.Produces<ConfigurationRecord>();
+        }
 
         group.MapPut("/configurations/{configuration_id}", async (string configuration_id, HttpRequest request, ConfigurationService configurations, CancellationToken cancellationToken) =>
         {

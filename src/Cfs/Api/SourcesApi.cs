@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Cray.Cfs.Model;
 using Cray.Cfs.Options;
 using Cray.Cfs.Sources;
 using Microsoft.AspNetCore.Builder;
@@ -29,10 +30,12 @@ public static class SourcesApi
         });
 
         group.MapPost("/sources", async (HttpRequest request, SourceService sources, CancellationToken cancellationToken)
-            => CfsApi.Json(CfsApi.Node(await sources.CreateAsync(await CfsApi.ReadBodyAsync(request, cancellationToken), cancellationToken)), StatusCodes.Status201Created));
+            => CfsApi.Json(CfsApi.Node(await sources.CreateAsync(await CfsApi.ReadBodyAsync(request, cancellationToken), cancellationToken)), StatusCodes.Status201Created))
+            .Produces<SourceRecord>(StatusCodes.Status201Created);
 
         group.MapGet("/sources/{source_id}", async (string source_id, SourceService sources, CancellationToken cancellationToken)
-            => CfsApi.Json(CfsApi.Node(await sources.GetAsync(Decode(source_id), cancellationToken))));
+            => CfsApi.Json(CfsApi.Node(await sources.GetAsync(Decode(source_id), cancellationToken))))
+            .Produces<SourceRecord>();
 
         group.MapPost("/sources/{source_id}", async (string source_id, HttpRequest request, SourceService sources, CancellationToken cancellationToken)
             => CfsApi.Json(CfsApi.Node(await sources.RestoreAsync(Decode(source_id), await CfsApi.ReadBodyAsync(request, cancellationToken), cancellationToken)),

@@ -35,7 +35,8 @@ public static class DeletedRecordsApi
         static TService Records(HttpContext context) => context.RequestServices.GetRequiredService<TService>();
 
         group.MapGet(path, async (HttpContext context, CancellationToken cancellationToken)
-            => ImsApi.Json(await Records(context).ListDeletedAsync(cancellationToken)));
+            => ImsApi.Json(await Records(context).ListDeletedAsync(cancellationToken)))
+            .Produces<IReadOnlyList<TDeleted>>();
 
         group.MapDelete(path, async (HttpContext context, CancellationToken cancellationToken) =>
         {
@@ -51,7 +52,8 @@ public static class DeletedRecordsApi
         });
 
         group.MapGet(path + "/{id}", async (string id, HttpContext context, CancellationToken cancellationToken)
-            => ImsApi.Json(await Records(context).GetDeletedAsync(id, cancellationToken)));
+            => ImsApi.Json(await Records(context).GetDeletedAsync(id, cancellationToken)))
+            .Produces<TDeleted>();
 
         group.MapDelete(path + "/{id}", async (string id, HttpContext context, CancellationToken cancellationToken) =>
         {

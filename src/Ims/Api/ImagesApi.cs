@@ -1,4 +1,5 @@
 using Cray.Ims.Images;
+using Cray.Ims.Model;
 using Cray.Platform.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -11,16 +12,18 @@ public static class ImagesApi
     public static RouteGroupBuilder MapImagesApi(this RouteGroupBuilder group, ImsRouteFamily family)
     {
         group.MapGet("/images", async (ImageService images, CancellationToken cancellationToken)
-            => ImsApi.Json(await images.ListAsync(cancellationToken)));
+            => ImsApi.Json(await images.ListAsync(cancellationToken)))
+            .Produces<IReadOnlyList<Image>>();
 
         group.MapPost("/images", async (HttpRequest request, ImageService images, CancellationToken cancellationToken) =>
         {
             var create = ImageRequests.ParseCreate(await JsonBodies.ReadObjectAsync(request, ImsApi.BodyStyle, cancellationToken));
             return ImsApi.Json(await images.CreateAsync(create, cancellationToken), StatusCodes.Status201Created);
-        });
+        }).Produces<Image>(StatusCodes.Status201Created);
 
         group.MapGet("/images/{id}", async (string id, ImageService images, CancellationToken cancellationToken)
-            => ImsApi.Json(await images.GetAsync(id, cancellationToken)));
+            => ImsApi.Json(await images.GetAsync(id, cancellationToken)))
+            .Produces<Image>();
 
         group.MapPatch("/images/{id}", async (string id, HttpRequest request, ImageService images, CancellationToken cancellationToken) =>
         {
@@ -28,7 +31,7 @@ public static class ImagesApi
             await images.GetAsync(id, cancellationToken);
             var patch = ImageRequests.ParsePatch(await JsonBodies.ReadObjectAsync(request, ImsApi.BodyStyle, cancellationToken));
             return ImsApi.Json(await images.PatchAsync(id, patch, cancellationToken));
-        });
+        }).Produces<Image>();
 
         return group.MapRecordDeletionApi<ImageService>("images", family);
     }

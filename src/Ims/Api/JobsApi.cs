@@ -12,13 +12,14 @@ public static class JobsApi
     public static RouteGroupBuilder MapJobsApi(this RouteGroupBuilder group)
     {
         group.MapGet("/jobs", async (JobService jobs, CancellationToken cancellationToken)
-            => ImsApi.Json(await jobs.ListAsync(cancellationToken)));
+            => ImsApi.Json(await jobs.ListAsync(cancellationToken)))
+            .Produces<IReadOnlyList<Job>>();
 
         group.MapPost("/jobs", async (HttpRequest request, JobService jobs, CancellationToken cancellationToken) =>
         {
             var create = JobRequests.ParseCreate(await JsonBodies.ReadObjectAsync(request, ImsApi.BodyStyle, cancellationToken));
             return ImsApi.Json(await jobs.CreateAsync(create, cancellationToken), StatusCodes.Status201Created);
-        });
+        }).Produces<Job>(StatusCodes.Status201Created);
 
         group.MapDelete("/jobs", async (HttpRequest request, JobService jobs, CancellationToken cancellationToken) =>
         {
@@ -33,14 +34,15 @@ public static class JobsApi
         group.MapGet("/jobs/{id}", async (string id, string? wait, string? timeout, JobService jobs, CancellationToken cancellationToken)
             => ImsApi.Json(JobRequests.ParseWait(wait, timeout) is { } until
                 ? await jobs.WaitForStatusAsync(id, until.Statuses, until.Timeout, cancellationToken)
-                : await jobs.GetAsync(id, cancellationToken)));
+                : await jobs.GetAsync(id, cancellationToken)))
+            .Produces<Job>();
 
         group.MapPatch("/jobs/{id}", async (string id, HttpRequest request, JobService jobs, CancellationToken cancellationToken) =>
         {
             await jobs.GetAsync(id, cancellationToken);
             var patch = JobRequests.ParsePatch(await JsonBodies.ReadObjectAsync(request, ImsApi.BodyStyle, cancellationToken));
             return ImsApi.Json(await jobs.PatchAsync(id, patch, cancellationToken));
-        });
+        }).Produces<Job>();
 
         group.MapDelete("/jobs/{id}", async (string id, JobService jobs, CancellationToken cancellationToken) =>
         {
