@@ -1,42 +1,8 @@
-using System.CommandLine;
 using System.Text.RegularExpressions;
-using Cray.Cli.Artifacts;
-using Cray.Cli.Cfs;
+using Cray.Cli;
 using Cray.Cli.Common;
-using Cray.Cli.Configuration;
-using Cray.Cli.Ims;
 
-var (arguments, verbosity) = GlobalOptions.ExtractVerbosity(args);
-Leaf.Verbosity = verbosity;
-
-var root = new RootCommand("Cray management and workflow tool");
-root.Subcommands.Add(ConfigCommands.BuildInit());
-root.Subcommands.Add(ConfigCommands.BuildConfig());
-root.Subcommands.Add(AuthCommands.Build());
-root.Subcommands.Add(ImsCommands.Build());
-root.Subcommands.Add(ArtifactsCommands.Build());
-root.Subcommands.Add(CfsCommands.Build());
-var version = root.Options.OfType<VersionOption>().FirstOrDefault();
-if (version is not null)
-{
-    version.Description = "Show the version and exit";
-}
-
-var parseResult = root.Parse(arguments);
-if (parseResult.Errors.Count > 0)
-{
-    var command = parseResult.CommandResult.Command;
-    if (command.Subcommands.Count > 0 && parseResult.Errors.All(error => error.Message.StartsWith("Required command was not provided", StringComparison.Ordinal)))
-    {
-        // A group without a command shows its help, as the reference does.
-        return root.Parse([.. arguments, "-h"]).Invoke();
-    }
-    Console.Error.Write(Leaf.UsageBlock(command));
-    var first = parseResult.Errors[0];
-    Console.Error.WriteLine($"Error: {UsageErrors.Translate(first.Message, (first.SymbolResult as System.CommandLine.Parsing.OptionResult)?.Option.Name)}");
-    return 2;
-}
-return await parseResult.InvokeAsync();
+return await CrayCommandLine.RunAsync(args, CliHost.System());
 
 /// <summary>Rewrites the parser's messages into the reference CLI's wording.</summary>
 internal static partial class UsageErrors

@@ -6,7 +6,7 @@ namespace Cray.Cli.Tests;
 public sealed class OptionsCommandTests : IAsyncLifetime
 {
     private readonly RecordingServer server = new();
-    private readonly BuiltCray cray = new();
+    private readonly InProcessCray cray = new();
 
     public async Task InitializeAsync()
         => Assert.Equal(0, (await cray.RunAsync("init", "--hostname", $"127.0.0.1:{server.Port}", "--no-auth")).ExitCode);

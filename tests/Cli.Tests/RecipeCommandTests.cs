@@ -6,7 +6,7 @@ namespace Cray.Cli.Tests;
 public sealed class RecipeCommandTests : IAsyncLifetime
 {
     private readonly RecordingServer server = new();
-    private readonly BuiltCray cray = new();
+    private readonly InProcessCray cray = new();
 
     public async Task InitializeAsync()
     {

@@ -20,11 +20,11 @@ public sealed class TransferProgress
     public static async Task<T> RunAsync<T>(CliContext context, Func<TransferProgress, Task<T>> work)
     {
         var progress = new TransferProgress(context);
-        if (context.Quiet || Console.IsErrorRedirected)
+        if (context.Quiet || CliHost.Current.ErrorIsRedirected)
         {
             return await work(progress);
         }
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(CliHost.Current.Error) });
         T result = default!;
         await console.Progress()
             .AutoClear(false)

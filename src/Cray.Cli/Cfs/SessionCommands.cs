@@ -151,7 +151,7 @@ public static class SessionCommands
         var session = await context.Api.SendAsync(HttpMethod.Get, $"{basePath}/{escaped}", cancellationToken: token);
         if ((string?)session?["status"]?["session"]?["succeeded"] != "true")
         {
-            Console.Out.Write(Output.OutputFormats.Render(session, context.Format));
+            CliHost.Current.Out.Write(Output.OutputFormats.Render(session, context.Format));
             throw new CliException($"Session {name} did not succeed; see: cray cfs sessions logs {name}", exitCode: 1);
         }
         return session;

@@ -61,7 +61,7 @@ public static class SourceCommands
             Description = "Password; prefer the CRAY_CFS_V3_SOURCES_" + (required ? "CREATE" : "UPDATE") + "_CREDENTIALS_PASSWORD variable or the prompt, which keep it off the command line",
             HelpName = "PASSWORD",
             // Without a terminal to prompt on, the reference's rule holds: the password is a required option.
-            Required = required && Console.IsInputRedirected,
+            Required = required && CliHost.Current.InputIsRedirected,
         };
         var method = new Option<string>("--credentials-authentication-method") { Description = "Authentication method (password)", HelpName = "METHOD" };
         method.AcceptOnlyFromAmong("password");
@@ -107,18 +107,18 @@ public static class SourceCommands
 
     private static string PromptPassword()
     {
-        if (Console.IsInputRedirected)
+        if (CliHost.Current.InputIsRedirected)
         {
             throw new CliException("Missing option '--credentials-password' (or its environment variable).", showUsage: true);
         }
-        Console.Error.Write("Password: ");
+        CliHost.Current.Error.Write("Password: ");
         var text = new System.Text.StringBuilder();
         while (true)
         {
             var key = Console.ReadKey(intercept: true);
             if (key.Key == ConsoleKey.Enter)
             {
-                Console.Error.WriteLine();
+                CliHost.Current.Error.WriteLine();
                 return text.ToString();
             }
             if (key.Key == ConsoleKey.Backspace && text.Length > 0)

@@ -33,18 +33,18 @@ public sealed class CliContext(ParseResult parseResult, int verbosity)
         }
     }
 
-    public string? ConfigurationName => Explicit(GlobalOptions.Configuration) ?? Environment.GetEnvironmentVariable("CRAY_CONFIG");
+    public string? ConfigurationName => Explicit(GlobalOptions.Configuration) ?? CliHost.Current.Variable("CRAY_CONFIG");
 
     public CrayConfiguration Configuration => configuration ??= CrayConfiguration.Load(ConfigurationName);
 
     public ApiClient Api => api ??= new ApiClient(this);
 
     public bool Quiet => ParseResult.GetValue(GlobalOptions.Quiet)
-        || IsTrue(Environment.GetEnvironmentVariable("CRAY_QUIET"))
+        || IsTrue(CliHost.Current.Variable("CRAY_QUIET"))
         || ConfigurationValueOrNull("core.quiet") is true;
 
     /// <summary>--token, else CRAY_CREDENTIALS, else the token file `cray auth login` wrote for the configured user.</summary>
-    public string? TokenPath => Explicit(GlobalOptions.Token) ?? Environment.GetEnvironmentVariable("CRAY_CREDENTIALS") ?? LoginTokenPath;
+    public string? TokenPath => Explicit(GlobalOptions.Token) ?? CliHost.Current.Variable("CRAY_CREDENTIALS") ?? LoginTokenPath;
 
     private string? LoginTokenPath
         => Configuration.Hostname is { } hostname && ConfigurationValueOrNull("auth.login.username") is string username
@@ -58,7 +58,7 @@ public sealed class CliContext(ParseResult parseResult, int verbosity)
         get
         {
             var format = Explicit(GlobalOptions.Format)
-                ?? Environment.GetEnvironmentVariable("CRAY_FORMAT")
+                ?? CliHost.Current.Variable("CRAY_FORMAT")
                 ?? ConfigurationValueOrNull("core.format") as string
                 ?? OutputFormats.Toml;
             if (!OutputFormats.All.Contains(format))
@@ -92,7 +92,7 @@ public sealed class CliContext(ParseResult parseResult, int verbosity)
     {
         var variable = option.Name.TrimStart('-').Replace('-', '_');
         var environmentName = "CRAY_" + string.Join('_', CommandPath.Select(word => word.Replace('-', '_').ToUpperInvariant())) + "_" + variable.ToUpperInvariant();
-        return Environment.GetEnvironmentVariable(environmentName)
+        return CliHost.Current.Variable(environmentName)
             ?? ConfigurationValueOrNull(string.Join('.', CommandPath) + "." + variable)?.ToString();
     }
 
@@ -132,7 +132,7 @@ public sealed class CliContext(ParseResult parseResult, int verbosity)
     {
         if (!Quiet)
         {
-            Console.Error.WriteLine(line);
+            CliHost.Current.Error.WriteLine(line);
         }
     }
 

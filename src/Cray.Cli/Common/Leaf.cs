@@ -7,9 +7,6 @@ namespace Cray.Cli.Common;
 /// <summary>Builds leaf commands: the global options, error reporting, and the result printed in the chosen format.</summary>
 public static class Leaf
 {
-    /// <summary>Set once from the raw arguments, since -v is counted before parsing.</summary>
-    public static int Verbosity { get; set; }
-
     public static Command Create(string name, string description, Func<CliContext, CancellationToken, Task<JsonNode?>> run, params Symbol[] symbols)
     {
         var command = new Command(name, description);
@@ -29,7 +26,7 @@ public static class Leaf
         GlobalOptions.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            var context = new CliContext(parseResult, Verbosity);
+            var context = new CliContext(parseResult, CliHost.Current.Verbosity);
             try
             {
                 var format = context.Format;
@@ -40,7 +37,7 @@ public static class Leaf
                 var result = await run(context, cancellationToken);
                 if (!ReferenceEquals(result, NoOutput))
                 {
-                    Console.Out.Write(OutputFormats.Render(result, format));
+                    CliHost.Current.Out.Write(OutputFormats.Render(result, format));
                 }
                 return 0;
             }
@@ -50,13 +47,13 @@ public static class Leaf
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                Console.Error.WriteLine("Aborted!");
+                CliHost.Current.Error.WriteLine("Aborted!");
                 return 1;
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or HttpRequestException or System.Text.Json.JsonException or InvalidOperationException)
             {
                 // Never a traceback: one clear line, as for every other error.
-                Console.Error.WriteLine($"Error: {exception.Message}");
+                CliHost.Current.Error.WriteLine($"Error: {exception.Message}");
                 return 1;
             }
         });
@@ -96,9 +93,9 @@ public static class Leaf
     {
         if (exception.ShowUsage)
         {
-            Console.Error.Write(UsageBlock(parseResult.CommandResult.Command));
+            CliHost.Current.Error.Write(UsageBlock(parseResult.CommandResult.Command));
         }
-        Console.Error.WriteLine($"Error: {exception.Message}");
+        CliHost.Current.Error.WriteLine($"Error: {exception.Message}");
         return exception.ExitCode;
     }
 

@@ -15,8 +15,15 @@ public static class LogCommand
             using var request = new HttpRequestMessage(HttpMethod.Get, context.Api.Url(path, [new("follow", context.ParseResult.GetValue(follow) ? "true" : null)]));
             using var response = await context.Api.SendRawAsync(request, HttpCompletionOption.ResponseHeadersRead, token);
             await using var stream = await response.Content.ReadAsStreamAsync(token);
-            await using var stdout = Console.OpenStandardOutput();
-            await stream.CopyToAsync(stdout, token);
+            // Written as it arrives, so --follow shows each line when the server sends it.
+            using var reader = new StreamReader(stream, System.Text.Encoding.UTF8);
+            var buffer = new char[8192];
+            int read;
+            while ((read = await reader.ReadAsync(buffer, token)) > 0)
+            {
+                await CliHost.Current.Out.WriteAsync(buffer.AsMemory(0, read), token);
+                await CliHost.Current.Out.FlushAsync(token);
+            }
             return Leaf.NoOutput;
         }, id, follow);
     }

@@ -5,8 +5,8 @@ public static class Prompts
 {
     public static string Ask(string label)
     {
-        Console.Error.Write($"{label}: ");
-        var answer = Console.ReadLine();
+        CliHost.Current.Error.Write($"{label}: ");
+        var answer = CliHost.Current.In.ReadLine();
         if (string.IsNullOrWhiteSpace(answer))
         {
             throw new CliException("Aborted!", exitCode: 1);
@@ -17,12 +17,12 @@ public static class Prompts
     /// <summary>Like <see cref="Ask"/> without echoing what is typed; from a pipe, the first line.</summary>
     public static string AskSecret(string label)
     {
-        if (Console.IsInputRedirected)
+        if (CliHost.Current.InputIsRedirected)
         {
-            var line = Console.ReadLine();
+            var line = CliHost.Current.In.ReadLine();
             return string.IsNullOrWhiteSpace(line) ? throw new CliException("Aborted!", exitCode: 1) : line.Trim();
         }
-        Console.Error.Write($"{label}: ");
+        CliHost.Current.Error.Write($"{label}: ");
         var secret = new System.Text.StringBuilder();
         while (true)
         {
@@ -40,18 +40,18 @@ public static class Prompts
                 secret.Append(key.KeyChar);
             }
         }
-        Console.Error.WriteLine();
+        CliHost.Current.Error.WriteLine();
         return secret.Length == 0 ? throw new CliException("Aborted!", exitCode: 1) : secret.ToString();
     }
 
     public static bool Confirm(string question)
     {
-        if (Console.IsInputRedirected && Console.In.Peek() < 0)
+        if (CliHost.Current.InputIsRedirected && CliHost.Current.In.Peek() < 0)
         {
             return false;
         }
-        Console.Error.Write($"{question} [y/N]: ");
-        var answer = Console.ReadLine();
+        CliHost.Current.Error.Write($"{question} [y/N]: ");
+        var answer = CliHost.Current.In.ReadLine();
         return answer is not null && answer.Trim().ToLowerInvariant() is "y" or "yes";
     }
 }

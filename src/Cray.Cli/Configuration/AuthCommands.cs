@@ -28,7 +28,7 @@ public static class AuthCommands
         {
             try
             {
-                var configuration = CrayConfiguration.Load(parseResult.GetValue(GlobalOptions.Configuration) ?? Environment.GetEnvironmentVariable("CRAY_CONFIG"));
+                var configuration = CrayConfiguration.Load(parseResult.GetValue(GlobalOptions.Configuration) ?? CliHost.Current.Variable("CRAY_CONFIG"));
                 await LoginAsync(configuration, parseResult.GetValue(username), parseResult.GetValue(password), cancellationToken);
                 return 0;
             }
@@ -51,7 +51,7 @@ public static class AuthCommands
         username ??= configuration.Get("auth.login.username") as string ?? Prompts.Ask("Username");
         if (token is not null)
         {
-            Console.Error.WriteLine("Note: a token given with --password can be read by other users of this machine (ps); the prompt or standard input keep it private.");
+            CliHost.Current.Error.WriteLine("Note: a token given with --password can be read by other users of this machine (ps); the prompt or standard input keep it private.");
         }
         token = (token ?? Prompts.AskSecret("Password (access token)")).Trim();
         if (await StatusWithTokenAsync(hostname, token, cancellationToken) is not (>= 200 and < 300))
@@ -70,7 +70,7 @@ public static class AuthCommands
         {
             throw new CliException($"Unable to login! The token could not be saved: {exception.Message}");
         }
-        Console.WriteLine("Success!");
+        CliHost.Current.Out.WriteLine("Success!");
     }
 
     /// <summary>Whether the server answers 401 to a request without a token.</summary>

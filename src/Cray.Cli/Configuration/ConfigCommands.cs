@@ -24,7 +24,7 @@ public static class ConfigCommands
         {
             try
             {
-                var name = parseResult.GetValue(GlobalOptions.Configuration) ?? Environment.GetEnvironmentVariable("CRAY_CONFIG") ?? CrayConfiguration.DefaultName;
+                var name = parseResult.GetValue(GlobalOptions.Configuration) ?? CliHost.Current.Variable("CRAY_CONFIG") ?? CrayConfiguration.DefaultName;
                 var path = CrayConfiguration.PathOf(name);
                 if (File.Exists(path) && !parseResult.GetValue(overwrite)
                     && !Prompts.Confirm($"Overwrite configuration file at: {path} ?"))
@@ -45,10 +45,10 @@ public static class ConfigCommands
                     }
                     else
                     {
-                        Console.Error.WriteLine("Note: this cray-server does not require tokens (it runs without --auth token); continuing without logging in.");
+                        CliHost.Current.Error.WriteLine("Note: this cray-server does not require tokens (it runs without --auth token); continuing without logging in.");
                     }
                 }
-                Console.WriteLine("Initialization complete.");
+                CliHost.Current.Out.WriteLine("Initialization complete.");
                 return 0;
             }
             catch (CliException exception)
@@ -99,7 +99,7 @@ public static class ConfigCommands
                 throw new CliException("Unable to find configuration file.");
             }
             CrayConfiguration.Activate(name);
-            Console.WriteLine($"Your active configuration is: {name}");
+            CliHost.Current.Out.WriteLine($"Your active configuration is: {name}");
             return Task.FromResult<JsonNode?>(Leaf.NoOutput);
         }, useName));
 
@@ -114,7 +114,7 @@ public static class ConfigCommands
         config.Subcommands.Add(Leaf.Create("describe", "Show the active configuration", (context, _) =>
         {
             var configuration = context.Configuration;
-            Console.WriteLine($"Your active configuration is: {configuration.Name}");
+            CliHost.Current.Out.WriteLine($"Your active configuration is: {configuration.Name}");
             return Task.FromResult<JsonNode?>(ToJson(configuration.Table));
         }));
 
@@ -126,7 +126,7 @@ public static class ConfigCommands
             {
                 return Task.FromResult<JsonNode?>(ToJson(table));
             }
-            Console.WriteLine(value is bool flag ? (flag ? "True" : "False") : value.ToString());
+            CliHost.Current.Out.WriteLine(value is bool flag ? (flag ? "True" : "False") : value.ToString());
             return Task.FromResult<JsonNode?>(Leaf.NoOutput);
         }, getKey));
 

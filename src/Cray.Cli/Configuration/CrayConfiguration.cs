@@ -30,7 +30,7 @@ public sealed class CrayConfiguration
     {
         get
         {
-            var overridden = Environment.GetEnvironmentVariable("CRAY_CONFIG_DIR");
+            var overridden = CliHost.Current.Variable("CRAY_CONFIG_DIR");
             return string.IsNullOrEmpty(overridden)
                 ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config", "cray")
                 : overridden;

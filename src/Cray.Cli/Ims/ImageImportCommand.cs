@@ -188,7 +188,7 @@ public static class ImageImportCommand
         }
         catch (CliException exception)
         {
-            Console.Error.WriteLine($"Warning: could not remove the partly imported image {imageId}: {exception.Message}; the next import will.");
+            CliHost.Current.Error.WriteLine($"Warning: could not remove the partly imported image {imageId}: {exception.Message}; the next import will.");
             return false;
         }
     }

@@ -156,7 +156,7 @@ public static class JobCommands
                     await Task.Delay(TimeSpan.FromSeconds(1), token);
                 }
             }
-            Console.Out.Write(Output.OutputFormats.Render(job, context.Format));
+            CliHost.Current.Out.Write(Output.OutputFormats.Render(job, context.Format));
             if ((string?)job?["status"] == "error" && target != "error")
             {
                 throw new CliException($"Job {jobId} ended in error; see: cray ims jobs logs {jobId}", exitCode: 1);

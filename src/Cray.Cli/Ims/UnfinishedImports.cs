@@ -58,7 +58,7 @@ public static class UnfinishedImports
             if (image is not null && image["link"] is null)
             {
                 await RemoveAsync(context, bucket, note.ImageId, note.Keys, cancellationToken);
-                Console.Error.WriteLine($"Removed image {note.ImageId} and its {note.Keys.Count} uploaded files: an earlier import stopped before it linked them.");
+                CliHost.Current.Error.WriteLine($"Removed image {note.ImageId} and its {note.Keys.Count} uploaded files: an earlier import stopped before it linked them.");
             }
             Forget(note.ImageId);
         }
