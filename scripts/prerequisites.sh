@@ -20,6 +20,8 @@ declare -A CRAY_PACKAGES=(
   [bwrap]=bubblewrap
   [unshare]=util-linux
   [nsenter]=util-linux
+  # Tests run PostgreSQL as an unprivileged user when they run as root.
+  [setpriv]=util-linux
   # The jail's sessions reach the network through user-mode NAT, not the host's loopback.
   [slirp4netns]=slirp4netns
   # Tests read file capabilities of packed images.
@@ -40,7 +42,20 @@ ensure_packages() {
   fi
   # De-duplicate: several commands come from one package.
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-  echo "==> Installing missing packages: ${missing[*]}"
+  install_packages "${missing[@]}"
+}
+
+# PostgreSQL's server, which the record store's tests start privately; Debian keeps its programs
+# in /usr/lib/postgresql/VERSION/bin, off the PATH.
+ensure_postgresql() {
+  if compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; then
+    return 0
+  fi
+  install_packages postgresql
+}
+
+install_packages() {
+  echo "==> Installing missing packages: $*"
   local sudo=""
   if [ "$(id -u)" -ne 0 ]; then
     sudo="sudo"
@@ -53,7 +68,7 @@ ensure_packages() {
     $sudo chmod +x "$policy"
     created_policy=yes
   fi
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
   if [ -n "$created_policy" ]; then
     $sudo rm -f "$policy"
   fi

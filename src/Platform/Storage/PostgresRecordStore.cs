@@ -1,0 +1,219 @@
+using System.Text.Json;
+using Cray.Platform.Json;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Cray.Platform.Storage;
+
+/// <summary>
+/// PostgreSQL: documents as <c>jsonb</c>, ids in byte order (<c>COLLATE "C"</c>) so that paging by
+/// id matches SQLite's, and each collection's records in insertion order through a sequence.
+/// Several servers may share the database: schema changes are applied by one of them at a time
+/// (an advisory lock), and an update holds the record's row lock from its read to its write.
+/// </summary>
+public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
+{
+    /// <summary>Schema migrations in order; the table cray_schema_migrations records those applied.</summary>
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE cray_records (
+            sequence   bigint GENERATED ALWAYS AS IDENTITY,
+            collection text COLLATE "C" NOT NULL,
+            id         text COLLATE "C" NOT NULL,
+            body       jsonb NOT NULL,
+            PRIMARY KEY (collection, id)
+        );
+        CREATE INDEX cray_records_by_sequence ON cray_records (collection, sequence);
+        """,
+    ];
+
+    /// <summary>The advisory lock key that makes one server at a time migrate ("cray" in ASCII).</summary>
+    private const long MigrationLock = 0x63726179;
+
+    private const string UniqueViolation = "23505";
+
+    private readonly NpgsqlDataSource dataSource;
+    private readonly RecordChanges changes = new();
+
+    private PostgresRecordStore(NpgsqlDataSource dataSource) => this.dataSource = dataSource;
+
+    /// <summary>Opens the database and brings its schema up to date.</summary>
+    public static async Task<PostgresRecordStore> OpenAsync(string connectionString, CancellationToken cancellationToken = default)
+    {
+        var store = new PostgresRecordStore(NpgsqlDataSource.Create(connectionString));
+        try
+        {
+            await store.MigrateAsync(cancellationToken);
+            return store;
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
+    }
+
+    public static int LatestSchemaVersion => Migrations.Length;
+
+    public ValueTask DisposeAsync() => dataSource.DisposeAsync();
+
+    public Task NextChangeAsync(string collection) => changes.Next(collection);
+
+    public async Task<int> SchemaVersionAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("SELECT count(*) FROM cray_schema_migrations");
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken));
+    }
+
+    public async Task<T?> GetAsync<T>(string collection, string id, CancellationToken cancellationToken = default) where T : class
+    {
+        await using var command = dataSource.CreateCommand("SELECT body::text FROM cray_records WHERE collection = $1 AND id = $2");
+        command.Parameters.Add(new NpgsqlParameter { Value = collection });
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        var body = (string?)await command.ExecuteScalarAsync(cancellationToken);
+        return body is null ? null : JsonSerializer.Deserialize<T>(body, RecordJson.Options);
+    }
+
+    public async Task<IReadOnlyList<T>> ListAsync<T>(string collection, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("SELECT body::text FROM cray_records WHERE collection = $1 ORDER BY sequence");
+        command.Parameters.Add(new NpgsqlParameter { Value = collection });
+        var records = new List<T>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            records.Add(JsonSerializer.Deserialize<T>(reader.GetString(0), RecordJson.Options)!);
+        }
+        return records;
+    }
+
+    public async IAsyncEnumerable<T> ScanByIdAsync<T>(string collection, string? afterId = null,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(afterId is null
+            ? "SELECT body::text FROM cray_records WHERE collection = $1 ORDER BY id"
+            : "SELECT body::text FROM cray_records WHERE collection = $1 AND id > $2 ORDER BY id");
+        command.Parameters.Add(new NpgsqlParameter { Value = collection });
+        if (afterId is not null)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = afterId });
+        }
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return JsonSerializer.Deserialize<T>(reader.GetString(0), RecordJson.Options)!;
+        }
+    }
+
+    public async Task<T?> UpdateAsync<T>(string collection, string id, Func<T, T?> change, CancellationToken cancellationToken = default) where T : class
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // FOR UPDATE holds the row from this read to the commit, so no other writer (here or on another server) interleaves.
+        await using var read = new NpgsqlCommand("SELECT body::text FROM cray_records WHERE collection = $1 AND id = $2 FOR UPDATE", connection, transaction);
+        read.Parameters.Add(new NpgsqlParameter { Value = collection });
+        read.Parameters.Add(new NpgsqlParameter { Value = id });
+        var body = (string?)await read.ExecuteScalarAsync(cancellationToken);
+        var changed = body is null ? null : change(JsonSerializer.Deserialize<T>(body, RecordJson.Options)!);
+        if (changed is null)
+        {
+            await transaction.RollbackAsync(CancellationToken.None);
+            return null;
+        }
+        await using var write = new NpgsqlCommand("UPDATE cray_records SET body = $3 WHERE collection = $1 AND id = $2", connection, transaction);
+        write.Parameters.Add(new NpgsqlParameter { Value = collection });
+        write.Parameters.Add(new NpgsqlParameter { Value = id });
+        write.Parameters.Add(Body(changed));
+        await write.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(CancellationToken.None);
+        changes.Signal([collection]);
+        return changed;
+    }
+
+    public async Task WriteAsync(IReadOnlyList<RecordWrite> writes, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var write in writes)
+        {
+            await using var command = new NpgsqlCommand(write.Kind switch
+            {
+                RecordWriteKind.Insert => "INSERT INTO cray_records (collection, id, body) VALUES ($1, $2, $3)",
+                // An update keeps the record's place in its collection's order.
+                RecordWriteKind.Upsert => "INSERT INTO cray_records (collection, id, body) VALUES ($1, $2, $3) ON CONFLICT (collection, id) DO UPDATE SET body = excluded.body",
+                _ => "DELETE FROM cray_records WHERE collection = $1 AND id = $2",
+            }, connection, transaction);
+            command.Parameters.Add(new NpgsqlParameter { Value = write.Collection });
+            command.Parameters.Add(new NpgsqlParameter { Value = write.Id });
+            if (write.Kind != RecordWriteKind.Delete)
+            {
+                command.Parameters.Add(Body(write.Record));
+            }
+            try
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (PostgresException exception) when (exception.SqlState == UniqueViolation && write.Kind == RecordWriteKind.Insert)
+            {
+                throw new RecordConflictException(write.Collection, write.Id);
+            }
+        }
+        await transaction.CommitAsync(cancellationToken);
+        changes.Signal(writes.Select(write => write.Collection));
+    }
+
+    private static NpgsqlParameter Body(object? record) => new()
+    {
+        NpgsqlDbType = NpgsqlDbType.Jsonb,
+        Value = JsonSerializer.Serialize(record ?? throw new ArgumentNullException(nameof(record)), record.GetType(), RecordJson.Options),
+    };
+
+    private async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using (var command = new NpgsqlCommand("SELECT pg_advisory_lock($1)", connection))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = MigrationLock });
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        try
+        {
+            await using (var command = new NpgsqlCommand(
+                "CREATE TABLE IF NOT EXISTS cray_schema_migrations (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())", connection))
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+            int applied;
+            await using (var command = new NpgsqlCommand("SELECT count(*) FROM cray_schema_migrations", connection))
+            {
+                applied = Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken));
+            }
+            if (applied > Migrations.Length)
+            {
+                throw new InvalidOperationException(
+                    $"The database schema version {applied} is newer than this server understands ({Migrations.Length}); upgrade cray-server.");
+            }
+            for (var version = applied; version < Migrations.Length; version++)
+            {
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                await using (var migration = new NpgsqlCommand(Migrations[version], connection, transaction))
+                {
+                    await migration.ExecuteNonQueryAsync(cancellationToken);
+                }
+                await using (var record = new NpgsqlCommand("INSERT INTO cray_schema_migrations (version) VALUES ($1)", connection, transaction))
+                {
+                    record.Parameters.Add(new NpgsqlParameter { Value = version + 1 });
+                    await record.ExecuteNonQueryAsync(cancellationToken);
+                }
+                await transaction.CommitAsync(cancellationToken);
+            }
+        }
+        finally
+        {
+            await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock($1)", connection);
+            unlock.Parameters.Add(new NpgsqlParameter { Value = MigrationLock });
+            await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+}

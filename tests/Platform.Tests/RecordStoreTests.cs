@@ -1,0 +1,172 @@
+using Cray.Platform.Storage;
+
+namespace Cray.Platform.Tests;
+
+/// <summary>
+/// What every record store promises (atomic batches and updates, orders, paging by id, its change
+/// signal), checked against each implementation by a subclass.
+/// </summary>
+public abstract class RecordStoreContract
+{
+    protected abstract IRecordStore Store { get; }
+
+    private IRecordStore store => Store;
+
+    protected sealed record Counter(string Id, int Value);
+
+    [Fact]
+    public async Task ABatchWithAConflictWritesNothing()
+    {
+        await store.WriteAsync(RecordWrite.Insert("counters", "a", new Counter("a", 1)));
+        await Assert.ThrowsAsync<RecordConflictException>(() => store.WriteAsync(
+        [
+            RecordWrite.Insert("counters", "b", new Counter("b", 1)),
+            RecordWrite.Upsert("counters", "c", new Counter("c", 1)),
+            RecordWrite.Insert("counters", "a", new Counter("a", 2)),
+        ]));
+        Assert.Null(await store.GetAsync<Counter>("counters", "b"));
+        Assert.Null(await store.GetAsync<Counter>("counters", "c"));
+        Assert.Equal(1, (await store.GetAsync<Counter>("counters", "a"))!.Value);
+    }
+
+    [Fact]
+    public async Task ConcurrentUpdatesNeverLoseOne()
+    {
+        await store.WriteAsync(RecordWrite.Insert("counters", "shared", new Counter("shared", 0)));
+        await Task.WhenAll(Enumerable.Range(0, 25).Select(_ => Task.Run(() =>
+            store.UpdateAsync<Counter>("counters", "shared", current => current with { Value = current.Value + 1 }))));
+        Assert.Equal(25, (await store.GetAsync<Counter>("counters", "shared"))!.Value);
+    }
+
+    [Fact]
+    public async Task AnUpdateOfNothingOrToNothingWritesNothing()
+    {
+        Assert.Null(await store.UpdateAsync<Counter>("counters", "missing", current => current with { Value = 9 }));
+        await store.WriteAsync(RecordWrite.Insert("counters", "kept", new Counter("kept", 1)));
+        var signal = store.NextChangeAsync("counters");
+        Assert.Null(await store.UpdateAsync<Counter>("counters", "kept", _ => null));
+        Assert.False(signal.IsCompleted);
+        Assert.Equal(1, (await store.GetAsync<Counter>("counters", "kept"))!.Value);
+    }
+
+    [Fact]
+    public async Task ListsKeepInsertionOrderAndScansGoByIdAfterACursor()
+    {
+        foreach (var id in new[] { "m", "b", "z", "a" })
+        {
+            await store.WriteAsync(RecordWrite.Insert("letters", id, new Counter(id, 0)));
+        }
+        await store.WriteAsync(RecordWrite.Upsert("letters", "b", new Counter("b", 5)));
+        Assert.Equal(["m", "b", "z", "a"], (await store.ListAsync<Counter>("letters")).Select(counter => counter.Id));
+        Assert.Equal(5, (await store.ListAsync<Counter>("letters"))[1].Value);
+
+        var afterB = new List<string>();
+        await foreach (var counter in store.ScanByIdAsync<Counter>("letters", afterId: "b"))
+        {
+            afterB.Add(counter.Id);
+        }
+        Assert.Equal(["m", "z"], afterB);
+    }
+
+    [Fact]
+    public async Task TheChangeSignalFiresForItsCollectionOnly()
+    {
+        var jobs = store.NextChangeAsync("jobs");
+        await store.WriteAsync(RecordWrite.Insert("sessions", "s", new Counter("s", 0)));
+        Assert.False(jobs.IsCompleted);
+        await store.WriteAsync(RecordWrite.Insert("jobs", "j", new Counter("j", 0)));
+        Assert.True(jobs.IsCompleted);
+
+        var next = store.NextChangeAsync("jobs");
+        Assert.False(next.IsCompleted);
+        await store.UpdateAsync<Counter>("jobs", "j", current => current with { Value = 1 });
+        Assert.True(next.IsCompleted);
+    }
+
+    [Fact]
+    public async Task IdsPageInByteOrder()
+    {
+        // Upper case before lower case and digits before both: ordinal order, whatever the database's locale.
+        foreach (var id in new[] { "b", "B", "a", "1", "_", "é" })
+        {
+            await store.WriteAsync(RecordWrite.Insert("ordered", id, new Counter(id, 0)));
+        }
+        var ids = new List<string>();
+        await foreach (var counter in store.ScanByIdAsync<Counter>("ordered"))
+        {
+            ids.Add(counter.Id);
+        }
+        Assert.Equal(["1", "B", "_", "a", "b", "é"], ids);
+    }
+}
+
+/// <summary>The record store on SQLite.</summary>
+public sealed class SqliteRecordStoreTests : RecordStoreContract, IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("record-store-").FullName;
+    private readonly SqliteRecordStore sqlite;
+
+    public SqliteRecordStoreTests() => sqlite = new SqliteRecordStore(Path.Combine(directory, "cray.db"));
+
+    protected override IRecordStore Store => sqlite;
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    [Fact]
+    public async Task ReopeningKeepsRecordsAndTheSchemaVersion()
+    {
+        await sqlite.WriteAsync(RecordWrite.Insert("counters", "a", new Counter("a", 7)));
+        var reopened = new SqliteRecordStore(Path.Combine(directory, "cray.db"));
+        Assert.Equal(SqliteRecordStore.LatestSchemaVersion, reopened.SchemaVersion);
+        Assert.Equal(7, (await reopened.GetAsync<Counter>("counters", "a"))!.Value);
+    }
+}
+
+/// <summary>The record store on PostgreSQL: a database of its own per test on a private server.</summary>
+public sealed class PostgresRecordStoreTests(PostgresTestServer server) : RecordStoreContract, IClassFixture<PostgresTestServer>, IAsyncLifetime
+{
+    private PostgresRecordStore? postgres;
+    private string connectionString = "";
+
+    protected override IRecordStore Store => postgres!;
+
+    public async Task InitializeAsync()
+    {
+        connectionString = await server.CreateDatabaseAsync();
+        postgres = await PostgresRecordStore.OpenAsync(connectionString);
+    }
+
+    public async Task DisposeAsync() => await postgres!.DisposeAsync();
+
+    [Fact]
+    public async Task ReopeningKeepsRecordsAndTheSchemaVersion()
+    {
+        await postgres!.WriteAsync(RecordWrite.Insert("counters", "a", new Counter("a", 7)));
+        await using var reopened = await PostgresRecordStore.OpenAsync(connectionString);
+        Assert.Equal(PostgresRecordStore.LatestSchemaVersion, await reopened.SchemaVersionAsync());
+        Assert.Equal(7, (await reopened.GetAsync<Counter>("counters", "a"))!.Value);
+    }
+
+    [Fact]
+    public async Task ServersStartingTogetherMigrateOnce()
+    {
+        var other = await server.CreateDatabaseAsync();
+        var stores = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => PostgresRecordStore.OpenAsync(other)));
+        foreach (var store in stores)
+        {
+            Assert.Equal(PostgresRecordStore.LatestSchemaVersion, await store.SchemaVersionAsync());
+            await store.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task UpdatesFromTwoServersNeverLoseOne()
+    {
+        await using var second = await PostgresRecordStore.OpenAsync(connectionString);
+        var first = postgres!;
+        await first.WriteAsync(RecordWrite.Insert("counters", "shared", new Counter("shared", 0)));
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(index => Task.Run(() =>
+            (index % 2 == 0 ? first : second).UpdateAsync<Counter>("counters", "shared", current => current with { Value = current.Value + 1 }))));
+        Assert.Equal(20, (await second.GetAsync<Counter>("counters", "shared"))!.Value);
+    }
+}
