@@ -26,9 +26,19 @@ if (ServerCommandLine.StartProblem(options) is { } problem)
     return 2;
 }
 
-var app = builder.AddCrayServer(options).Build().UseCrayServer(options);
-app.Logger.LogInformation("cray-server listening on {Url} with data in {DataDirectory}; roles: {Roles}",
-    options.ListenUrl, options.DataDirectory, string.Join(", ", options.Roles.Order()));
+WebApplication app;
+try
+{
+    app = builder.AddCrayServer(options).Build().UseCrayServer(options);
+}
+catch (Exception exception) when (exception is Npgsql.NpgsqlException or System.Net.Sockets.SocketException or InvalidOperationException)
+{
+    // The record store is opened at start: one line saying which store and why, not a trace.
+    Console.Error.WriteLine($"cray-server: cannot open the record store ({options.Store.Description}): {exception.Message}");
+    return 1;
+}
+app.Logger.LogInformation("cray-server listening on {Url} with data in {DataDirectory}, records in {Store}; roles: {Roles}",
+    options.ListenUrl, options.DataDirectory, options.Store.Description, string.Join(", ", options.Roles.Order()));
 await app.RunAsync();
 return 0;
 

@@ -33,7 +33,8 @@ public static class ServerComposition
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IRecordStore>(_ => new SqliteRecordStore(Path.Combine(options.DataDirectory, "cray.db")));
+        // Opened once at start (UseCrayServer asks for it), so a store that cannot be reached stops the start with its reason.
+        services.AddSingleton(_ => options.Store.OpenAsync().GetAwaiter().GetResult());
         services.AddSingleton<IArtifactStore>(_ =>
         {
             var store = new FileSystemArtifactStore(Path.Combine(options.DataDirectory, "artifacts"));

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Cray.Cfs.Runner;
 using Cray.Ims.Jobs;
+using Cray.Platform.Storage;
 
 namespace Cray.Server;
 
@@ -22,6 +23,8 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
     [
         ("--listen", $"HOST:PORT where the API listens (default {DefaultListen}; another address needs TLS and --auth token)"),
         ("--data-dir", $"DIR for the database, the artifact repository, job directories and logs (default {DefaultDataDirectory})"),
+        ("--store", "where the records live: sqlite (in DATA-DIR, the default) or postgresql://USER@HOST[:PORT]/DATABASE[?sslmode=require]"),
+        ("--store-password-file", "file whose first line is the PostgreSQL password (else PGPASSWORD, else ~/.pgpass)"),
         ("--roles", $"comma list of {string.Join(", ", AllRoles)}, or all (default all)"),
         ("--ims-worker-slots", "N customize jobs run at once (default 2)"),
         ("--ims-jobs-dir", "DIR for job image roots (default DATA-DIR/ims/jobs)"),
@@ -39,6 +42,9 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         ("--cfs-ims-token-file", "JSON file with the access_token the runner sends to --cfs-ims-url when that IMS requires tokens"),
         ("--cfs-ims-url", "URL of the IMS API the runner calls (default: this server's, http://LISTEN/apis/ims)"),
     ];
+
+    /// <summary>--store: SQLite in the data directory, or a PostgreSQL database.</summary>
+    public required RecordStoreAddress Store { get; init; }
 
     /// <summary>--auth token: every API request needs a bearer token (cray-server tokens create NAME).</summary>
     public bool RequireTokens { get; init; }
@@ -107,6 +113,7 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         }
         return new ServerOptions(host, port, dataDirectory, roles, ReadImsWorker(configuration, dataDirectory), runner)
         {
+            Store = RecordStoreAddress.Parse(configuration["store"], dataDirectory, configuration["store-password-file"], Environment.GetEnvironmentVariable),
             TlsCertificate = certificate,
             RequireTokens = requireTokens,
             InternalAccessToken = internalToken,

@@ -12,28 +12,45 @@ namespace Cray.Server;
 /// </summary>
 public static partial class TokenCommands
 {
-    private const string Usage = "Usage: cray-server tokens create NAME | list | delete NAME [--data-dir DIR]";
+    private static readonly string[] StoreFlags = ["--data-dir", "--store", "--store-password-file"];
+
+    private const string Usage = "Usage: cray-server tokens create NAME | list | delete NAME [--data-dir DIR] [--store ADDRESS [--store-password-file FILE]]";
 
     public static async Task<int> RunAsync(string[] arguments)
     {
-        var dataDirectory = ServerOptions.DefaultDataDirectory;
+        var flags = new Dictionary<string, string>
+        {
+            ["--data-dir"] = ServerOptions.DefaultDataDirectory,
+        };
         var words = new List<string>();
         for (var index = 0; index < arguments.Length; index++)
         {
-            if (arguments[index] == "--data-dir" && index + 1 < arguments.Length)
-            {
-                dataDirectory = arguments[++index];
-            }
-            else if (arguments[index].StartsWith("--data-dir=", StringComparison.Ordinal))
-            {
-                dataDirectory = arguments[index]["--data-dir=".Length..];
-            }
-            else
+            var flag = StoreFlags.FirstOrDefault(name =>
+                arguments[index] == name || arguments[index].StartsWith(name + "=", StringComparison.Ordinal));
+            if (flag is null)
             {
                 words.Add(arguments[index]);
             }
+            else if (arguments[index] == flag && index + 1 < arguments.Length)
+            {
+                flags[flag] = arguments[++index];
+            }
+            else
+            {
+                flags[flag] = arguments[index][(flag.Length + 1)..];
+            }
         }
-        var database = Path.Combine(Path.GetFullPath(dataDirectory), "cray.db");
+        RecordStoreAddress address;
+        try
+        {
+            address = RecordStoreAddress.Parse(flags.GetValueOrDefault("--store"), Path.GetFullPath(flags["--data-dir"]),
+                flags.GetValueOrDefault("--store-password-file"), Environment.GetEnvironmentVariable);
+        }
+        catch (ArgumentException exception)
+        {
+            Console.Error.WriteLine($"cray-server tokens: {exception.Message}");
+            return 2;
+        }
         if (words is not (["create", _] or ["delete", _] or ["list"]))
         {
             Console.Error.WriteLine(Usage);
@@ -45,12 +62,12 @@ public static partial class TokenCommands
             return 2;
         }
         // A typo in --data-dir must not create a database the server never reads.
-        if (!File.Exists(database))
+        if (address.SqlitePath is { } database && !File.Exists(database))
         {
             Console.Error.WriteLine($"cray-server tokens: no database at {database}; give the --data-dir of a server that has started once.");
             return 2;
         }
-        var store = new SqliteRecordStore(database);
+        var store = await address.OpenAsync();
         var tokens = new AccessTokens(store, TimeProvider.System);
         switch (words)
         {

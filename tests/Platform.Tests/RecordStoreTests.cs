@@ -1,4 +1,5 @@
 using Cray.Platform.Storage;
+using Cray.Tests.Support;
 
 namespace Cray.Platform.Tests;
 

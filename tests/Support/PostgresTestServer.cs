@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Cray.Processes;
 using Npgsql;
 
-namespace Cray.Platform.Tests;
+namespace Cray.Tests.Support;
 
 /// <summary>
 /// A private PostgreSQL server from the system's packages: a fresh cluster in a temporary
@@ -68,14 +68,19 @@ public sealed class PostgresTestServer : IAsyncLifetime
     }
 
     /// <summary>A new, empty database; returns its connection string.</summary>
-    public async Task<string> CreateDatabaseAsync()
+    public async Task<string> CreateDatabaseAsync() => ConnectionString(await CreateDatabaseNamedAsync());
+
+    /// <summary>A new, empty database; returns its address as cray-server's --store takes it.</summary>
+    public async Task<string> CreateDatabaseAddressAsync() => $"postgresql://cray@localhost/{await CreateDatabaseNamedAsync()}?host={directory}";
+
+    private async Task<string> CreateDatabaseNamedAsync()
     {
         var name = $"test_{Interlocked.Increment(ref databases)}";
         await using var connection = new NpgsqlConnection(ConnectionString("postgres"));
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
         await command.ExecuteNonQueryAsync();
-        return ConnectionString(name);
+        return name;
     }
 
     public async Task DisposeAsync()
