@@ -11,82 +11,18 @@ public sealed class ImageSessionTests(JobEnvironment environment) : IClassFixtur
 {
     private CrayEnvironment Cray => environment.Cray;
 
-    private async Task StoreConfigurationAsync(string name, string playbookFile)
-    {
-        var repository = Path.Combine(Cray.Root, "layer-" + name);
-        Directory.CreateDirectory(repository);
-        File.Copy(Path.Combine(CrayEnvironment.RepositoryRoot, "examples", "ansible-example", "site.yml"), Path.Combine(repository, "site.yml"));
-        await File.WriteAllTextAsync(Path.Combine(repository, "fail.yml"), "- hosts: Compute\n  gather_facts: false\n  tasks:\n    - ansible.builtin.command: /bin/false\n");
-        foreach (var arguments in new[] { new[] { "init", "-q", "-b", "main" }, ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "layer"] })
-        {
-            await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("git", ["-C", repository, .. arguments]));
-        }
-        var file = Path.Combine(Cray.Root, name + ".json");
-        await File.WriteAllTextAsync(file, $$$"""{"layers":[{"name":"example","clone_url":"{{{repository}}}","branch":"main","playbook":"{{{playbookFile}}}"}]}""");
-        var update = await Cray.CrayAsync("cfs", "v3", "configurations", "update", name, "--file", file);
-        Assert.True(update.ExitCode == 0, update.Error);
-    }
+    private Task StoreConfigurationAsync(string name, string playbookFile) => SeedScenario.StoreConfigurationAsync(Cray, name, playbookFile);
 
-    private async Task<JsonNode> DescribeAsync(string name)
-        => JsonNode.Parse((await Cray.CrayAsync("cfs", "sessions", "describe", name, "--format", "json")).Output)!;
+    private Task<JsonNode> DescribeAsync(string name) => SeedScenario.DescribeAsync(Cray, name);
 
-    private async Task<JsonNode> WaitForCompletionAsync(string name)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(5);
-        while (true)
-        {
-            var session = await DescribeAsync(name);
-            if ((string?)session["status"]!["session"]!["status"] == "complete" || DateTime.UtcNow > deadline)
-            {
-                return session;
-            }
-            await Task.Delay(500);
-        }
-    }
+    private Task<JsonNode> WaitForCompletionAsync(string name) => SeedScenario.WaitForCompletionAsync(Cray, name);
 
-    private async Task<JsonArray> ListAsync(params string[] command)
-        => JsonNode.Parse((await Cray.CrayAsync([.. command, "--format", "json"])).Output)!.AsArray();
+    private Task<JsonArray> ListAsync(params string[] command) => SeedScenario.ListAsync(Cray, command);
 
-    private async Task AssertNoJobWaitsAsync()
-        => Assert.All(await ListAsync("ims", "jobs", "list"), job => Assert.Contains((string?)job!["status"], new[] { "success", "error" }));
+    private Task AssertNoJobWaitsAsync() => SeedScenario.AssertNoJobWaitsAsync(Cray);
 
     [Fact]
-    public async Task TheSeedWorksCommandForCommand()
-    {
-        await StoreConfigurationAsync("configurations-example", "site.yml");
-        var imageId = environment.BaseImageId;
-        var check = await Cray.CrayAsync("ims", "images", "list", "--format", "json");
-        Assert.Contains(JsonNode.Parse(check.Output)!.AsArray(), image => (string?)image!["id"] == imageId);
-
-        var created = await Cray.CrayAsync("cfs", "sessions", "create", "--name", "example", "--configuration-name", "configurations-example",
-            "--target-definition", "image", "--target-group", "Compute", imageId);
-        Assert.True(created.ExitCode == 0, created.Error);
-        Assert.Contains("status = \"pending\"", created.Output);
-
-        var session = await WaitForCompletionAsync("example");
-        Assert.True((string?)session["status"]!["session"]!["succeeded"] == "true", (await Cray.CrayAsync("cfs", "sessions", "logs", "example")).Output);
-        var artifact = Assert.Single(session["status"]!["artifacts"]!.AsArray())!;
-        Assert.Equal(imageId, (string?)artifact["image_id"]);
-        Assert.Equal("ims_customized_image", (string?)artifact["type"]);
-        var resultId = (string)artifact["result_id"]!;
-
-        var result = JsonNode.Parse((await Cray.CrayAsync("ims", "images", "describe", resultId, "--format", "json")).Output)!;
-        Assert.Equal("base_cfs_example", (string?)result["name"]);
-        var rootfs = Path.Combine(Cray.Root, "seed-result.squashfs");
-        Assert.Equal(0, (await Cray.CrayAsync("artifacts", "get", "boot-images", $"{resultId}/rootfs", rootfs)).ExitCode);
-        var marker = await ProcessRunner.Instance.RunAsync(new ProcessRequest("unsquashfs", ["-cat", rootfs, "etc/cray-cfs-example"]));
-        Assert.Equal("customized by a CFS image session", marker.Output.Trim());
-        Assert.Equal(environment.BaseRootfsMd5, await environment.RootfsMd5Async(imageId));
-        await AssertNoJobWaitsAsync();
-        Assert.Empty(await ListAsync("ims", "public-keys", "list").ContinueWith(task => task.Result.Where(key => ((string?)key!["name"])!.StartsWith("cfs_", StringComparison.Ordinal)).ToList()));
-
-        var log = (await Cray.CrayAsync("cfs", "sessions", "logs", "example")).Output;
-        foreach (var phase in new[] { "waiting for images", "staging images", "layer 0 (example)", "packaging images" })
-        {
-            Assert.Contains($"Phase {phase} finished in", log);
-        }
-        Assert.Contains("changed=5", log);
-    }
+    public Task TheSeedWorksCommandForCommand() => SeedScenario.RunAsync(environment);
 
     [Fact]
     public async Task AnsibleRunsSandboxedAndAPlaybookStillInstallsChownsAndSetsCapabilities()

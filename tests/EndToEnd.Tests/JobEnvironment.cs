@@ -34,7 +34,7 @@ public class JobEnvironment : IAsyncLifetime
     /// <summary>Runs once the server is up and `cray init` is done, before anything else is sent.</summary>
     protected virtual Task AfterServerStartAsync() => Task.CompletedTask;
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         await Cray.InitializeAsync();
         await AfterServerStartAsync();

@@ -70,6 +70,9 @@ public sealed class PostgresTestServer : IAsyncLifetime
     /// <summary>A new, empty database; returns its connection string.</summary>
     public async Task<string> CreateDatabaseAsync() => ConnectionString(await CreateDatabaseNamedAsync());
 
+    /// <summary>The database every cluster has, as cray-server's --store takes it; known before the server starts.</summary>
+    public string DefaultDatabaseAddress => $"postgresql://cray@localhost/postgres?host={directory}";
+
     /// <summary>A new, empty database; returns its address as cray-server's --store takes it.</summary>
     public async Task<string> CreateDatabaseAddressAsync() => $"postgresql://cray@localhost/{await CreateDatabaseNamedAsync()}?host={directory}";
 
