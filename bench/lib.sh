@@ -1,6 +1,8 @@
 # Sourced by the bench scripts: builds Release, makes a work directory that is removed on exit,
 # starts a private cray-server in it and defines `cray`.
 # Optional before sourcing: bench_work_parent (default /var/lib, on the disk rather than a tmpfs).
+# BENCH_STORE=postgresql keeps the server's records in a private PostgreSQL server (from the
+# system's packages, run as nobody when the bench runs as root) instead of SQLite.
 # Sets: work, server_pid, port, CRAY_CONFIG_DIR.
 dotnet build Cray.slnx -c Release -nologo -v quiet >/dev/null
 server_dll=src/Cray.Server/bin/Release/net10.0/cray-server.dll
@@ -14,16 +16,43 @@ stop_bench_server() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
 }
 
+postgres_pid=""
+
+# A private PostgreSQL cluster in $work/postgres, listening only on a Unix socket there; sets bench_store_address.
+start_bench_postgres() {
+  local bin run=()
+  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  mkdir -p "$work/postgres"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown 65534:65534 "$work/postgres"
+    run=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
+  fi
+  "${run[@]}" "$bin/initdb" -D "$work/postgres/data" -A trust -U cray -E UTF8 --locale=C --no-sync >/dev/null
+  "${run[@]}" "$bin/postgres" -D "$work/postgres/data" -k "$work/postgres" -c listen_addresses= >"$work/postgres.log" 2>&1 &
+  postgres_pid=$!
+  for _ in $(seq 1 100); do
+    [ -S "$work/postgres/.s.PGSQL.5432" ] && break
+    sleep 0.1
+  done
+  bench_store_address="postgresql://cray@localhost/postgres?host=$work/postgres"
+}
+
 bench_cleanup() {
   bench_cleanup_extra
   stop_bench_server
+  if [ -n "$postgres_pid" ]; then kill -INT "$postgres_pid" 2>/dev/null || true; wait "$postgres_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap bench_cleanup EXIT
 
 start_bench_server() {
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  dotnet "$server_dll" --listen "127.0.0.1:$port" --data-dir "$work/data" >"$work/server.log" 2>&1 &
+  local store=()
+  if [ "${BENCH_STORE:-sqlite}" = postgresql ]; then
+    start_bench_postgres
+    store=(--store "$bench_store_address")
+  fi
+  dotnet "$server_dll" --listen "127.0.0.1:$port" --data-dir "$work/data" "${store[@]}" "$@" >"$work/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$port/apis/ims/healthz/ready" >/dev/null 2>&1 && break

@@ -85,6 +85,25 @@ public abstract class RecordStoreContract
     }
 
     [Fact]
+    public async Task ALongScanReturnsEveryRecordOnceInOrder()
+    {
+        var ids = Enumerable.Range(0, 600).Select(index => $"r{index:D4}").ToList();
+        await store.WriteAsync(ids.AsEnumerable().Reverse().Select(id => RecordWrite.Insert("many", id, new Counter(id, 0))).ToList());
+        var all = new List<string>();
+        await foreach (var counter in store.ScanByIdAsync<Counter>("many"))
+        {
+            all.Add(counter.Id);
+        }
+        Assert.Equal(ids, all);
+        var rest = new List<string>();
+        await foreach (var counter in store.ScanByIdAsync<Counter>("many", afterId: "r0299"))
+        {
+            rest.Add(counter.Id);
+        }
+        Assert.Equal(ids[300..], rest);
+    }
+
+    [Fact]
     public async Task IdsPageInByteOrder()
     {
         // Upper case before lower case and digits before both: ordinal order, whatever the database's locale.

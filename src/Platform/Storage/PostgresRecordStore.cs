@@ -33,6 +33,9 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
 
     private const string UniqueViolation = "23505";
 
+    /// <summary>Rows a scan reads at a time: a page of the API (at most 1,000 with the default page size) in one or a few reads.</summary>
+    private const int ScanBatch = 250;
+
     private readonly NpgsqlDataSource dataSource;
     private readonly RecordChanges changes = new();
 
@@ -91,18 +94,37 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
     public async IAsyncEnumerable<T> ScanByIdAsync<T>(string collection, string? afterId = null,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await using var command = dataSource.CreateCommand(afterId is null
-            ? "SELECT body::text FROM cray_records WHERE collection = $1 ORDER BY id"
-            : "SELECT body::text FROM cray_records WHERE collection = $1 AND id > $2 ORDER BY id");
-        command.Parameters.Add(new NpgsqlParameter { Value = collection });
-        if (afterId is not null)
+        // In batches from the last id seen: a caller that stops after a page has read only that far
+        // (a reader left open would make the driver drain every remaining row on the wire).
+        var last = afterId;
+        while (true)
         {
-            command.Parameters.Add(new NpgsqlParameter { Value = afterId });
-        }
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            yield return JsonSerializer.Deserialize<T>(reader.GetString(0), RecordJson.Options)!;
+            await using var command = dataSource.CreateCommand(last is null
+                ? "SELECT id, body::text FROM cray_records WHERE collection = $1 ORDER BY id LIMIT $2"
+                : "SELECT id, body::text FROM cray_records WHERE collection = $1 AND id > $3 ORDER BY id LIMIT $2");
+            command.Parameters.Add(new NpgsqlParameter { Value = collection });
+            command.Parameters.Add(new NpgsqlParameter { Value = ScanBatch });
+            if (last is not null)
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = last });
+            }
+            var batch = new List<(string Id, string Body)>(ScanBatch);
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    batch.Add((reader.GetString(0), reader.GetString(1)));
+                }
+            }
+            foreach (var (id, body) in batch)
+            {
+                last = id;
+                yield return JsonSerializer.Deserialize<T>(body, RecordJson.Options)!;
+            }
+            if (batch.Count < ScanBatch)
+            {
+                yield break;
+            }
         }
     }
 
