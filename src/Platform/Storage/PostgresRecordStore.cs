@@ -99,9 +99,11 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
         var last = afterId;
         while (true)
         {
+            // The batch is chosen before its documents become text: whatever plan the database picks
+            // (a sort of every later row, before statistics exist), only the batch's rows are converted.
             await using var command = dataSource.CreateCommand(last is null
-                ? "SELECT id, body::text FROM cray_records WHERE collection = $1 ORDER BY id LIMIT $2"
-                : "SELECT id, body::text FROM cray_records WHERE collection = $1 AND id > $3 ORDER BY id LIMIT $2");
+                ? "SELECT id, body::text FROM (SELECT id, body FROM cray_records WHERE collection = $1 ORDER BY id LIMIT $2) AS batch ORDER BY id"
+                : "SELECT id, body::text FROM (SELECT id, body FROM cray_records WHERE collection = $1 AND id > $3 ORDER BY id LIMIT $2) AS batch ORDER BY id");
             command.Parameters.Add(new NpgsqlParameter { Value = collection });
             command.Parameters.Add(new NpgsqlParameter { Value = ScanBatch });
             if (last is not null)
