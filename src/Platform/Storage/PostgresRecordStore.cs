@@ -1,5 +1,3 @@
-using System.Text.Json;
-using Cray.Platform.Json;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -75,20 +73,14 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
         command.Parameters.Add(new NpgsqlParameter { Value = collection });
         command.Parameters.Add(new NpgsqlParameter { Value = id });
         var body = (string?)await command.ExecuteScalarAsync(cancellationToken);
-        return body is null ? null : JsonSerializer.Deserialize<T>(body, RecordJson.Options);
+        return body is null ? null : RecordDocuments.Deserialize<T>(body);
     }
 
     public async Task<IReadOnlyList<T>> ListAsync<T>(string collection, CancellationToken cancellationToken = default)
     {
         await using var command = dataSource.CreateCommand("SELECT body::text FROM cray_records WHERE collection = $1 ORDER BY sequence");
         command.Parameters.Add(new NpgsqlParameter { Value = collection });
-        var records = new List<T>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            records.Add(JsonSerializer.Deserialize<T>(reader.GetString(0), RecordJson.Options)!);
-        }
-        return records;
+        return await RecordDocuments.ReadAllAsync<T>(command, cancellationToken);
     }
 
     public async IAsyncEnumerable<T> ScanByIdAsync<T>(string collection, string? afterId = null,
@@ -121,7 +113,7 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
             foreach (var (id, body) in batch)
             {
                 last = id;
-                yield return JsonSerializer.Deserialize<T>(body, RecordJson.Options)!;
+                yield return RecordDocuments.Deserialize<T>(body);
             }
             if (batch.Count < ScanBatch)
             {
@@ -139,7 +131,7 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
         read.Parameters.Add(new NpgsqlParameter { Value = collection });
         read.Parameters.Add(new NpgsqlParameter { Value = id });
         var body = (string?)await read.ExecuteScalarAsync(cancellationToken);
-        var changed = body is null ? null : change(JsonSerializer.Deserialize<T>(body, RecordJson.Options)!);
+        var changed = body is null ? null : change(RecordDocuments.Deserialize<T>(body));
         if (changed is null)
         {
             await transaction.RollbackAsync(CancellationToken.None);
@@ -190,7 +182,7 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
     private static NpgsqlParameter Body(object? record) => new()
     {
         NpgsqlDbType = NpgsqlDbType.Jsonb,
-        Value = JsonSerializer.Serialize(record ?? throw new ArgumentNullException(nameof(record)), record.GetType(), RecordJson.Options),
+        Value = RecordDocuments.Serialize(record),
     };
 
     private async Task MigrateAsync(CancellationToken cancellationToken)

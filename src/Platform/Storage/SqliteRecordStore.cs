@@ -1,5 +1,3 @@
-using System.Text.Json;
-using Cray.Platform.Json;
 using Microsoft.Data.Sqlite;
 
 namespace Cray.Platform.Storage;
@@ -58,7 +56,7 @@ public sealed class SqliteRecordStore : IRecordStore
         command.Parameters.AddWithValue("$collection", collection);
         command.Parameters.AddWithValue("$id", id);
         var body = (string?)await command.ExecuteScalarAsync(cancellationToken);
-        return body is null ? null : JsonSerializer.Deserialize<T>(body, RecordJson.Options);
+        return body is null ? null : RecordDocuments.Deserialize<T>(body);
     }
 
     public async Task<IReadOnlyList<T>> ListAsync<T>(string collection, CancellationToken cancellationToken = default)
@@ -67,13 +65,7 @@ public sealed class SqliteRecordStore : IRecordStore
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT body FROM records WHERE collection = $collection ORDER BY sequence";
         command.Parameters.AddWithValue("$collection", collection);
-        var records = new List<T>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            records.Add(JsonSerializer.Deserialize<T>(reader.GetString(0), RecordJson.Options)!);
-        }
-        return records;
+        return await RecordDocuments.ReadAllAsync<T>(command, cancellationToken);
     }
 
     public async IAsyncEnumerable<T> ScanByIdAsync<T>(string collection, string? afterId = null,
@@ -92,7 +84,7 @@ public sealed class SqliteRecordStore : IRecordStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            yield return JsonSerializer.Deserialize<T>(reader.GetString(0), RecordJson.Options)!;
+            yield return RecordDocuments.Deserialize<T>(reader.GetString(0));
         }
     }
 
@@ -112,14 +104,14 @@ public sealed class SqliteRecordStore : IRecordStore
             read.Parameters.AddWithValue("$collection", collection);
             read.Parameters.AddWithValue("$id", id);
             var body = (string?)await read.ExecuteScalarAsync(cancellationToken);
-            var changed = body is null ? null : change(JsonSerializer.Deserialize<T>(body, RecordJson.Options)!);
+            var changed = body is null ? null : change(RecordDocuments.Deserialize<T>(body));
             if (changed is not null)
             {
                 await using var write = connection.CreateCommand();
                 write.CommandText = "UPDATE records SET body = $body WHERE collection = $collection AND id = $id";
                 write.Parameters.AddWithValue("$collection", collection);
                 write.Parameters.AddWithValue("$id", id);
-                write.Parameters.AddWithValue("$body", Serialize(changed));
+                write.Parameters.AddWithValue("$body", RecordDocuments.Serialize(changed));
                 await write.ExecuteNonQueryAsync(cancellationToken);
             }
             await using var commit = connection.CreateCommand();
@@ -154,7 +146,7 @@ public sealed class SqliteRecordStore : IRecordStore
             {
                 case RecordWriteKind.Insert:
                     command.CommandText = "INSERT INTO records (collection, id, body) VALUES ($collection, $id, $body)";
-                    command.Parameters.AddWithValue("$body", Serialize(write.Record));
+                    command.Parameters.AddWithValue("$body", RecordDocuments.Serialize(write.Record));
                     try
                     {
                         await command.ExecuteNonQueryAsync(cancellationToken);
@@ -170,7 +162,7 @@ public sealed class SqliteRecordStore : IRecordStore
                         INSERT INTO records (collection, id, body) VALUES ($collection, $id, $body)
                         ON CONFLICT (collection, id) DO UPDATE SET body = excluded.body
                         """;
-                    command.Parameters.AddWithValue("$body", Serialize(write.Record));
+                    command.Parameters.AddWithValue("$body", RecordDocuments.Serialize(write.Record));
                     await command.ExecuteNonQueryAsync(cancellationToken);
                     break;
                 case RecordWriteKind.Delete:
@@ -182,9 +174,6 @@ public sealed class SqliteRecordStore : IRecordStore
         await transaction.CommitAsync(cancellationToken);
         changes.Signal(writes.Select(write => write.Collection));
     }
-
-    private static string Serialize(object? record)
-        => JsonSerializer.Serialize(record ?? throw new ArgumentNullException(nameof(record)), record.GetType(), RecordJson.Options);
 
     private SqliteConnection Open()
     {

@@ -1,0 +1,26 @@
+using System.Data.Common;
+using System.Text.Json;
+using Cray.Platform.Json;
+
+namespace Cray.Platform.Storage;
+
+/// <summary>A record as both stores keep it: JSON text written and read with the records' serializer settings.</summary>
+internal static class RecordDocuments
+{
+    public static string Serialize(object? record)
+        => JsonSerializer.Serialize(record ?? throw new ArgumentNullException(nameof(record)), record.GetType(), RecordJson.Options);
+
+    public static T Deserialize<T>(string document) => JsonSerializer.Deserialize<T>(document, RecordJson.Options)!;
+
+    /// <summary>Every row's first column, read as a record.</summary>
+    public static async Task<List<T>> ReadAllAsync<T>(DbCommand command, CancellationToken cancellationToken)
+    {
+        var records = new List<T>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            records.Add(Deserialize<T>(reader.GetString(0)));
+        }
+        return records;
+    }
+}
