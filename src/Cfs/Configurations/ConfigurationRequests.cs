@@ -6,20 +6,11 @@ using Cray.Platform.Problems;
 namespace Cray.Cfs.Configurations;
 
 /// <summary>
-/// A configuration PUT, read in its API version's names into the stored (v3) record's parts.
-/// <see cref="LayerProblem"/> is what the reference's layer checks found; it is raised after the
-/// tenant's checks, in the reference's order.
+/// A configuration PUT, read in its API version's names into the stored (v3) record, whose
+/// last_updated is set when it is stored. <see cref="LayerProblem"/> is what the reference's layer
+/// checks found; it is raised after the tenant's checks, in the reference's order.
 /// </summary>
-public sealed record ConfigurationPut(
-    string Name,
-    string? Description,
-    string? TenantName,
-    IReadOnlyList<ConfigurationLayer> Layers,
-    ConfigurationLayer? AdditionalInventory,
-    ProblemException? LayerProblem)
-{
-    public IEnumerable<ConfigurationLayer> Repositories => AdditionalInventory is null ? Layers : Layers.Append(AdditionalInventory);
-}
+public sealed record ConfigurationPut(ConfigurationRecord Configuration, ProblemException? LayerProblem);
 
 /// <summary>Reads configuration requests with the reference schema's rules, in v2 (camelCase) or v3 (snake_case) names.</summary>
 public static partial class ConfigurationRequests
@@ -53,8 +44,8 @@ public static partial class ConfigurationRequests
                 Source: inventoryReader.String("source", nullable: true),
                 SpecialParameters: null);
         }
-        var put = new ConfigurationPut(name, description, tenant, layers, inventory, null);
-        return put with { LayerProblem = LayerProblemOf(put, v3) };
+        var configuration = new ConfigurationRecord(inventory, description, "", layers, name, tenant);
+        return new ConfigurationPut(configuration, LayerProblemOf(configuration, v3));
     }
 
     private static ConfigurationLayer ParseLayer(JsonNode? node, string path, CfsApiVersion version)
@@ -82,9 +73,9 @@ public static partial class ConfigurationRequests
         return new ConfigurationLayer(branch, cloneUrl, commit, name, playbook, source, special);
     }
 
-    private static ProblemException? LayerProblemOf(ConfigurationPut put, bool v3)
+    private static ProblemException? LayerProblemOf(ConfigurationRecord configuration, bool v3)
     {
-        foreach (var layer in put.Repositories)
+        foreach (var layer in configuration.Repositories)
         {
             var hasUrl = layer.CloneUrl is not null;
             var hasSource = layer.Source is not null;

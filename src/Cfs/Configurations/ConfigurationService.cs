@@ -34,8 +34,8 @@ public sealed class ConfigurationService(IRecordStore store, IBranchResolver bra
     /// <summary>Creates or replaces a configuration (PUT), with the reference's checks in order.</summary>
     public async Task<ConfigurationRecord> PutAsync(ConfigurationPut request, string? tenant, bool dropBranches, CancellationToken cancellationToken)
     {
-        var existing = await FindAsync(request.Name, cancellationToken);
-        var tenantName = request.TenantName;
+        var existing = await FindAsync(request.Configuration.Name, cancellationToken);
+        var tenantName = request.Configuration.TenantName;
         if (!string.IsNullOrEmpty(tenant))
         {
             if (existing is not null)
@@ -52,15 +52,14 @@ public sealed class ConfigurationService(IRecordStore store, IBranchResolver bra
         {
             throw problem;
         }
-        foreach (var layer in request.Repositories)
+        foreach (var layer in request.Configuration.Repositories)
         {
             if (layer.Source is { } source && await sources.FindAsync(source, cancellationToken) is null)
             {
                 throw CfsProblems.BadRequest("Source does not exist", $"The source {source} does not exist.");
             }
         }
-        var configuration = new ConfigurationRecord(request.AdditionalInventory, request.Description, Now(), request.Layers, request.Name, tenantName);
-        configuration = await ResolveBranchesAsync(configuration, cancellationToken);
+        var configuration = await ResolveBranchesAsync(request.Configuration with { LastUpdated = Now(), TenantName = tenantName }, cancellationToken);
         CheckConflicts(configuration);
         if (dropBranches)
         {
@@ -70,7 +69,7 @@ public sealed class ConfigurationService(IRecordStore store, IBranchResolver bra
                 AdditionalInventory = configuration.AdditionalInventory is { } inventory ? inventory with { Branch = null } : null,
             };
         }
-        await store.WriteAsync(RecordWrite.Upsert(CfsCollections.Configurations, request.Name, configuration), cancellationToken);
+        await store.WriteAsync(RecordWrite.Upsert(CfsCollections.Configurations, configuration.Name, configuration), cancellationToken);
         return configuration;
     }
 

@@ -244,13 +244,13 @@ public sealed class SessionExecutor(
         if (configuration.AdditionalInventory is { } inventory)
         {
             origin = "the configuration's additional_inventory";
-            repository = await RepositoryAsync(inventory, "The additional inventory", cancellationToken);
+            repository = await RepositoryAsync(inventory.Source, inventory.CloneUrl, "The additional inventory", cancellationToken);
             commit = inventory.Commit;
         }
         else if (OptionsService.Text(settings, "additional_inventory_source") is { Length: > 0 } sourceName)
         {
             origin = "the additional_inventory_source option";
-            repository = await RepositoryAsync(new ConfigurationLayer(null, null, null, null, null, sourceName, null), "The additional inventory", cancellationToken);
+            repository = await RepositoryAsync(sourceName, null, "The additional inventory", cancellationToken);
         }
         else if (OptionsService.Text(settings, "additional_inventory_url") is { Length: > 0 } url)
         {
@@ -273,14 +273,14 @@ public sealed class SessionExecutor(
     }
 
     /// <summary>Where a layer or additional inventory lives: its clone_url, or its source's URL and credentials.</summary>
-    private async Task<(string CloneUrl, SourceCredentials? Credentials)> RepositoryAsync(ConfigurationLayer layer, string what, CancellationToken cancellationToken)
+    private async Task<(string CloneUrl, SourceCredentials? Credentials)> RepositoryAsync(string? sourceName, string? cloneUrl, string what, CancellationToken cancellationToken)
     {
-        if (layer.Source is { } sourceName)
+        if (sourceName is not null)
         {
             var source = await sources.FindAsync(sourceName, cancellationToken) ?? throw new SessionFailedException($"{what}'s source {sourceName} no longer exists.");
             return (source.CloneUrl, await sources.CredentialsAsync(source, cancellationToken));
         }
-        return (layer.CloneUrl ?? throw new SessionFailedException($"{what} has no repository."), null);
+        return (cloneUrl ?? throw new SessionFailedException($"{what} has no repository."), null);
     }
 
     /// <summary>The session's ansible.cfg as written for it: its path (ANSIBLE_CONFIG) and its text (which settings it makes).</summary>
@@ -319,7 +319,7 @@ public sealed class SessionExecutor(
     {
         var label = index.ToString(CultureInfo.InvariantCulture);
         var directory = workspace.LayerDirectory(label);
-        var (cloneUrl, credentials) = await RepositoryAsync(layer, $"Layer {index}", cancellationToken);
+        var (cloneUrl, credentials) = await RepositoryAsync(layer.Source, layer.CloneUrl, $"Layer {index}", cancellationToken);
         var commit = layer.Commit ?? throw new SessionFailedException($"Layer {index} has no commit.");
         await git.CheckoutAsync(cloneUrl, credentials, commit, directory, log, cancellationToken);
         var playbook = layer.Playbook ?? OptionsService.Text(settings, "default_playbook");
