@@ -32,7 +32,7 @@ public sealed class InProcessCray : IDisposable
             ErrorIsRedirected = true,
             Variable = name => variables.GetValueOrDefault(name) ?? (name.StartsWith("CRAY_", StringComparison.Ordinal) ? null : Environment.GetEnvironmentVariable(name)),
         };
-        // A flow of its own, so the host set for this run is not seen by another test's.
+        // On a pool thread, so the bound holds even if the command blocks before its first await.
         var exitCode = await Task.Run(() => CrayCommandLine.RunAsync(arguments, host)).WaitAsync(TimeSpan.FromMinutes(1));
         return new CrayResult(exitCode, output.ToString(), error.ToString());
     }

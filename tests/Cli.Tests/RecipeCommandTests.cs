@@ -3,33 +3,17 @@ using System.Text.Json.Nodes;
 namespace Cray.Cli.Tests;
 
 /// <summary><c>cray ims recipes …</c> and <c>cray ims deleted recipes …</c>: what the built CLI sends.</summary>
-public sealed class RecipeCommandTests : IAsyncLifetime
+public sealed class RecipeCommandTests : RecordedCommandTests
 {
-    private readonly RecordingServer server = new();
-    private readonly InProcessCray cray = new();
-
-    public async Task InitializeAsync()
-    {
-        var init = await cray.RunAsync("init", "--hostname", $"127.0.0.1:{server.Port}", "--no-auth");
-        Assert.Equal(0, init.ExitCode);
-    }
-
-    public Task DisposeAsync()
-    {
-        server.Dispose();
-        cray.Dispose();
-        return Task.CompletedTask;
-    }
-
     [Fact]
     public async Task CreateSendsEveryOptionWithTheTemplateDictionaryZipped()
     {
-        var result = await cray.RunAsync("ims", "recipes", "create", "--name", "compute", "--recipe-type", "kiwi-ng",
+        var result = await Cray.RunAsync("ims", "recipes", "create", "--name", "compute", "--recipe-type", "kiwi-ng",
             "--linux-distribution", "sles15", "--arch", "aarch64", "--require-dkms", "False",
             "--template-dictionary-key", "CSM_RELEASE,repo", "--template-dictionary-value", "1.6, https://repo/x",
             "--link-type", "s3", "--link-path", "s3://ims/recipes/r/recipe.tar.gz", "--link-etag", "abc", "--format", "json");
         Assert.Equal(0, result.ExitCode);
-        var request = Assert.Single(server.Requests);
+        var request = Assert.Single(Server.Requests);
         Assert.Equal("POST", request.Method);
         Assert.Equal("/apis/ims/v3/recipes", request.Path);
         AssertJson("""
@@ -43,9 +27,9 @@ public sealed class RecipeCommandTests : IAsyncLifetime
     [Fact]
     public async Task CreateWithOnlyTheRequiredOptionsSendsOnlyThem()
     {
-        var result = await cray.RunAsync("ims", "recipes", "create", "--name", "n", "--recipe-type", "packer", "--linux-distribution", "centos7");
+        var result = await Cray.RunAsync("ims", "recipes", "create", "--name", "n", "--recipe-type", "packer", "--linux-distribution", "centos7");
         Assert.Equal(0, result.ExitCode);
-        AssertJson("""{"name":"n","recipe_type":"packer","linux_distribution":"centos7"}""", Assert.Single(server.Requests).Body);
+        AssertJson("""{"name":"n","recipe_type":"packer","linux_distribution":"centos7"}""", Assert.Single(Server.Requests).Body);
     }
 
     [Theory]
@@ -58,18 +42,18 @@ public sealed class RecipeCommandTests : IAsyncLifetime
     [InlineData("F", false)]
     public async Task BooleanOptionsTakeEveryClickSpelling(string spelling, bool expected)
     {
-        var result = await cray.RunAsync("ims", "recipes", "update", "r1", "--require-dkms", spelling);
+        var result = await Cray.RunAsync("ims", "recipes", "update", "r1", "--require-dkms", spelling);
         Assert.True(result.ExitCode == 0, result.Error);
-        AssertJson($$"""{"require_dkms":{{(expected ? "true" : "false")}}}""", Assert.Single(server.Requests).Body);
+        AssertJson($$"""{"require_dkms":{{(expected ? "true" : "false")}}}""", Assert.Single(Server.Requests).Body);
     }
 
     [Fact]
     public async Task ABooleanOptionWithAnotherWordIsAUsageError()
     {
-        var result = await cray.RunAsync("ims", "recipes", "update", "r1", "--require-dkms", "maybe");
+        var result = await Cray.RunAsync("ims", "recipes", "update", "r1", "--require-dkms", "maybe");
         Assert.Equal(2, result.ExitCode);
         Assert.EndsWith("Error: Invalid value for '--require-dkms': 'maybe' is not a valid boolean.\n", result.Error);
-        Assert.Empty(server.Requests);
+        Assert.Empty(Server.Requests);
     }
 
     [Theory]
@@ -77,13 +61,13 @@ public sealed class RecipeCommandTests : IAsyncLifetime
     [InlineData("a", "1,2", "--template-dictionary-key")]
     public async Task MismatchedTemplateDictionaryCountsAreAUsageErrorAndSendNothing(string keys, string values, string shorter)
     {
-        var result = await cray.RunAsync("ims", "recipes", "create", "--name", "n", "--recipe-type", "kiwi-ng", "--linux-distribution", "sles15",
+        var result = await Cray.RunAsync("ims", "recipes", "create", "--name", "n", "--recipe-type", "kiwi-ng", "--linux-distribution", "sles15",
             "--template-dictionary-key", keys, "--template-dictionary-value", values);
         Assert.Equal(2, result.ExitCode);
         Assert.StartsWith("Usage: cray ims recipes create [OPTIONS]", result.Error);
         Assert.EndsWith($"Error: Invalid value: Missing parameter: {shorter}\n", result.Error);
         Assert.Empty(result.Output);
-        Assert.Empty(server.Requests);
+        Assert.Empty(Server.Requests);
     }
 
     [Theory]
@@ -93,19 +77,19 @@ public sealed class RecipeCommandTests : IAsyncLifetime
         "\n\nError: Invalid value for '--arch': 'sparc' is not one of 'aarch64', 'x86_64'.\n")]
     public async Task CreateRefusesMissingOrInvalidOptionsBeforeSendingAnything(string[] options, string message)
     {
-        var result = await cray.RunAsync(["ims", "recipes", "create", .. options]);
+        var result = await Cray.RunAsync(["ims", "recipes", "create", .. options]);
         Assert.Equal(2, result.ExitCode);
         Assert.Contains(message, result.Error);
-        Assert.Empty(server.Requests);
+        Assert.Empty(Server.Requests);
     }
 
     [Fact]
     public async Task UpdateSendsOnlyTheGivenMembers()
     {
-        var result = await cray.RunAsync("ims", "recipes", "update", "3f2c", "--require-dkms", "true",
+        var result = await Cray.RunAsync("ims", "recipes", "update", "3f2c", "--require-dkms", "true",
             "--template-dictionary-key", "k", "--template-dictionary-value", "v");
         Assert.Equal(0, result.ExitCode);
-        var request = Assert.Single(server.Requests);
+        var request = Assert.Single(Server.Requests);
         Assert.Equal("PATCH", request.Method);
         Assert.Equal("/apis/ims/v3/recipes/3f2c", request.Path);
         AssertJson("""{"require_dkms":true,"template_dictionary":[{"key":"k","value":"v"}]}""", request.Body);
@@ -114,9 +98,9 @@ public sealed class RecipeCommandTests : IAsyncLifetime
     [Fact]
     public async Task UpdateLinksTheArchiveAsTheDocumentedUploadDoes()
     {
-        var result = await cray.RunAsync("ims", "recipes", "update", "3f2c", "--link-type", "s3", "--link-path", "s3://ims/recipes/3f2c/r.tgz", "--arch", "x86_64");
+        var result = await Cray.RunAsync("ims", "recipes", "update", "3f2c", "--link-type", "s3", "--link-path", "s3://ims/recipes/3f2c/r.tgz", "--arch", "x86_64");
         Assert.Equal(0, result.ExitCode);
-        AssertJson("""{"arch":"x86_64","link":{"type":"s3","path":"s3://ims/recipes/3f2c/r.tgz"}}""", Assert.Single(server.Requests).Body);
+        AssertJson("""{"arch":"x86_64","link":{"type":"s3","path":"s3://ims/recipes/3f2c/r.tgz"}}""", Assert.Single(Server.Requests).Body);
     }
 
     [Theory]
@@ -130,9 +114,9 @@ public sealed class RecipeCommandTests : IAsyncLifetime
     [InlineData("ims deleted recipes deleteall", "DELETE", "/apis/ims/v3/deleted/recipes")]
     public async Task CommandsWithoutABodyUseTheirRoute(string command, string method, string path)
     {
-        var result = await cray.RunAsync(command.Split(' '));
+        var result = await Cray.RunAsync(command.Split(' '));
         Assert.Equal(0, result.ExitCode);
-        var request = Assert.Single(server.Requests);
+        var request = Assert.Single(Server.Requests);
         Assert.Equal(method, request.Method);
         Assert.Equal(path, request.Path);
         Assert.Null(request.Body);
@@ -141,9 +125,9 @@ public sealed class RecipeCommandTests : IAsyncLifetime
     [Fact]
     public async Task DeletedRecipesUpdateSendsTheUndeleteOperation()
     {
-        var result = await cray.RunAsync("ims", "deleted", "recipes", "update", "R1", "--operation", "undelete");
+        var result = await Cray.RunAsync("ims", "deleted", "recipes", "update", "R1", "--operation", "undelete");
         Assert.Equal(0, result.ExitCode);
-        var request = Assert.Single(server.Requests);
+        var request = Assert.Single(Server.Requests);
         Assert.Equal("PATCH", request.Method);
         Assert.Equal("/apis/ims/v3/deleted/recipes/R1", request.Path);
         AssertJson("""{"operation":"undelete"}""", request.Body);

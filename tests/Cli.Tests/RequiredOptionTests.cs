@@ -1,24 +1,8 @@
 namespace Cray.Cli.Tests;
 
 /// <summary>Required options: named missing in the reference's order, and satisfied from the environment as click allows.</summary>
-public sealed class RequiredOptionTests : IAsyncLifetime
+public sealed class RequiredOptionTests : RecordedCommandTests
 {
-    private readonly RecordingServer server = new();
-    private readonly InProcessCray cray = new();
-
-    public async Task InitializeAsync()
-    {
-        var init = await cray.RunAsync("init", "--hostname", $"127.0.0.1:{server.Port}", "--no-auth");
-        Assert.Equal(0, init.ExitCode);
-    }
-
-    public Task DisposeAsync()
-    {
-        server.Dispose();
-        cray.Dispose();
-        return Task.CompletedTask;
-    }
-
     // The reference's generated commands declare options in reverse of the request schema's property
     // order, and click names the first missing one in declaration order.
     [Theory]
@@ -36,11 +20,11 @@ public sealed class RequiredOptionTests : IAsyncLifetime
     [InlineData(new[] { "cfs", "v3", "sources", "create", "--credentials-password", "p", "--credentials-username", "u" }, "--clone-url")]
     public async Task TheMissingOptionNamedIsTheOneTheReferenceNames(string[] arguments, string expected)
     {
-        var result = await cray.RunAsync(arguments);
+        var result = await Cray.RunAsync(arguments);
         Assert.Equal(2, result.ExitCode);
         Assert.StartsWith($"Usage: cray {string.Join(' ', arguments.TakeWhile(word => !word.StartsWith('-')))} [OPTIONS]", result.Error);
         Assert.EndsWith($"\n\nError: Missing option '{expected}'.\n", result.Error);
-        Assert.Empty(server.Requests);
+        Assert.Empty(Server.Requests);
     }
 
     [Fact]
@@ -52,9 +36,9 @@ public sealed class RequiredOptionTests : IAsyncLifetime
             ["CRAY_CFS_V3_SOURCES_CREATE_CREDENTIALS_USERNAME"] = "admin",
             ["CRAY_CFS_V3_SOURCES_CREATE_CREDENTIALS_PASSWORD"] = "secret",
         };
-        var result = await cray.RunAsync(environment, "cfs", "v3", "sources", "create", "--format", "json");
+        var result = await Cray.RunAsync(environment, "cfs", "v3", "sources", "create", "--format", "json");
         Assert.Equal(0, result.ExitCode);
-        var request = Assert.Single(server.Requests);
+        var request = Assert.Single(Server.Requests);
         var body = request.Body!;
         Assert.Equal("https://git.example/config.git", (string?)body["clone_url"]);
         Assert.Equal("admin", (string?)body["credentials"]!["username"]);
@@ -64,7 +48,7 @@ public sealed class RequiredOptionTests : IAsyncLifetime
     [Fact]
     public async Task HelpMarksRequiredOptionsAsClickDoes()
     {
-        var result = await cray.RunAsync("ims", "images", "create", "-h");
+        var result = await Cray.RunAsync("ims", "images", "create", "-h");
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("--name <NAME>", result.Output);
         Assert.Contains("[required]", result.Output.Split('\n').Single(line => line.Contains("--name <NAME>")));
