@@ -6,6 +6,7 @@ source scripts/prerequisites.sh
 ensure_dotnet
 ensure_packages mksquashfs unsquashfs mmdebstrap sshd ssh ssh-keygen ansible-playbook git jq curl kiwi-ng debootstrap rsync bwrap unshare nsenter slirp4netns getcap setpriv
 ensure_postgresql
+ensure_ceph_rgw
 
 echo "==> Building (Release)"
 dotnet build Cray.slnx -c Release -nologo -v quiet

@@ -3,6 +3,8 @@
 # Optional before sourcing: bench_work_parent (default /var/lib, on the disk rather than a tmpfs).
 # BENCH_STORE=postgresql keeps the server's records in a private PostgreSQL server (from the
 # system's packages, run as nobody when the bench runs as root) instead of SQLite.
+# BENCH_ARTIFACTS=s3 keeps the artifacts in a private Ceph RADOS Gateway (scripts/rgw.sh, OSD on a
+# sparse file in $work) instead of files in the data directory.
 # Sets: work, server_pid, port, CRAY_CONFIG_DIR.
 dotnet build Cray.slnx -c Release -nologo -v quiet >/dev/null
 server_dll=src/Cray.Server/bin/Release/net10.0/cray-server.dll
@@ -37,9 +39,25 @@ start_bench_postgres() {
   bench_store_address="postgresql://cray@localhost/postgres?host=$work/postgres"
 }
 
+rgw_started=""
+
+# A private single-node Ceph cluster and gateway with its state in $work/ceph; sets bench_artifacts_flags.
+start_bench_rgw() {
+  export CEPH_DIR="$work/ceph" OSD_STORE=bluestore OSD_SIZE_GB=20
+  RGW_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  export RGW_PORT
+  eval "$(scripts/rgw.sh start)"
+  rgw_started=yes
+  printf '%s\n' "$AWS_ACCESS_KEY_ID" >"$work/s3-access-key"
+  printf '%s\n' "$AWS_SECRET_ACCESS_KEY" >"$work/s3-secret-key"
+  chmod 600 "$work/s3-access-key" "$work/s3-secret-key"
+  bench_artifacts_flags=(--artifacts s3 --s3-endpoint "$S3_ENDPOINT" --s3-access-key-file "$work/s3-access-key" --s3-secret-key-file "$work/s3-secret-key")
+}
+
 bench_cleanup() {
   bench_cleanup_extra
   stop_bench_server
+  if [ -n "$rgw_started" ]; then scripts/rgw.sh purge >/dev/null 2>&1 || true; fi
   if [ -n "$postgres_pid" ]; then kill -INT "$postgres_pid" 2>/dev/null || true; wait "$postgres_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
@@ -52,7 +70,11 @@ start_bench_server() {
     start_bench_postgres
     store=(--store "$bench_store_address")
   fi
-  dotnet "$server_dll" --listen "127.0.0.1:$port" --data-dir "$work/data" "${store[@]}" "$@" >"$work/server.log" 2>&1 &
+  bench_artifacts_flags=()
+  if [ "${BENCH_ARTIFACTS:-files}" = s3 ]; then
+    start_bench_rgw
+  fi
+  dotnet "$server_dll" --listen "127.0.0.1:$port" --data-dir "$work/data" "${store[@]}" "${bench_artifacts_flags[@]}" "$@" >"$work/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$port/apis/ims/healthz/ready" >/dev/null 2>&1 && break

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 
@@ -12,10 +13,6 @@ namespace Cray.Artifacts;
 public sealed class FileSystemArtifactStore : IArtifactStore
 {
     private const int CopyBufferBytes = 1024 * 1024;
-    private const string DefaultContentType = "binary/octet-stream";
-
-    public const string Md5MetadataName = "md5sum";
-
     private readonly string bucketsDirectory;
     private readonly string metadataDirectory;
     private readonly string uploadsDirectory;
@@ -40,25 +37,39 @@ public sealed class FileSystemArtifactStore : IArtifactStore
         }
     }
 
-    public IReadOnlyList<string> ListBuckets()
-        => Directory.EnumerateDirectories(bucketsDirectory)
+    public Task<IReadOnlyList<string>> ListBucketsAsync(CancellationToken cancellationToken = default)
+        => Task.FromResult<IReadOnlyList<string>>(Directory.EnumerateDirectories(bucketsDirectory)
             .Select(Path.GetFileName)
             .OfType<string>()
             .Where(ArtifactPath.IsValidBucket)
             .Order(StringComparer.Ordinal)
-            .ToList();
+            .ToList());
 
-    public bool BucketExists(string bucket)
-        => ArtifactPath.IsValidBucket(bucket) && Directory.Exists(Path.Combine(bucketsDirectory, bucket));
+    public Task<bool> BucketExistsAsync(string bucket, CancellationToken cancellationToken = default)
+        => Task.FromResult(ArtifactPath.IsValidBucket(bucket) && Directory.Exists(Path.Combine(bucketsDirectory, bucket)));
 
-    public void CreateBucket(string bucket)
+    public Task CreateBucketAsync(string bucket, CancellationToken cancellationToken = default)
     {
         ArtifactPath.EnsureValidBucket(bucket);
         Directory.CreateDirectory(Path.Combine(bucketsDirectory, bucket));
         Directory.CreateDirectory(Path.Combine(metadataDirectory, bucket));
+        return Task.CompletedTask;
     }
 
-    public IReadOnlyList<ArtifactObject> ListObjects(string bucket, string? prefix = null)
+    public async IAsyncEnumerable<ArtifactSummary> ListObjectsAsync(string bucket, string? prefix = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        foreach (var key in ListKeys(bucket, prefix))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (Describe(bucket, key) is { } artifact)
+            {
+                yield return new ArtifactSummary(bucket, key, artifact.Size, artifact.ETag, artifact.LastModified);
+            }
+        }
+        await Task.CompletedTask;
+    }
+
+    private List<string> ListKeys(string bucket, string? prefix)
     {
         EnsureBucketExists(bucket);
         var bucketDirectory = Path.Combine(bucketsDirectory, bucket);
@@ -81,12 +92,13 @@ public sealed class FileSystemArtifactStore : IArtifactStore
             .Select(file => Path.GetRelativePath(bucketDirectory, file).Replace(Path.DirectorySeparatorChar, '/'))
             .Where(key => string.IsNullOrEmpty(prefix) || key.StartsWith(prefix, StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)
-            .Select(key => Head(bucket, key))
-            .OfType<ArtifactObject>()
             .ToList();
     }
 
-    public ArtifactObject? Head(string bucket, string key)
+    public Task<ArtifactObject?> HeadAsync(string bucket, string key, CancellationToken cancellationToken = default)
+        => Task.FromResult(Describe(bucket, key));
+
+    private ArtifactObject? Describe(string bucket, string key)
     {
         ArtifactPath.EnsureValid(bucket, key);
         var contentPath = ContentPath(bucket, key);
@@ -99,9 +111,9 @@ public sealed class FileSystemArtifactStore : IArtifactStore
         if (stored is null || stored.Size != content.Length)
         {
             // Content placed by hand or a metadata file lost: describe what is really there.
-            stored = new StoredMetadata(ComputeMd5(contentPath), content.Length, DefaultContentType, content.LastWriteTimeUtc, new Dictionary<string, string>());
+            stored = new StoredMetadata(ComputeMd5(contentPath), content.Length, ArtifactObject.DefaultContentType, content.LastWriteTimeUtc, new Dictionary<string, string>());
         }
-        return new ArtifactObject(bucket, key, content.Length, stored.Md5, stored.LastModified, stored.ContentType, stored.Metadata);
+        return new ArtifactObject(bucket, key, content.Length, stored.Md5, stored.Md5, stored.LastModified, stored.ContentType, stored.Metadata);
     }
 
     public string? LocalPath(string bucket, string key)
@@ -111,16 +123,39 @@ public sealed class FileSystemArtifactStore : IArtifactStore
         return File.Exists(path) ? path : null;
     }
 
-    public Stream? OpenRead(string bucket, string key)
+    public Task<ArtifactContent?> OpenReadAsync(string bucket, string key, ArtifactRange? range = null, CancellationToken cancellationToken = default)
     {
         ArtifactPath.EnsureValid(bucket, key);
+        FileStream file;
         try
         {
-            return new FileStream(ContentPath(bucket, key), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, CopyBufferBytes, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            file = new FileStream(ContentPath(bucket, key), FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, CopyBufferBytes, FileOptions.Asynchronous | FileOptions.SequentialScan);
         }
         catch (Exception exception) when (exception is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
         {
-            return null;
+            return Task.FromResult<ArtifactContent?>(null);
+        }
+        try
+        {
+            // Described after opening, so the size is the opened file's even if a put replaces it meanwhile.
+            var artifact = Describe(bucket, key) ?? throw new FileNotFoundException();
+            artifact = artifact with { Size = file.Length };
+            var whole = new ArtifactRange(0, file.Length);
+            var read = range ?? whole;
+            read.EnsureWithin(artifact);
+            file.Position = read.Offset;
+            Stream stream = read == whole ? file : new LimitedReadStream(file, read.Length);
+            return Task.FromResult<ArtifactContent?>(new ArtifactContent(artifact, read, stream));
+        }
+        catch (FileNotFoundException)
+        {
+            file.Dispose();
+            return Task.FromResult<ArtifactContent?>(null);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
         }
     }
 
@@ -223,7 +258,10 @@ public sealed class FileSystemArtifactStore : IArtifactStore
         }
     }
 
-    public bool Delete(string bucket, string key)
+    public Task<bool> DeleteAsync(string bucket, string key, CancellationToken cancellationToken = default)
+        => Task.FromResult(Delete(bucket, key));
+
+    private bool Delete(string bucket, string key)
     {
         ArtifactPath.EnsureValid(bucket, key);
         lock (publishLock)
@@ -241,7 +279,10 @@ public sealed class FileSystemArtifactStore : IArtifactStore
         }
     }
 
-    public ArtifactObject? Move(string bucket, string sourceKey, string destinationKey)
+    public Task<ArtifactObject?> MoveAsync(string bucket, string sourceKey, string destinationKey, CancellationToken cancellationToken = default)
+        => Task.FromResult(Move(bucket, sourceKey, destinationKey));
+
+    private ArtifactObject? Move(string bucket, string sourceKey, string destinationKey)
     {
         ArtifactPath.EnsureValid(bucket, sourceKey);
         ArtifactPath.EnsureValid(bucket, destinationKey);
@@ -269,7 +310,7 @@ public sealed class FileSystemArtifactStore : IArtifactStore
             RemoveEmptyParents(sourceContent, Path.Combine(bucketsDirectory, bucket));
             RemoveEmptyParents(sourceMetadata, Path.Combine(metadataDirectory, bucket));
         }
-        return Head(bucket, destinationKey);
+        return Describe(bucket, destinationKey);
     }
 
     /// <summary>Records a finished upload's checksum and metadata, then moves both into place together.</summary>
@@ -277,9 +318,9 @@ public sealed class FileSystemArtifactStore : IArtifactStore
         string md5, long size, string? contentType, IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken)
     {
         var userMetadata = metadata is null ? new Dictionary<string, string>() : new Dictionary<string, string>(metadata);
-        // IMS reads the checksum from the object's md5sum metadata, as the reference's uploaders set it.
-        userMetadata.TryAdd(Md5MetadataName, md5);
-        var stored = new StoredMetadata(md5, size, string.IsNullOrWhiteSpace(contentType) ? DefaultContentType : contentType, DateTimeOffset.UtcNow, userMetadata);
+        // IMS reads the checksum from the object's md5sum metadata, as the reference's uploaders set it; the computed one is the truth.
+        userMetadata[ArtifactObject.Md5MetadataName] = md5;
+        var stored = new StoredMetadata(md5, size, string.IsNullOrWhiteSpace(contentType) ? ArtifactObject.DefaultContentType : contentType, DateTimeOffset.UtcNow, userMetadata);
         await WriteDurablyAsync(temporaryMetadata, JsonSerializer.SerializeToUtf8Bytes(stored), cancellationToken);
         lock (publishLock)
         {
@@ -294,7 +335,7 @@ public sealed class FileSystemArtifactStore : IArtifactStore
             File.Move(temporaryMetadata, metadataPath, overwrite: true);
             File.Move(temporaryContent, contentPath, overwrite: true);
         }
-        return new ArtifactObject(bucket, key, size, md5, stored.LastModified, stored.ContentType, stored.Metadata);
+        return new ArtifactObject(bucket, key, size, md5, md5, stored.LastModified, stored.ContentType, stored.Metadata);
     }
 
     private void EnsureBucketExists(string bucket)

@@ -37,8 +37,13 @@ catch (Exception exception) when (exception is Npgsql.NpgsqlException or System.
     Console.Error.WriteLine($"cray-server: cannot open the record store ({options.Store.Description}): {exception.Message}");
     return 1;
 }
-app.Logger.LogInformation("cray-server listening on {Url} with data in {DataDirectory}, records in {Store}; roles: {Roles}",
-    options.ListenUrl, options.DataDirectory, options.Store.Description, string.Join(", ", options.Roles.Order()));
+catch (Cray.Artifacts.ArtifactException exception)
+{
+    Console.Error.WriteLine($"cray-server: cannot open the artifact repository ({options.Artifacts.Description}): {exception.Message}");
+    return 1;
+}
+app.Logger.LogInformation("cray-server listening on {Url} with data in {DataDirectory}, records in {Store}, artifacts in {Artifacts}; roles: {Roles}",
+    options.ListenUrl, options.DataDirectory, options.Store.Description, options.Artifacts.Description, string.Join(", ", options.Roles.Order()));
 await app.RunAsync();
 return 0;
 

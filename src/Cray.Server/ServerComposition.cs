@@ -35,15 +35,8 @@ public static class ServerComposition
         services.AddSingleton(TimeProvider.System);
         // Opened once at start (UseCrayServer asks for it), so a store that cannot be reached stops the start with its reason.
         services.AddSingleton(_ => options.Store.OpenAsync().GetAwaiter().GetResult());
-        services.AddSingleton<IArtifactStore>(_ =>
-        {
-            var store = new FileSystemArtifactStore(Path.Combine(options.DataDirectory, "artifacts"));
-            foreach (var bucket in Buckets)
-            {
-                store.CreateBucket(bucket);
-            }
-            return store;
-        });
+        // Opened at start too: an S3 endpoint that cannot be reached or refuses the keys stops the start with its reason.
+        services.AddSingleton(_ => options.Artifacts.OpenAsync(Buckets).GetAwaiter().GetResult());
         services.AddSingleton<IProcessRunner>(ProcessRunner.Instance);
         services.AddSingleton<AccessTokens>();
         services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>

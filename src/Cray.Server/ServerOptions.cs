@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Cray.Artifacts;
 using Cray.Cfs.Runner;
 using Cray.Ims.Jobs;
 using Cray.Platform.Storage;
@@ -25,6 +26,11 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         ("--data-dir", $"DIR for the database, the artifact repository, job directories and logs (default {DefaultDataDirectory})"),
         ("--store", "where the records live: sqlite (in DATA-DIR, the default) or postgresql://USER@HOST[:PORT]/DATABASE[?sslmode=require]"),
         ("--store-password-file", "file whose first line is the PostgreSQL password (else PGPASSWORD, else ~/.pgpass)"),
+        ("--artifacts", "where the artifact repository lives: files (in DATA-DIR, the default) or s3"),
+        ("--s3-endpoint", "URL of the S3 service (Ceph RADOS Gateway) with --artifacts s3 (else AWS_ENDPOINT_URL)"),
+        ("--s3-region", "S3 region to sign for (default AWS_REGION, else us-east-1)"),
+        ("--s3-access-key-file", "file whose first line is the S3 access key (else AWS_ACCESS_KEY_ID); with --s3-secret-key-file"),
+        ("--s3-secret-key-file", "file whose first line is the S3 secret key (else AWS_SECRET_ACCESS_KEY)"),
         ("--roles", $"comma list of {string.Join(", ", AllRoles)}, or all (default all)"),
         ("--ims-worker-slots", "N customize jobs run at once (default 2)"),
         ("--ims-jobs-dir", "DIR for job image roots (default DATA-DIR/ims/jobs)"),
@@ -45,6 +51,9 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
 
     /// <summary>--store: SQLite in the data directory, or a PostgreSQL database.</summary>
     public required RecordStoreAddress Store { get; init; }
+
+    /// <summary>--artifacts: files in the data directory, or an S3 service.</summary>
+    public required ArtifactStoreAddress Artifacts { get; init; }
 
     /// <summary>--auth token: every API request needs a bearer token (cray-server tokens create NAME).</summary>
     public bool RequireTokens { get; init; }
@@ -114,6 +123,8 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         return new ServerOptions(host, port, dataDirectory, roles, ReadImsWorker(configuration, dataDirectory), runner)
         {
             Store = RecordStoreAddress.Parse(configuration["store"], dataDirectory, configuration["store-password-file"], Environment.GetEnvironmentVariable),
+            Artifacts = ArtifactStoreAddress.Parse(new ArtifactStoreFlags(configuration["artifacts"], configuration["s3-endpoint"], configuration["s3-region"],
+                configuration["s3-access-key-file"], configuration["s3-secret-key-file"]), dataDirectory, Environment.GetEnvironmentVariable),
             TlsCertificate = certificate,
             RequireTokens = requireTokens,
             InternalAccessToken = internalToken,

@@ -45,8 +45,8 @@ public static class SeedScenario
     public static async Task AssertNoJobWaitsAsync(CrayEnvironment cray)
         => Assert.All(await ListAsync(cray, "ims", "jobs", "list"), job => Assert.Contains((string?)job!["status"], new[] { "success", "error" }));
 
-    /// <summary>The seed document's commands against the environment's server, with every promise it makes checked.</summary>
-    public static async Task RunAsync(JobEnvironment environment)
+    /// <summary>The seed document's commands against the environment's server, with every promise it makes checked; returns the new image's id.</summary>
+    public static async Task<string> RunAsync(JobEnvironment environment)
     {
         var cray = environment.Cray;
         await StoreConfigurationAsync(cray, "configurations-example", "site.yml");
@@ -82,5 +82,6 @@ public static class SeedScenario
             Assert.Contains($"Phase {phase} finished in", log);
         }
         Assert.Contains("changed=5", log);
+        return resultId;
     }
 }

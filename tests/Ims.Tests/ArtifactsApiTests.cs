@@ -38,6 +38,56 @@ public sealed class ArtifactsApiTests : IDisposable
         Assert.Equal(HttpStatusCode.NotFound, (await client.DeleteAsync("/apis/artifacts/boot-images/abc/kernel")).StatusCode);
     }
 
+    [Theory]
+    [InlineData("bytes=2-5", "2345", "bytes 2-5/10")]
+    [InlineData("bytes=7-", "789", "bytes 7-9/10")]
+    [InlineData("bytes=-2", "89", "bytes 8-9/10")]
+    [InlineData("bytes=8-400", "89", "bytes 8-9/10")]
+    public async Task ARangeIsAnsweredWithExactlyThoseBytes(string range, string expected, string contentRange)
+    {
+        await server.Artifacts.PutAsync("boot-images", "digits", new MemoryStream("0123456789"u8.ToArray()));
+        using var client = server.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/apis/artifacts/boot-images/digits");
+        request.Headers.TryAddWithoutValidation("Range", range);
+        var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+        Assert.Equal(contentRange, response.Content.Headers.ContentRange!.ToString());
+        Assert.Equal(expected, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task ARangePastTheEndIs416AndSeveralRangesGetTheWholeObject()
+    {
+        await server.Artifacts.PutAsync("boot-images", "digits", new MemoryStream("0123456789"u8.ToArray()));
+        using var client = server.CreateClient();
+        using var past = new HttpRequestMessage(HttpMethod.Get, "/apis/artifacts/boot-images/digits");
+        past.Headers.TryAddWithoutValidation("Range", "bytes=10-");
+        var refused = await client.SendAsync(past);
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, refused.StatusCode);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType!.MediaType);
+
+        using var several = new HttpRequestMessage(HttpMethod.Get, "/apis/artifacts/boot-images/digits");
+        several.Headers.TryAddWithoutValidation("Range", "bytes=0-1,4-5");
+        var whole = await client.SendAsync(several);
+        Assert.Equal(HttpStatusCode.OK, whole.StatusCode);
+        Assert.Equal("0123456789", await whole.Content.ReadAsStringAsync());
+
+        using var unchanged = new HttpRequestMessage(HttpMethod.Get, "/apis/artifacts/boot-images/digits");
+        unchanged.Headers.TryAddWithoutValidation("If-None-Match", whole.Headers.ETag!.Tag);
+        Assert.Equal(HttpStatusCode.NotModified, (await client.SendAsync(unchanged)).StatusCode);
+    }
+
+    [Fact]
+    public async Task AnMd5SumMetadataThatIsNotTheContentsIs400()
+    {
+        using var client = server.CreateClient();
+        var content = new ByteArrayContent("real"u8.ToArray());
+        content.Headers.Add("x-amz-meta-md5sum", Convert.ToHexStringLower(MD5.HashData("other"u8)));
+        var put = await client.PutAsync("/apis/artifacts/boot-images/k", content);
+        Assert.Equal(HttpStatusCode.BadRequest, put.StatusCode);
+        Assert.Null(await server.Artifacts.HeadAsync("boot-images", "k"));
+    }
+
     [Fact]
     public async Task ContentMd5MismatchIs400AndNothingIsStored()
     {
@@ -47,7 +97,7 @@ public sealed class ArtifactsApiTests : IDisposable
         var put = await client.PutAsync("/apis/artifacts/boot-images/k", content);
         Assert.Equal(HttpStatusCode.BadRequest, put.StatusCode);
         Assert.Equal("application/problem+json", put.Content.Headers.ContentType!.MediaType);
-        Assert.Null(server.Artifacts.Head("boot-images", "k"));
+        Assert.Null(await server.Artifacts.HeadAsync("boot-images", "k"));
     }
 
     [Theory]
@@ -61,7 +111,7 @@ public sealed class ArtifactsApiTests : IDisposable
         Assert.True(put.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.NotFound, $"{path}: {put.StatusCode}");
         Assert.Equal("application/problem+json", put.Content.Headers.ContentType!.MediaType);
         Assert.True(File.Exists(Path.Combine(server.DataDirectory, "cray.db")));
-        Assert.Empty(server.Artifacts.ListObjects("boot-images"));
+        Assert.Empty(await server.Artifacts.ListObjectsAsync("boot-images").ToListAsync());
     }
 
     [Fact]
@@ -78,8 +128,8 @@ public sealed class ArtifactsApiTests : IDisposable
         // The longest segment the store takes, for content and metadata alike.
         var longest = new string('s', 250);
         Assert.Equal(HttpStatusCode.Created, (await client.PutAsync($"/apis/artifacts/boot-images/{longest}", new ByteArrayContent([1]))).StatusCode);
-        Assert.Equal(1, server.Artifacts.Head("boot-images", longest)!.Size);
-        Assert.True(server.Artifacts.Delete("boot-images", longest));
+        Assert.Equal(1, (await server.Artifacts.HeadAsync("boot-images", longest))!.Size);
+        Assert.True(await server.Artifacts.DeleteAsync("boot-images", longest));
     }
 
     [Fact]
@@ -102,6 +152,6 @@ public sealed class ArtifactsApiTests : IDisposable
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         var put = await client.PutAsync("/apis/artifacts/boot-images/large", content);
         Assert.Equal(HttpStatusCode.Created, put.StatusCode);
-        Assert.Equal(payload.Length, server.Artifacts.Head("boot-images", "large")!.Size);
+        Assert.Equal(payload.Length, (await server.Artifacts.HeadAsync("boot-images", "large"))!.Size);
     }
 }

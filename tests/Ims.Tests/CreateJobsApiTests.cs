@@ -86,7 +86,7 @@ public sealed class CreateJobsApiTests : IDisposable
         (status, _, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(recipe, keyId, ""","ssh_containers":[]"""));
         Assert.Equal(400, status);
 
-        server.Artifacts.Delete("ims", $"recipes/{recipe}/recipe.tar.gz");
+        await server.Artifacts.DeleteAsync("ims", $"recipes/{recipe}/recipe.tar.gz");
         (status, problem, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(recipe, keyId));
         Assert.Equal(422, status);
         Assert.Contains("cannot be validated", (string?)problem!["detail"]);

@@ -25,12 +25,12 @@ public sealed class ImageRegistryTests : IDisposable
         Assert.Equal("aarch64", (string?)image["arch"]);
 
         var manifest = await server.UploadImageFilesAsync(imageId);
-        await registry.LinkAsync(imageId, ArtifactLink.S3(manifest, server.Artifacts.Head("boot-images", $"{imageId}/manifest.json")!.ETag), CancellationToken.None);
+        await registry.LinkAsync(imageId, ArtifactLink.S3(manifest, (await server.Artifacts.HeadAsync("boot-images", $"{imageId}/manifest.json"))!.ETag), CancellationToken.None);
         Assert.True(await registry.IsLinkedAsync(imageId, CancellationToken.None));
 
         await registry.RemoveAsync(imageId, CancellationToken.None);
         Assert.Null(await registry.IsLinkedAsync(imageId, CancellationToken.None));
-        Assert.Empty(server.Artifacts.ListObjects("boot-images", imageId + "/"));
+        Assert.Empty(await server.Artifacts.ListObjectsAsync("boot-images", imageId + "/").ToListAsync());
         // Removing what is already gone is no error: recovery may meet an image twice.
         await registry.RemoveAsync(imageId, CancellationToken.None);
     }

@@ -224,9 +224,9 @@ public sealed class ImagesApiTests : IDisposable
         var (_, deleted, _) = await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/deleted/images/{id}");
         Assert.Equal($"s3://boot-images/deleted/{id}/deleted_manifest.json", (string?)deleted!["link"]!["path"]);
         Assert.NotNull(deleted["deleted"]);
-        Assert.Null(server.Artifacts.Head("boot-images", $"{id}/rootfs0"));
-        Assert.NotNull(server.Artifacts.Head("boot-images", $"deleted/{id}/rootfs0"));
-        Assert.NotNull(server.Artifacts.Head("boot-images", $"deleted/{id}/manifest.json"));
+        Assert.Null(await server.Artifacts.HeadAsync("boot-images", $"{id}/rootfs0"));
+        Assert.NotNull(await server.Artifacts.HeadAsync("boot-images", $"deleted/{id}/rootfs0"));
+        Assert.NotNull(await server.Artifacts.HeadAsync("boot-images", $"deleted/{id}/manifest.json"));
 
         (status, _, _) = await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/deleted/images/{id}", """{"operation":"undelete"}""");
         Assert.Equal(204, status);
@@ -237,8 +237,8 @@ public sealed class ImagesApiTests : IDisposable
         }
         Assert.Equal("v", (string?)after!["metadata"]!["k"]);
         Assert.Equal(manifest, (string?)after["link"]!["path"]);
-        Assert.NotNull(server.Artifacts.Head("boot-images", $"{id}/rootfs0"));
-        Assert.Null(server.Artifacts.Head("boot-images", $"deleted/{id}/deleted_manifest.json"));
+        Assert.NotNull(await server.Artifacts.HeadAsync("boot-images", $"{id}/rootfs0"));
+        Assert.Null(await server.Artifacts.HeadAsync("boot-images", $"deleted/{id}/deleted_manifest.json"));
         var (_, deletedList, _) = await server.SendAsync(HttpMethod.Get, "/apis/ims/v3/deleted/images");
         Assert.Empty(deletedList!.AsArray());
     }
@@ -254,7 +254,7 @@ public sealed class ImagesApiTests : IDisposable
         Assert.Equal(204, status);
         (status, _, _) = await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/deleted/images/{id}");
         Assert.Equal(404, status);
-        Assert.Empty(server.Artifacts.ListObjects("boot-images"));
+        Assert.Empty(await server.Artifacts.ListObjectsAsync("boot-images").ToListAsync());
     }
 
     [Theory]
@@ -272,7 +272,7 @@ public sealed class ImagesApiTests : IDisposable
         Assert.Equal(404, status);
         var (_, deleted, _) = await server.SendAsync(HttpMethod.Get, "/apis/ims/v3/deleted/images");
         Assert.Empty(deleted!.AsArray());
-        Assert.Equal(artifactsRemain, server.Artifacts.ListObjects("boot-images").Count > 0);
+        Assert.Equal(artifactsRemain, (await server.Artifacts.ListObjectsAsync("boot-images").ToListAsync()).Count > 0);
     }
 
     [Fact]
@@ -363,8 +363,8 @@ public sealed class ImagesApiTests : IDisposable
 
         Assert.Equal(200, (await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/images/{second}")).Status);
         Assert.Equal(200, (await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/deleted/images/{first}")).Status);
-        await using var kernel = server.Artifacts.OpenRead("boot-images", "shared/kernel");
-        Assert.Equal("the second image's kernel", await new StreamReader(kernel!).ReadToEndAsync());
-        Assert.NotNull(server.Artifacts.Head("boot-images", "deleted/shared/kernel"));
+        await using var kernel = await server.Artifacts.OpenReadAsync("boot-images", "shared/kernel");
+        Assert.Equal("the second image's kernel", await new StreamReader(kernel!.Stream).ReadToEndAsync());
+        Assert.NotNull(await server.Artifacts.HeadAsync("boot-images", "deleted/shared/kernel"));
     }
 }

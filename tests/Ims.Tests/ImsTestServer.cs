@@ -60,24 +60,28 @@ public sealed class ImsTestServer : WebApplicationFactory<Program>
         {
             var key = $"{imageId}/rootfs{index}";
             await PutObjectAsync(key, $"squashfs {index} of {imageId}");
-            artifacts.Add(Entry(key, "application/vnd.cray.image.rootfs.squashfs"));
+            artifacts.Add(await EntryAsync(key, "application/vnd.cray.image.rootfs.squashfs"));
         }
         foreach (var (file, type) in new[] { ("kernel", "application/vnd.cray.image.kernel"), ("initrd", "application/vnd.cray.image.initrd") })
         {
             await PutObjectAsync($"{imageId}/{file}", $"{file} of {imageId}");
-            artifacts.Add(Entry($"{imageId}/{file}", type));
+            artifacts.Add(await EntryAsync($"{imageId}/{file}", type));
         }
         var manifest = new JsonObject { ["artifacts"] = artifacts, ["created"] = "2025-01-02 10:11:12.123456", ["version"] = "1.0" };
         await PutObjectAsync($"{imageId}/manifest.json", manifest.ToJsonString());
         return $"s3://boot-images/{imageId}/manifest.json";
     }
 
-    private JsonObject Entry(string key, string type) => new()
+    private async Task<JsonObject> EntryAsync(string key, string type)
     {
-        ["link"] = new JsonObject { ["etag"] = Artifacts.Head("boot-images", key)!.ETag, ["path"] = $"s3://boot-images/{key}", ["type"] = "s3" },
-        ["md5"] = Artifacts.Head("boot-images", key)!.Md5,
-        ["type"] = type,
-    };
+        var stored = (await Artifacts.HeadAsync("boot-images", key))!;
+        return new()
+        {
+            ["link"] = new JsonObject { ["etag"] = stored.ETag, ["path"] = $"s3://boot-images/{key}", ["type"] = "s3" },
+            ["md5"] = stored.Md5,
+            ["type"] = type,
+        };
+    }
 
     public static string LinkBody(string path) => $$$"""{"link":{"path":"{{{path}}}","type":"s3"}}""";
 }

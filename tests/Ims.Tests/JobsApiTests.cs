@@ -129,13 +129,13 @@ public sealed class JobsApiTests : IDisposable
         Assert.Equal($"The IMS image does not have an artifact_link for image_id={unlinked}.", (string?)problem!["detail"]);
 
         // The rootfs object went missing after the link was set.
-        server.Artifacts.Delete("boot-images", $"{imageId}/rootfs0");
+        await server.Artifacts.DeleteAsync("boot-images", $"{imageId}/rootfs0");
         (status, problem, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(imageId, keyId));
         Assert.Equal(422, status);
         Assert.Contains("cannot be validated", (string?)problem!["detail"]);
 
         // And the manifest too.
-        server.Artifacts.Delete("boot-images", $"{imageId}/manifest.json");
+        await server.Artifacts.DeleteAsync("boot-images", $"{imageId}/manifest.json");
         (status, _, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(imageId, keyId));
         Assert.Equal(422, status);
         await AssertNoJobsAsync();
@@ -262,7 +262,7 @@ public sealed class JobsApiTests : IDisposable
         var settled = await worker.Services.GetRequiredService<Cray.Ims.Worker.JobRunner>().SettleInterruptedResultAsync(document!, lines.Add, CancellationToken.None);
 
         var (status, _, _) = await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/images/{resultId}");
-        var objects = server.Artifacts.ListObjects(Cray.Ims.Worker.JobRunner.BootImagesBucket, resultId + "/");
+        var objects = (await server.Artifacts.ListObjectsAsync(Cray.Ims.Worker.JobRunner.BootImagesBucket, resultId + "/").ToListAsync());
         if (linked)
         {
             Assert.Equal(resultId, settled);

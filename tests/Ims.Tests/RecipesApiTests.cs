@@ -249,8 +249,8 @@ public sealed class RecipesApiTests : IDisposable
         Assert.Equal(204, status);
         (status, _, _) = await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/recipes/{id}");
         Assert.Equal(404, status);
-        Assert.Null(server.Artifacts.Head("ims", key));
-        var movedArchive = server.Artifacts.Head("ims", $"deleted/{key}");
+        Assert.Null(await server.Artifacts.HeadAsync("ims", key));
+        var movedArchive = (await server.Artifacts.HeadAsync("ims", $"deleted/{key}"));
         Assert.NotNull(movedArchive);
 
         var (_, deleted, _) = await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/deleted/recipes/{id}");
@@ -273,8 +273,8 @@ public sealed class RecipesApiTests : IDisposable
             Assert.True(JsonNode.DeepEquals(created[kept], restored![kept]), kept);
         }
         Assert.Equal(path, (string?)restored!["link"]!["path"]);
-        Assert.NotNull(server.Artifacts.Head("ims", key));
-        Assert.Null(server.Artifacts.Head("ims", $"deleted/{key}"));
+        Assert.NotNull(await server.Artifacts.HeadAsync("ims", key));
+        Assert.Null(await server.Artifacts.HeadAsync("ims", $"deleted/{key}"));
         var (_, deletedList, _) = await server.SendAsync(HttpMethod.Get, "/apis/ims/v3/deleted/recipes");
         Assert.Empty(deletedList!.AsArray());
     }
@@ -284,7 +284,7 @@ public sealed class RecipesApiTests : IDisposable
     {
         var path = await UploadArchiveAsync("recipes/gone/recipe.tar.gz");
         var id = (string)(await CreateRecipeAsync(WithLink(path)))["id"]!;
-        server.Artifacts.Delete("ims", "recipes/gone/recipe.tar.gz");
+        await server.Artifacts.DeleteAsync("ims", "recipes/gone/recipe.tar.gz");
 
         var (status, _, _) = await server.SendAsync(HttpMethod.Delete, $"/apis/ims/v3/recipes/{id}");
         Assert.Equal(204, status);
@@ -301,13 +301,13 @@ public sealed class RecipesApiTests : IDisposable
     {
         var id = (string)(await CreateRecipeAsync(WithLink(await UploadArchiveAsync("recipes/purge/recipe.tar.gz"))))["id"]!;
         await server.SendAsync(HttpMethod.Delete, $"/apis/ims/v3/recipes/{id}");
-        Assert.Single(server.Artifacts.ListObjects("ims"));
+        Assert.Single(await server.Artifacts.ListObjectsAsync("ims").ToListAsync());
 
         var (status, _, _) = await server.SendAsync(HttpMethod.Delete, $"/apis/ims/v3/deleted/recipes/{id}");
         Assert.Equal(204, status);
         (status, _, _) = await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/deleted/recipes/{id}");
         Assert.Equal(404, status);
-        Assert.Empty(server.Artifacts.ListObjects("ims"));
+        Assert.Empty(await server.Artifacts.ListObjectsAsync("ims").ToListAsync());
         await AssertNoRecipesAsync();
     }
 
@@ -325,7 +325,7 @@ public sealed class RecipesApiTests : IDisposable
         Assert.Equal(404, status);
         var (_, deleted, _) = await server.SendAsync(HttpMethod.Get, "/apis/ims/v3/deleted/recipes");
         Assert.Empty(deleted!.AsArray());
-        Assert.Equal(archiveRemains, server.Artifacts.Head("ims", "recipes/hard/recipe.tar.gz") is not null);
+        Assert.Equal(archiveRemains, (await server.Artifacts.HeadAsync("ims", "recipes/hard/recipe.tar.gz")) is not null);
     }
 
     [Fact]
@@ -338,20 +338,20 @@ public sealed class RecipesApiTests : IDisposable
         await AssertNoRecipesAsync();
         var (_, deleted, _) = await server.SendAsync(HttpMethod.Get, "/apis/ims/v3/deleted/recipes");
         Assert.Equal(2, deleted!.AsArray().Count);
-        Assert.NotNull(server.Artifacts.Head("ims", "deleted/recipes/a/recipe.tar.gz"));
+        Assert.NotNull(await server.Artifacts.HeadAsync("ims", "deleted/recipes/a/recipe.tar.gz"));
 
         (status, _, _) = await server.SendAsync(HttpMethod.Patch, "/apis/ims/v3/deleted/recipes", """{"operation":"undelete"}""");
         Assert.Equal(204, status);
         var (_, recipes, _) = await server.SendAsync(HttpMethod.Get, "/apis/ims/v3/recipes");
         Assert.Equal(2, recipes!.AsArray().Count);
-        Assert.NotNull(server.Artifacts.Head("ims", "recipes/a/recipe.tar.gz"));
+        Assert.NotNull(await server.Artifacts.HeadAsync("ims", "recipes/a/recipe.tar.gz"));
 
         await server.SendAsync(HttpMethod.Delete, "/apis/ims/v3/recipes");
         (status, _, _) = await server.SendAsync(HttpMethod.Delete, "/apis/ims/v3/deleted/recipes");
         Assert.Equal(204, status);
         (_, deleted, _) = await server.SendAsync(HttpMethod.Get, "/apis/ims/v3/deleted/recipes");
         Assert.Empty(deleted!.AsArray());
-        Assert.Empty(server.Artifacts.ListObjects("ims"));
+        Assert.Empty(await server.Artifacts.ListObjectsAsync("ims").ToListAsync());
     }
 
     [Fact]
@@ -362,7 +362,7 @@ public sealed class RecipesApiTests : IDisposable
         var (status, _, _) = await server.SendAsync(HttpMethod.Delete, "/apis/ims/recipes");
         Assert.Equal(204, status);
         await AssertNoRecipesAsync();
-        Assert.Empty(server.Artifacts.ListObjects("ims"));
+        Assert.Empty(await server.Artifacts.ListObjectsAsync("ims").ToListAsync());
     }
 
     [Theory]
@@ -421,7 +421,7 @@ public sealed class RecipesApiTests : IDisposable
     {
         var path = await UploadArchiveAsync("recipes/gone/recipe.tar.gz");
         var id = (string)(await CreateRecipeAsync(WithLink(path)))["id"]!;
-        server.Artifacts.Delete("ims", "recipes/gone/recipe.tar.gz");
+        await server.Artifacts.DeleteAsync("ims", "recipes/gone/recipe.tar.gz");
         Assert.Equal(204, (await server.SendAsync(HttpMethod.Delete, $"/apis/ims/v3/recipes/{id}")).Status);
         await server.PutObjectAsync("recipes/gone/recipe.tar.gz", "someone else's archive", bucket: "ims");
 
@@ -431,9 +431,9 @@ public sealed class RecipesApiTests : IDisposable
 
     private async Task AssertObjectTextAsync(string key, string expected)
     {
-        await using var content = server.Artifacts.OpenRead("ims", key);
+        await using var content = await server.Artifacts.OpenReadAsync("ims", key);
         Assert.NotNull(content);
-        using var reader = new StreamReader(content);
+        using var reader = new StreamReader(content.Stream);
         Assert.Equal(expected, await reader.ReadToEndAsync());
     }
 

@@ -16,7 +16,7 @@ public sealed class SourceCacheTests : IDisposable
     public SourceCacheTests()
     {
         store = new RemoteLikeStore(new FileSystemArtifactStore(Path.Combine(directory, "artifacts")));
-        store.CreateBucket("boot-images");
+        store.CreateBucketAsync("boot-images").GetAwaiter().GetResult();
     }
 
     public void Dispose() => Directory.Delete(directory, recursive: true);
@@ -32,7 +32,7 @@ public sealed class SourceCacheTests : IDisposable
     private async Task<(string Path, string Md5)> StoreAsync(string key, string content)
     {
         var stored = await store.PutAsync("boot-images", key, new MemoryStream(Encoding.UTF8.GetBytes(content)));
-        return (stored.S3Path, stored.Md5);
+        return (stored.S3Path, stored.Md5!);
     }
 
     private string[] CachedFiles() => Directory.GetFiles(Path.Combine(directory, "cache")).Select(Path.GetFileName).Order().ToArray()!;
@@ -83,22 +83,23 @@ public sealed class SourceCacheTests : IDisposable
     {
         public int Reads { get; private set; }
 
-        public IReadOnlyList<string> ListBuckets() => inner.ListBuckets();
+        public Task<IReadOnlyList<string>> ListBucketsAsync(CancellationToken cancellationToken = default) => inner.ListBucketsAsync(cancellationToken);
 
-        public bool BucketExists(string bucket) => inner.BucketExists(bucket);
+        public Task<bool> BucketExistsAsync(string bucket, CancellationToken cancellationToken = default) => inner.BucketExistsAsync(bucket, cancellationToken);
 
-        public void CreateBucket(string bucket) => inner.CreateBucket(bucket);
+        public Task CreateBucketAsync(string bucket, CancellationToken cancellationToken = default) => inner.CreateBucketAsync(bucket, cancellationToken);
 
-        public IReadOnlyList<ArtifactObject> ListObjects(string bucket, string? prefix = null) => inner.ListObjects(bucket, prefix);
+        public IAsyncEnumerable<ArtifactSummary> ListObjectsAsync(string bucket, string? prefix = null, CancellationToken cancellationToken = default)
+            => inner.ListObjectsAsync(bucket, prefix, cancellationToken);
 
-        public ArtifactObject? Head(string bucket, string key) => inner.Head(bucket, key);
+        public Task<ArtifactObject?> HeadAsync(string bucket, string key, CancellationToken cancellationToken = default) => inner.HeadAsync(bucket, key, cancellationToken);
 
         public string? LocalPath(string bucket, string key) => null;
 
-        public Stream? OpenRead(string bucket, string key)
+        public Task<ArtifactContent?> OpenReadAsync(string bucket, string key, ArtifactRange? range = null, CancellationToken cancellationToken = default)
         {
             Reads++;
-            return inner.OpenRead(bucket, key);
+            return inner.OpenReadAsync(bucket, key, range, cancellationToken);
         }
 
         public Task<ArtifactObject> PutAsync(string bucket, string key, Stream content, IReadOnlyDictionary<string, string>? metadata = null, string? contentType = null,
@@ -109,8 +110,9 @@ public sealed class SourceCacheTests : IDisposable
             CancellationToken cancellationToken = default)
             => inner.AdoptFileAsync(bucket, key, filePath, metadata, cancellationToken);
 
-        public bool Delete(string bucket, string key) => inner.Delete(bucket, key);
+        public Task<bool> DeleteAsync(string bucket, string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(bucket, key, cancellationToken);
 
-        public ArtifactObject? Move(string bucket, string sourceKey, string destinationKey) => inner.Move(bucket, sourceKey, destinationKey);
+        public Task<ArtifactObject?> MoveAsync(string bucket, string sourceKey, string destinationKey, CancellationToken cancellationToken = default)
+            => inner.MoveAsync(bucket, sourceKey, destinationKey, cancellationToken);
     }
 }

@@ -32,7 +32,7 @@ public sealed class StorageFullTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.InsufficientStorage, put.StatusCode);
         Assert.Equal("application/problem+json", put.Content.Headers.ContentType?.MediaType);
         Assert.Contains("The server's storage is full: PUT /apis/artifacts/boot-images/too-big could not be written", await put.Content.ReadAsStringAsync());
-        Assert.Empty(server.Artifacts.ListObjects("boot-images"));
+        Assert.Empty(await server.Artifacts.ListObjectsAsync("boot-images").ToListAsync());
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(server.DataDirectory, "artifacts", "uploads")));
 
         // Reads go on, and a write that fits succeeds.

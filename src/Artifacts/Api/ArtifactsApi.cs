@@ -31,36 +31,105 @@ public static class ArtifactsApi
         return routes;
     }
 
-    private static IResult ListBuckets(IArtifactStore store)
-        => Results.Json(store.ListBuckets().Select(name => new { name }));
+    private static async Task<IResult> ListBuckets(IArtifactStore store, CancellationToken cancellationToken)
+        => Results.Json((await store.ListBucketsAsync(cancellationToken)).Select(name => new { name }));
 
-    private static IResult CreateBucket(string bucket, IArtifactStore store)
+    private static async Task<IResult> CreateBucket(string bucket, IArtifactStore store, CancellationToken cancellationToken)
     {
-        var existed = store.BucketExists(bucket);
-        store.CreateBucket(bucket);
+        var existed = await store.BucketExistsAsync(bucket, cancellationToken);
+        await store.CreateBucketAsync(bucket, cancellationToken);
         return existed ? Results.Ok(new { name = bucket }) : Results.Created($"/apis/artifacts/{bucket}", new { name = bucket });
     }
 
-    private static IResult ListObjects(string bucket, string? prefix, IArtifactStore store)
-        => Results.Text(new JsonArray(store.ListObjects(bucket, prefix).Select(Listing).ToArray()).ToJsonString(RecordJson.Options), "application/json");
+    private static async Task<IResult> ListObjects(string bucket, string? prefix, IArtifactStore store, CancellationToken cancellationToken)
+    {
+        var listing = new JsonArray();
+        await foreach (var artifact in store.ListObjectsAsync(bucket, prefix, cancellationToken))
+        {
+            listing.Add(Listing(artifact));
+        }
+        return Results.Text(listing.ToJsonString(RecordJson.Options), "application/json");
+    }
 
-    private static IResult HeadObject(string bucket, string key, IArtifactStore store, HttpContext context)
+    private static async Task<IResult> HeadObject(string bucket, string key, IArtifactStore store, HttpContext context)
     {
         key = DecodeKey(key);
-        var artifact = store.Head(bucket, key) ?? throw NotFound(bucket, key);
+        var artifact = await store.HeadAsync(bucket, key, context.RequestAborted) ?? throw NotFound(bucket, key);
         WriteObjectHeaders(context.Response, artifact);
         context.Response.ContentLength = artifact.Size;
         return Results.Empty;
     }
 
-    private static IResult GetObject(string bucket, string key, IArtifactStore store, HttpContext context)
+    /// <summary>The whole object, or the one byte range a Range header asks for (206); several ranges get the whole object, as S3 does.</summary>
+    private static async Task<IResult> GetObject(string bucket, string key, IArtifactStore store, HttpContext context)
     {
         key = DecodeKey(key);
-        var artifact = store.Head(bucket, key) ?? throw NotFound(bucket, key);
-        var content = store.OpenRead(bucket, key) ?? throw NotFound(bucket, key);
-        WriteObjectHeaders(context.Response, artifact);
-        return Results.Stream(content, artifact.ContentType, lastModified: artifact.LastModified,
-            entityTag: new EntityTagHeaderValue($"\"{artifact.ETag}\""), enableRangeProcessing: true);
+        var cancellationToken = context.RequestAborted;
+        var artifact = await store.HeadAsync(bucket, key, cancellationToken) ?? throw NotFound(bucket, key);
+        if (context.Request.Headers.IfNoneMatch.ToString() is { Length: > 0 } ifNoneMatch
+            && ifNoneMatch.Split(',').Any(tag => tag.Trim() is "*" || tag.Trim().Trim('"') == artifact.ETag))
+        {
+            context.Response.Headers.ETag = $"\"{artifact.ETag}\"";
+            return Results.StatusCode(StatusCodes.Status304NotModified);
+        }
+        ArtifactRange? range = null;
+        if (RequestedRange(context.Request) is { } requested)
+        {
+            range = requested.Resolve(artifact.Size);
+            if (range is null)
+            {
+                context.Response.Headers.ContentRange = $"bytes */{artifact.Size}";
+                throw new ProblemException(StatusCodes.Status416RangeNotSatisfiable,
+                    $"The range {context.Request.Headers.Range} is not within {artifact.S3Path}, which holds {artifact.Size} bytes.");
+            }
+        }
+        await using var content = await store.OpenReadAsync(bucket, key, range, cancellationToken) ?? throw NotFound(bucket, key);
+        var response = context.Response;
+        WriteObjectHeaders(response, content.Object);
+        if (content.IsPartial)
+        {
+            response.StatusCode = StatusCodes.Status206PartialContent;
+            response.Headers.ContentRange = $"bytes {content.Range.Offset}-{content.Range.Last}/{content.Object.Size}";
+        }
+        response.ContentLength = content.Range.Length;
+        await content.Stream.CopyToAsync(response.Body, 1 << 20, cancellationToken);
+        return Results.Empty;
+    }
+
+    /// <summary>A single byte range from the Range header: first-last, first- or -suffixLength.</summary>
+    private static RequestedBytes? RequestedRange(HttpRequest request)
+    {
+        if (!RangeHeaderValue.TryParse(request.Headers.Range.ToString(), out var header)
+            || !string.Equals(header.Unit.Value, "bytes", StringComparison.OrdinalIgnoreCase)
+            || header.Ranges.Count != 1)
+        {
+            return null;
+        }
+        var only = header.Ranges.Single();
+        return new RequestedBytes(only.From, only.To);
+    }
+
+    private readonly record struct RequestedBytes(long? From, long? To)
+    {
+        /// <summary>The bytes of an object of <paramref name="size"/> bytes this names, or null when none of them exist.</summary>
+        public ArtifactRange? Resolve(long size)
+        {
+            if (From is { } first)
+            {
+                if (first >= size)
+                {
+                    return null;
+                }
+                var last = Math.Min(To ?? size - 1, size - 1);
+                return new ArtifactRange(first, last - first + 1);
+            }
+            if (To is { } suffix && suffix > 0 && size > 0)
+            {
+                var length = Math.Min(suffix, size);
+                return new ArtifactRange(size - length, length);
+            }
+            return null;
+        }
     }
 
     private static async Task<IResult> PutObject(string bucket, string key, IArtifactStore store, HttpContext context)
@@ -75,16 +144,21 @@ public static class ArtifactsApi
         var metadata = context.Request.Headers
             .Where(header => header.Key.StartsWith(MetadataHeaderPrefix, StringComparison.OrdinalIgnoreCase))
             .ToDictionary(header => header.Key[MetadataHeaderPrefix.Length..].ToLowerInvariant(), header => header.Value.ToString());
+        // An md5sum the uploader recorded must be the content's: it is what IMS later trusts.
+        var expectedMd5 = ExpectedMd5(context.Request)
+            ?? (metadata.TryGetValue(ArtifactObject.Md5MetadataName, out var recorded) ? recorded.ToLowerInvariant() : null);
         var artifact = await store.PutAsync(bucket, key, context.Request.Body, metadata, context.Request.ContentType,
-            ExpectedMd5(context.Request), context.RequestAborted);
+            expectedMd5, context.RequestAborted);
         context.Response.Headers.ETag = $"\"{artifact.ETag}\"";
-        return Results.Text(Listing(artifact).ToJsonString(RecordJson.Options), "application/json", statusCode: StatusCodes.Status201Created);
+        // S3 answers a put with the ETag alone; the md5 computed on the way in is what a client checks its upload against.
+        context.Response.Headers[MetadataHeaderPrefix + ArtifactObject.Md5MetadataName] = artifact.Md5;
+        return Results.Text(Listing(artifact.ToSummary()).ToJsonString(RecordJson.Options), "application/json", statusCode: StatusCodes.Status201Created);
     }
 
-    private static IResult DeleteObject(string bucket, string key, IArtifactStore store)
+    private static async Task<IResult> DeleteObject(string bucket, string key, IArtifactStore store, CancellationToken cancellationToken)
     {
         key = DecodeKey(key);
-        return store.Delete(bucket, key) ? Results.NoContent() : throw NotFound(bucket, key);
+        return await store.DeleteAsync(bucket, key, cancellationToken) ? Results.NoContent() : throw NotFound(bucket, key);
     }
 
     /// <summary>
@@ -94,7 +168,7 @@ public static class ArtifactsApi
     private static string DecodeKey(string key) => key.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The listing entry, in the key names and shapes S3's ListObjects uses.</summary>
-    public static JsonObject Listing(ArtifactObject artifact) => new()
+    public static JsonObject Listing(ArtifactSummary artifact) => new()
     {
         ["Key"] = artifact.Key,
         ["LastModified"] = artifact.LastModified.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'+00:00'", CultureInfo.InvariantCulture),
@@ -148,6 +222,8 @@ public static class ArtifactsApi
             {
                 ArtifactNotFoundException => StatusCodes.Status404NotFound,
                 ArtifactConflictException => StatusCodes.Status409Conflict,
+                ArtifactRangeNotSatisfiableException => StatusCodes.Status416RangeNotSatisfiable,
+                ArtifactStoreUnavailableException => StatusCodes.Status503ServiceUnavailable,
                 _ => StatusCodes.Status400BadRequest,
             };
             throw new ProblemException(status, exception.Message);

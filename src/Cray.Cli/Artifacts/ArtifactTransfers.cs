@@ -16,8 +16,8 @@ public static class ArtifactTransfers
     public static string ObjectPath(string bucket, string key)
         => $"{Base}/{Uri.EscapeDataString(bucket)}/{string.Join('/', key.Split('/').Select(Uri.EscapeDataString))}";
 
-    /// <summary>Uploads a file and returns the stored object's md5 (which is also its ETag).</summary>
-    public static async Task<string> UploadAsync(CliContext context, TransferProgress progress, string bucket, string key, string filePath,
+    /// <summary>Uploads a file and returns the stored object's md5 and ETag (which differ when the repository stored it in parts).</summary>
+    public static async Task<StoredObject> UploadAsync(CliContext context, TransferProgress progress, string bucket, string key, string filePath,
         IReadOnlyDictionary<string, string>? metadata, CancellationToken cancellationToken, string? description = null)
     {
         FileStream file;
@@ -42,14 +42,20 @@ public static class ArtifactTransfers
         using var response = await context.Api.SendRawAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
         var stored = JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
         var etag = stored?["ETag"]?.GetValue<string>().Trim('"') ?? "";
+        // The server states the md5 it computed on the way in; an S3 ETag is the md5 only of a single-part upload.
+        var storedMd5 = response.Headers.TryGetValues(Md5Header, out var values) ? values.First() : etag;
         var local = hashing.Md5Hex();
-        if (!string.Equals(etag, local, StringComparison.OrdinalIgnoreCase))
+        if (!string.Equals(storedMd5, local, StringComparison.OrdinalIgnoreCase))
         {
             await DeleteQuietlyAsync(context, bucket, key);
-            throw new CliException($"Upload of {filePath} was corrupted: the server stored md5 {etag}, the file has {local}. Nothing was kept; try again.");
+            throw new CliException($"Upload of {filePath} was corrupted: the server stored md5 {storedMd5}, the file has {local}. Nothing was kept; try again.");
         }
-        return local;
+        return new StoredObject(local, etag);
     }
+
+    public const string Md5Header = "x-amz-meta-md5sum";
+
+    public sealed record StoredObject(string Md5, string ETag);
 
     public static async Task DownloadAsync(CliContext context, TransferProgress progress, string bucket, string key, string filePath, CancellationToken cancellationToken)
     {

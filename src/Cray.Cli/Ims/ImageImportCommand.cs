@@ -94,12 +94,12 @@ public static class ImageImportCommand
                     var metadata = new Dictionary<string, string> { ["x-shasta-ims-image-name"] = name, ["x-shasta-ims-image-id"] = imageId };
                     uploaded.Add(part.Key);
                     UnfinishedImports.Record(hostname, imageId, uploaded);
-                    var md5 = await ArtifactTransfers.UploadAsync(context, progress, ArtifactTransfers.BootImagesBucket, part.Key, part.File, metadata, cancellationToken,
+                    var stored = await ArtifactTransfers.UploadAsync(context, progress, ArtifactTransfers.BootImagesBucket, part.Key, part.File, metadata, cancellationToken,
                         $"Uploading {part.Key[(imageId.Length + 1)..]} to s3://{ArtifactTransfers.BootImagesBucket}/{part.Key}");
                     entries.Add(new JsonObject
                     {
-                        ["link"] = new JsonObject { ["etag"] = md5, ["path"] = $"s3://{ArtifactTransfers.BootImagesBucket}/{part.Key}", ["type"] = "s3" },
-                        ["md5"] = md5,
+                        ["link"] = new JsonObject { ["etag"] = stored.ETag, ["path"] = $"s3://{ArtifactTransfers.BootImagesBucket}/{part.Key}", ["type"] = "s3" },
+                        ["md5"] = stored.Md5,
                         ["type"] = part.Type,
                     });
                 }
@@ -118,8 +118,8 @@ public static class ImageImportCommand
                     var manifestKey = $"{imageId}/manifest.json";
                     uploaded.Add(manifestKey);
                     UnfinishedImports.Record(hostname, imageId, uploaded);
-                    manifestEtag = await ArtifactTransfers.UploadAsync(context, progress, ArtifactTransfers.BootImagesBucket, manifestKey, manifestFile, null, cancellationToken,
-                        $"Uploading manifest.json to s3://{ArtifactTransfers.BootImagesBucket}/{manifestKey}");
+                    manifestEtag = (await ArtifactTransfers.UploadAsync(context, progress, ArtifactTransfers.BootImagesBucket, manifestKey, manifestFile, null, cancellationToken,
+                        $"Uploading manifest.json to s3://{ArtifactTransfers.BootImagesBucket}/{manifestKey}")).ETag;
                 }
                 finally
                 {

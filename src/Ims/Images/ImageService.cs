@@ -69,13 +69,13 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
         {
             throw ArtifactLinks.DuplicatePath("Image", holder.Id, link.Path);
         }
-        manifests.Validate(link);
+        await manifests.ValidateAsync(link, cancellationToken);
     }
 
     protected override async Task SoftDeleteLockedAsync(Image image, CancellationToken cancellationToken)
     {
         var link = image.Link;
-        var manifest = manifests.TryRead(image.Link);
+        var manifest = await manifests.TryReadAsync(image.Link, cancellationToken);
         if (manifest is not null && ArtifactPath.TryParse(image.Link!.Path, out var bucket, out var manifestKey))
         {
             link = await MoveArtifactsAsideAsync(image.Id, manifest, bucket, manifestKey, cancellationToken);
@@ -105,16 +105,16 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
                     continue;
                 }
                 // Files that are already gone are skipped, as the reference does.
-                if (MoveWithoutOverwrite(bucket, key, ArtifactLinks.DeletedPrefix + key) is { } result)
+                if (await MoveWithoutOverwriteAsync(bucket, key, ArtifactLinks.DeletedPrefix + key, cancellationToken) is { } result)
                 {
                     moved.Add((bucket, key));
                     entries.Add(new ManifestArtifact(ArtifactLink.S3(result.S3Path, result.ETag), artifact.Md5, artifact.Type));
                 }
             }
-            if (MoveWithoutOverwrite(manifestBucket, manifestKey, ArtifactLinks.DeletedPrefix + manifestKey) is { } movedManifest)
+            if (await MoveWithoutOverwriteAsync(manifestBucket, manifestKey, ArtifactLinks.DeletedPrefix + manifestKey, cancellationToken) is { } movedManifest)
             {
                 moved.Add((manifestBucket, manifestKey));
-                entries.Add(new ManifestArtifact(ArtifactLink.S3(movedManifest.S3Path, movedManifest.ETag), movedManifest.Md5, ArtifactTypes.Manifest));
+                entries.Add(new ManifestArtifact(ArtifactLink.S3(movedManifest.S3Path, movedManifest.ETag), movedManifest.Md5 ?? "", ArtifactTypes.Manifest));
             }
             var deletedManifest = ImageManifest.Create(entries, clock.GetUtcNow());
             using var content = new MemoryStream(deletedManifest.ToUtf8Bytes());
@@ -126,7 +126,7 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
         {
             foreach (var (bucket, key) in moved)
             {
-                artifacts.Move(bucket, ArtifactLinks.DeletedPrefix + key, key);
+                await artifacts.MoveAsync(bucket, ArtifactLinks.DeletedPrefix + key, key, CancellationToken.None);
             }
             throw;
         }
@@ -135,7 +135,7 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
     protected override async Task UndeleteLockedAsync(DeletedImage deleted, CancellationToken cancellationToken)
     {
         var link = deleted.Link;
-        var deletedManifest = manifests.TryRead(deleted.Link);
+        var deletedManifest = await manifests.TryReadAsync(deleted.Link, cancellationToken);
         if (deletedManifest is not null && ArtifactPath.TryParse(deleted.Link!.Path, out var deletedManifestBucket, out var deletedManifestKey))
         {
             var moves = new List<(ManifestArtifact Artifact, string Bucket, string Key)>();
@@ -150,20 +150,20 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
             foreach (var move in moves)
             {
                 var original = move.Key[ArtifactLinks.DeletedPrefix.Length..];
-                if (artifacts.Head(move.Bucket, original) is not null)
+                if (await artifacts.HeadAsync(move.Bucket, original, cancellationToken) is not null)
                 {
                     throw ImsProblems.Unprocessable($"Image {deleted.Id} cannot be undeleted: s3://{move.Bucket}/{original} exists again.");
                 }
             }
             foreach (var (artifact, bucket, key) in moves)
             {
-                var restored = artifacts.Move(bucket, key, key[ArtifactLinks.DeletedPrefix.Length..]);
+                var restored = await artifacts.MoveAsync(bucket, key, key[ArtifactLinks.DeletedPrefix.Length..], cancellationToken);
                 if (restored is not null && artifact.Type == ArtifactTypes.Manifest)
                 {
                     link = ArtifactLink.S3(restored.S3Path, restored.ETag);
                 }
             }
-            artifacts.Delete(deletedManifestBucket, deletedManifestKey);
+            await artifacts.DeleteAsync(deletedManifestBucket, deletedManifestKey, cancellationToken);
         }
         await Store.WriteAsync(
             [
@@ -178,7 +178,7 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
         await Store.WriteAsync(RecordWrite.Delete(ImsCollections.Images, image.Id), cancellationToken);
         if (cascade)
         {
-            DeleteListedFiles(image.Link);
+            await DeleteListedFilesAsync(image.Link, cancellationToken);
         }
     }
 
@@ -189,16 +189,16 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
         // could not be read) may name another image's files by now.
         if (deleted.Link is not null && ArtifactPath.TryParse(deleted.Link.Path, out _, out var key) && key.StartsWith(ArtifactLinks.DeletedPrefix, StringComparison.Ordinal))
         {
-            DeleteListedFiles(deleted.Link);
+            await DeleteListedFilesAsync(deleted.Link, cancellationToken);
         }
     }
 
     /// <summary>Moves a file aside; the store refuses to move onto another file, as two images may have used one path at different times.</summary>
-    private ArtifactObject? MoveWithoutOverwrite(string bucket, string from, string to)
+    private async Task<ArtifactObject?> MoveWithoutOverwriteAsync(string bucket, string from, string to, CancellationToken cancellationToken)
     {
         try
         {
-            return artifacts.Move(bucket, from, to);
+            return await artifacts.MoveAsync(bucket, from, to, cancellationToken);
         }
         catch (ArtifactConflictException)
         {
@@ -207,18 +207,18 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
     }
 
     /// <summary>Deletes every file a manifest lists, then the manifest itself; missing files are skipped.</summary>
-    private void DeleteListedFiles(ArtifactLink? manifestLink)
+    private async Task DeleteListedFilesAsync(ArtifactLink? manifestLink, CancellationToken cancellationToken)
     {
-        foreach (var artifact in manifests.TryRead(manifestLink)?.Artifacts ?? [])
+        foreach (var artifact in (await manifests.TryReadAsync(manifestLink, cancellationToken))?.Artifacts ?? [])
         {
             if (ArtifactPath.TryParse(artifact.Link.Path, out var bucket, out var key))
             {
-                artifacts.Delete(bucket, key);
+                await artifacts.DeleteAsync(bucket, key, cancellationToken);
             }
         }
         if (manifestLink is not null && ArtifactPath.TryParse(manifestLink.Path, out var manifestBucket, out var manifestKey))
         {
-            artifacts.Delete(manifestBucket, manifestKey);
+            await artifacts.DeleteAsync(manifestBucket, manifestKey, cancellationToken);
         }
     }
 

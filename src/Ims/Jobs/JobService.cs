@@ -74,11 +74,11 @@ public sealed class JobService(
         {
             throw ImsProblems.BadRequest($"The IMS image does not have an artifact_link for image_id={image.Id}.");
         }
-        if (!ArtifactPath.TryParse(image.Link.Path, out var manifestBucket, out var manifestKey) || artifacts.Head(manifestBucket, manifestKey) is null)
+        if (!ArtifactPath.TryParse(image.Link.Path, out var manifestBucket, out var manifestKey) || await artifacts.HeadAsync(manifestBucket, manifestKey, cancellationToken) is null)
         {
             throw ImsProblems.Unprocessable(ArtifactLinks.CannotValidate(image.Link.Path));
         }
-        var manifest = manifests.TryRead(image.Link)
+        var manifest = await manifests.TryReadAsync(image.Link, cancellationToken)
             ?? throw ImsProblems.Unprocessable($"The manifest {image.Link.Path} of image {image.Id} could not be read as JSON.");
         var rootFileSystems = manifest.Artifacts.Where(artifact => ArtifactTypes.IsRootFileSystem(artifact.Type)).ToList();
         if (manifest.Version != ImageManifest.CurrentVersion || rootFileSystems.Count != 1)
@@ -87,12 +87,12 @@ public sealed class JobService(
                 $"The manifest of image {image.Id} must be version {ImageManifest.CurrentVersion} and list exactly one {ArtifactTypes.RootFileSystem} artifact.");
         }
         var rootfs = rootFileSystems[0];
-        if (!ArtifactPath.TryParse(rootfs.Link.Path, out var rootfsBucket, out var rootfsKey) || artifacts.Head(rootfsBucket, rootfsKey) is not { } rootfsObject)
+        if (!ArtifactPath.TryParse(rootfs.Link.Path, out var rootfsBucket, out var rootfsKey) || await artifacts.HeadAsync(rootfsBucket, rootfsKey, cancellationToken) is not { } rootfsObject)
         {
             throw ImsProblems.Unprocessable(ArtifactLinks.CannotValidate(rootfs.Link.Path));
         }
         // As the reference: the object's md5sum metadata, else the manifest's md5.
-        var md5 = rootfsObject.Metadata.TryGetValue("md5sum", out var stored) && stored.Length > 0 ? stored : rootfs.Md5;
+        var md5 = rootfsObject.Metadata.TryGetValue(ArtifactObject.Md5MetadataName, out var stored) && stored.Length > 0 ? stored : rootfs.Md5;
         var publicKey = await PublicKeyAsync(request, cancellationToken);
 
         var id = Guid.NewGuid().ToString();
@@ -123,11 +123,11 @@ public sealed class JobService(
         {
             throw ImsProblems.BadRequest($"Recipe {recipe.Id} is a '{recipe.RecipeType}' recipe; only '{RecipeTypes.KiwiNg}' recipes can be built.");
         }
-        if (!ArtifactPath.TryParse(recipe.Link.Path, out var bucket, out var key) || artifacts.Head(bucket, key) is not { } archive)
+        if (!ArtifactPath.TryParse(recipe.Link.Path, out var bucket, out var key) || await artifacts.HeadAsync(bucket, key, cancellationToken) is not { } archive)
         {
             throw ImsProblems.Unprocessable(ArtifactLinks.CannotValidate(recipe.Link.Path));
         }
-        var md5 = archive.Metadata.TryGetValue("md5sum", out var stored) && stored.Length > 0 ? stored : "";
+        var md5 = archive.Metadata.TryGetValue(ArtifactObject.Md5MetadataName, out var stored) && stored.Length > 0 ? stored : "";
         var publicKey = await PublicKeyAsync(request, cancellationToken);
 
         var id = Guid.NewGuid().ToString();

@@ -13,14 +13,14 @@ public sealed class ManifestReader(IArtifactStore artifacts)
     /// Full link validation, in the reference's order after the uniqueness check: the object exists,
     /// is at most 1 MiB of JSON, is version 1.0, lists only S3 artifacts that exist, and has exactly one root file system.
     /// </summary>
-    public ImageManifest Validate(ArtifactLink link)
+    public async Task<ImageManifest> ValidateAsync(ArtifactLink link, CancellationToken cancellationToken)
     {
-        var head = ArtifactLinks.RequireObject(artifacts, link);
+        var head = await ArtifactLinks.RequireObjectAsync(artifacts, link, cancellationToken);
         if (head.Size > ImageManifest.MaximumBytes)
         {
             throw ImsProblems.BadRequest($"The manifest {link.Path} is {head.Size} bytes; a manifest may be at most {ImageManifest.MaximumBytes} bytes.");
         }
-        var document = ReadJson(head.Bucket, head.Key) ?? throw ImsProblems.Unprocessable(
+        var document = await ReadJsonAsync(head.Bucket, head.Key, cancellationToken) ?? throw ImsProblems.Unprocessable(
             $"The manifest {link.Path} could not be read as JSON. Upload a valid version 1.0 image manifest and re-run the request.");
         if (document["version"] is not JsonValue version || version.GetValueKind() != JsonValueKind.String || version.GetValue<string>() != ImageManifest.CurrentVersion)
         {
@@ -35,7 +35,7 @@ public sealed class ManifestReader(IArtifactStore artifacts)
         {
             var artifact = ParseEntry(entry) ?? throw ImsProblems.Unprocessable(
                 $"The manifest {link.Path} has an artifact entry without a link of type s3, a path, and a type.");
-            if (!ArtifactPath.TryParse(artifact.Link.Path, out var artifactBucket, out var artifactKey) || artifacts.Head(artifactBucket, artifactKey) is null)
+            if (!ArtifactPath.TryParse(artifact.Link.Path, out var artifactBucket, out var artifactKey) || await artifacts.HeadAsync(artifactBucket, artifactKey, cancellationToken) is null)
             {
                 throw ImsProblems.Unprocessable(ArtifactLinks.CannotValidate(artifact.Link.Path));
             }
@@ -52,14 +52,14 @@ public sealed class ManifestReader(IArtifactStore artifacts)
     }
 
     /// <summary>Best-effort read for housekeeping (delete, undelete): null when the manifest is missing or unreadable.</summary>
-    public ImageManifest? TryRead(ArtifactLink? link)
+    public async Task<ImageManifest?> TryReadAsync(ArtifactLink? link, CancellationToken cancellationToken)
     {
         if (link is null || !ArtifactPath.TryParse(link.Path, out var bucket, out var key))
         {
             return null;
         }
-        var head = artifacts.Head(bucket, key);
-        if (head is null || head.Size > ImageManifest.MaximumBytes || ReadJson(bucket, key) is not { } document)
+        var head = await artifacts.HeadAsync(bucket, key, cancellationToken);
+        if (head is null || head.Size > ImageManifest.MaximumBytes || await ReadJsonAsync(bucket, key, cancellationToken) is not { } document)
         {
             return null;
         }
@@ -72,16 +72,16 @@ public sealed class ManifestReader(IArtifactStore artifacts)
         return new ImageManifest(entries.Select(ParseEntry).OfType<ManifestArtifact>().ToList(), created, version);
     }
 
-    private JsonObject? ReadJson(string bucket, string key)
+    private async Task<JsonObject?> ReadJsonAsync(string bucket, string key, CancellationToken cancellationToken)
     {
-        using var stream = artifacts.OpenRead(bucket, key);
-        if (stream is null)
+        await using var content = await artifacts.OpenReadAsync(bucket, key, cancellationToken: cancellationToken);
+        if (content is null || content.Object.Size > ImageManifest.MaximumBytes)
         {
             return null;
         }
         try
         {
-            return JsonNode.Parse(stream) as JsonObject;
+            return await JsonNode.ParseAsync(content.Stream, cancellationToken: cancellationToken) as JsonObject;
         }
         catch (JsonException)
         {

@@ -52,13 +52,13 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
         {
             throw ArtifactLinks.DuplicatePath("Recipe", holder.Id, link.Path);
         }
-        ArtifactLinks.RequireObject(artifacts, link);
+        await ArtifactLinks.RequireObjectAsync(artifacts, link, cancellationToken);
     }
 
     protected override async Task SoftDeleteLockedAsync(Recipe recipe, CancellationToken cancellationToken)
     {
         // An archive that is already gone is skipped and the link kept, as for images.
-        var moved = MoveArchive(recipe.Link, key => ArtifactLinks.DeletedPrefix + key);
+        var moved = await MoveArchiveAsync(recipe.Link, key => ArtifactLinks.DeletedPrefix + key, cancellationToken);
         await WriteOrMoveBackAsync(moved,
             [
                 RecordWrite.Delete(ImsCollections.Recipes, recipe.Id),
@@ -74,8 +74,8 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
         {
             throw ImsProblems.Unprocessable($"Recipe {deleted.Id} cannot be undeleted: recipe {holder.Id} now uses its link path {originalPath}.");
         }
-        var moved = MoveArchive(deleted.Link,
-            key => key.StartsWith(ArtifactLinks.DeletedPrefix, StringComparison.Ordinal) ? key[ArtifactLinks.DeletedPrefix.Length..] : null);
+        var moved = await MoveArchiveAsync(deleted.Link,
+            key => key.StartsWith(ArtifactLinks.DeletedPrefix, StringComparison.Ordinal) ? key[ArtifactLinks.DeletedPrefix.Length..] : null, cancellationToken);
         await WriteOrMoveBackAsync(moved,
             [
                 RecordWrite.Delete(ImsCollections.DeletedRecipes, deleted.Id),
@@ -89,7 +89,7 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
         await Store.WriteAsync(RecordWrite.Delete(ImsCollections.Recipes, recipe.Id), cancellationToken);
         if (cascade)
         {
-            DeleteArchive(recipe.Link);
+            await DeleteArchiveAsync(recipe.Link, cancellationToken);
         }
     }
 
@@ -100,7 +100,7 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
         // already gone at delete time) may name another recipe's archive by now.
         if (deleted.Link is not null && ArtifactPath.TryParse(deleted.Link.Path, out _, out var key) && key.StartsWith(ArtifactLinks.DeletedPrefix, StringComparison.Ordinal))
         {
-            DeleteArchive(deleted.Link);
+            await DeleteArchiveAsync(deleted.Link, cancellationToken);
         }
     }
 
@@ -110,7 +110,7 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
     }
 
     /// <summary>Moves the archive a link names within its bucket; null when there is no such archive or <paramref name="destinationKey"/> gives no key.</summary>
-    private MovedArchive? MoveArchive(ArtifactLink? link, Func<string, string?> destinationKey)
+    private async Task<MovedArchive?> MoveArchiveAsync(ArtifactLink? link, Func<string, string?> destinationKey, CancellationToken cancellationToken)
     {
         if (link is null || !ArtifactPath.TryParse(link.Path, out var bucket, out var key) || destinationKey(key) is not { } destination)
         {
@@ -118,7 +118,7 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
         }
         try
         {
-            return artifacts.Move(bucket, key, destination) is { } moved ? new MovedArchive(bucket, key, moved) : null;
+            return await artifacts.MoveAsync(bucket, key, destination, cancellationToken) is { } moved ? new MovedArchive(bucket, key, moved) : null;
         }
         catch (ArtifactConflictException)
         {
@@ -140,16 +140,16 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
         }
         catch when (moved is not null)
         {
-            artifacts.Move(moved.Bucket, moved.Destination.Key, moved.SourceKey);
+            await artifacts.MoveAsync(moved.Bucket, moved.Destination.Key, moved.SourceKey, CancellationToken.None);
             throw;
         }
     }
 
-    private void DeleteArchive(ArtifactLink? link)
+    private async Task DeleteArchiveAsync(ArtifactLink? link, CancellationToken cancellationToken)
     {
         if (link is not null && ArtifactPath.TryParse(link.Path, out var bucket, out var key))
         {
-            artifacts.Delete(bucket, key);
+            await artifacts.DeleteAsync(bucket, key, cancellationToken);
         }
     }
 

@@ -37,13 +37,13 @@ public static class ArtifactLinks
     }
 
     /// <summary>The stored object a link names: a 422 when the path is not an S3 address or nothing is stored there.</summary>
-    public static ArtifactObject RequireObject(IArtifactStore artifacts, ArtifactLink link)
+    public static async Task<ArtifactObject> RequireObjectAsync(IArtifactStore artifacts, ArtifactLink link, CancellationToken cancellationToken)
     {
         if (!ArtifactPath.TryParse(link.Path, out var bucket, out var key))
         {
             throw FieldErrors.Invalid(new JsonObject { ["link"] = new JsonObject { ["path"] = new JsonArray($"'{link.Path}' is not an s3://bucket/key address.") } });
         }
-        return artifacts.Head(bucket, key) ?? throw ImsProblems.Unprocessable(CannotValidate(link.Path));
+        return await artifacts.HeadAsync(bucket, key, cancellationToken) ?? throw ImsProblems.Unprocessable(CannotValidate(link.Path));
     }
 
     /// <summary>The reference's 422 when another record of the same kind already links the path.</summary>

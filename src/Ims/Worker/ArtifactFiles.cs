@@ -9,7 +9,9 @@ public static class ArtifactFiles
     /// <summary>Copies an object to a file and returns its md5 (lowercase hex).</summary>
     public static async Task<string> CopyWithChecksumAsync(IArtifactStore artifacts, string bucket, string key, string path, string target, CancellationToken cancellationToken)
     {
-        await using var source = artifacts.OpenRead(bucket, key) ?? throw new JobFailedException($"{path} no longer exists in the artifact repository (deleted after the job was created?).");
+        await using var content = await artifacts.OpenReadAsync(bucket, key, cancellationToken: cancellationToken)
+            ?? throw new JobFailedException($"{path} no longer exists in the artifact repository (deleted after the job was created?).");
+        var source = content.Stream;
         await using var copy = new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
         var buffer = new byte[1 << 20];

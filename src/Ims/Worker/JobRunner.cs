@@ -241,7 +241,7 @@ public sealed class JobRunner(
         await stagedImageRoot.PackAsync(workspace.ResultSquashfs, SquashfsOptions.For(options.Compressor), Log, cancellationToken);
         Log($"mksquashfs ({options.Compressor}) took {Seconds(stopwatch.Elapsed)}: {new FileInfo(workspace.ResultSquashfs).Length} bytes.");
 
-        var source = ReadSourceManifest(document);
+        var source = await ReadSourceManifestAsync(document, cancellationToken);
         var imageId = await images.RegisterAsync(job.ImageRootArchiveName, job.Arch, cancellationToken);
         created.ImageId = imageId;
         // Written down at once: should the server die before the image is linked, recovery finds it by the job.
@@ -281,11 +281,11 @@ public sealed class JobRunner(
             // The reference fails here; carrying the source image's file over keeps the image bootable.
             var carried = source?.Artifacts.FirstOrDefault(artifact => artifact.Type == type);
             if (carried is not null && ArtifactPath.TryParse(carried.Link.Path, out var sourceBucket, out var sourceKey)
-                && artifacts.OpenRead(sourceBucket, sourceKey) is { } content)
+                && await artifacts.OpenReadAsync(sourceBucket, sourceKey, cancellationToken: cancellationToken) is { } content)
             {
                 await using (content)
                 {
-                    entries.Add(await UploadStreamAsync(content, $"{imageId}/{key}", type, metadata, created, cancellationToken));
+                    entries.Add(await UploadStreamAsync(content.Stream, $"{imageId}/{key}", type, metadata, created, cancellationToken));
                 }
                 Log($"{key}: {missing}, so the source image's {carried.Link.Path} was carried over.");
             }
@@ -306,15 +306,15 @@ public sealed class JobRunner(
         Log($"Registered image {imageId} with {entries.Count} artifacts.");
     }
 
-    private ImageManifest? ReadSourceManifest(JobDocument document)
-        => new ManifestReader(artifacts).TryRead(ArtifactLink.S3(document.SourceManifestPath));
+    private Task<ImageManifest?> ReadSourceManifestAsync(JobDocument document, CancellationToken cancellationToken)
+        => new ManifestReader(artifacts).TryReadAsync(ArtifactLink.S3(document.SourceManifestPath), cancellationToken);
 
     /// <summary>The packed root moves into the repository rather than being copied: it is the biggest file of the job.</summary>
     private async Task<ManifestArtifact> AdoptResultAsync(string path, string key, Dictionary<string, string> metadata, CreatedImage created, CancellationToken cancellationToken)
     {
         created.Keys.Add(key);
         var stored = await artifacts.AdoptFileAsync(BootImagesBucket, key, path, metadata, cancellationToken);
-        return new ManifestArtifact(ArtifactLink.S3(stored.S3Path, stored.ETag), stored.Md5, ArtifactTypes.RootFileSystem);
+        return new ManifestArtifact(ArtifactLink.S3(stored.S3Path, stored.ETag), stored.Md5 ?? "", ArtifactTypes.RootFileSystem);
     }
 
     private async Task<ManifestArtifact> UploadFileAsync(string path, string key, string type, Dictionary<string, string> metadata, CreatedImage created, CancellationToken cancellationToken)
@@ -327,7 +327,7 @@ public sealed class JobRunner(
     {
         created.Keys.Add(key);
         var stored = await artifacts.PutAsync(BootImagesBucket, key, content, metadata, cancellationToken: cancellationToken);
-        return new ManifestArtifact(ArtifactLink.S3(stored.S3Path, stored.ETag), stored.Md5, type);
+        return new ManifestArtifact(ArtifactLink.S3(stored.S3Path, stored.ETag), stored.Md5 ?? "", type);
     }
 
     /// <summary>
@@ -352,7 +352,10 @@ public sealed class JobRunner(
             return imageId;
         }
         var created = new CreatedImage { ImageId = imageId };
-        created.Keys.AddRange(artifacts.ListObjects(BootImagesBucket, imageId + "/").Select(stored => stored.Key));
+        await foreach (var stored in artifacts.ListObjectsAsync(BootImagesBucket, imageId + "/", cancellationToken))
+        {
+            created.Keys.Add(stored.Key);
+        }
         await RemoveCreatedImageAsync(created, log);
         return null;
     }
@@ -362,7 +365,7 @@ public sealed class JobRunner(
     {
         foreach (var key in created.Keys)
         {
-            artifacts.Delete(BootImagesBucket, key);
+            await artifacts.DeleteAsync(BootImagesBucket, key, CancellationToken.None);
         }
         if (created.ImageId is not null)
         {

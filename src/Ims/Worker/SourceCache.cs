@@ -24,9 +24,11 @@ public sealed class SourceCache(IArtifactStore artifacts, ImsWorkerOptions optio
         {
             throw new JobFailedException($"The rootfs path {rootfsPath} is not an s3:// address.");
         }
-        var stored = artifacts.Head(bucket, key) ?? throw new JobFailedException($"{rootfsPath} no longer exists in the artifact repository (deleted after the job was created?).");
-        var md5 = (expectedMd5.Length > 0 ? expectedMd5 : stored.Md5).ToLowerInvariant();
-        if (!string.Equals(stored.Md5, md5, StringComparison.OrdinalIgnoreCase))
+        var stored = await artifacts.HeadAsync(bucket, key, cancellationToken) ?? throw new JobFailedException($"{rootfsPath} no longer exists in the artifact repository (deleted after the job was created?).");
+        var md5 = (expectedMd5.Length > 0 ? expectedMd5 : stored.Md5)?.ToLowerInvariant()
+            ?? throw new JobFailedException($"The rootfs {rootfsPath} has no recorded md5 (no md5sum metadata, uploaded in parts) and its image records none: it cannot be verified.");
+        // An object uploaded in parts by another tool may carry no md5: it is checked while it is fetched.
+        if (stored.Md5 is not null && !string.Equals(stored.Md5, md5, StringComparison.OrdinalIgnoreCase))
         {
             throw new JobFailedException($"The rootfs {rootfsPath} has md5 {stored.Md5}, not the {md5} its image records.");
         }

@@ -1,0 +1,92 @@
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Amazon.Runtime;
+using Amazon.S3;
+using Cray.Processes;
+using Cray.Tests.Support;
+
+namespace Cray.EndToEnd.Tests;
+
+/// <summary>
+/// A server with every role on the stores a site already runs: records in PostgreSQL and artifacts
+/// in Ceph's RADOS Gateway (private servers the fixture starts), the S3 keys given in files.
+/// </summary>
+public sealed class SiteStoresJobEnvironment : JobEnvironment
+{
+    // Run before the base constructor reads ServerArguments.
+    private readonly PostgresTestServer postgres = new();
+    private readonly string keyDirectory = Directory.CreateTempSubdirectory("s3-keys-").FullName;
+
+    public RadosGatewayTestServer Gateway { get; } = new();
+
+    private string AccessKeyFile => Path.Combine(keyDirectory, "access-key");
+
+    private string SecretKeyFile => Path.Combine(keyDirectory, "secret-key");
+
+    protected override string[] ServerArguments =>
+    [
+        "--store", postgres.DefaultDatabaseAddress,
+        "--artifacts", "s3", "--s3-endpoint", Gateway.Endpoint.ToString(),
+        "--s3-access-key-file", AccessKeyFile, "--s3-secret-key-file", SecretKeyFile,
+    ];
+
+    public override async Task InitializeAsync()
+    {
+        await Task.WhenAll(postgres.InitializeAsync(), Gateway.InitializeAsync());
+        await File.WriteAllTextAsync(AccessKeyFile, Gateway.AccessKey + "\n");
+        await File.WriteAllTextAsync(SecretKeyFile, Gateway.SecretKey + "\n");
+        File.SetUnixFileMode(SecretKeyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await base.InitializeAsync();
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Task.WhenAll(postgres.DisposeAsync(), Gateway.DisposeAsync());
+        Directory.Delete(keyDirectory, recursive: true);
+    }
+
+    public AmazonS3Client S3Client() => new(new BasicAWSCredentials(Gateway.AccessKey, Gateway.SecretKey), new AmazonS3Config
+    {
+        ServiceURL = Gateway.Endpoint.ToString(),
+        ForcePathStyle = true,
+        AuthenticationRegion = "us-east-1",
+        RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+        ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+    });
+}
+
+/// <summary>The seed on PostgreSQL and S3: claims, updates and waits go through the database, every image byte through the gateway.</summary>
+public sealed class SiteStoresSeedTests(SiteStoresJobEnvironment environment) : IClassFixture<SiteStoresJobEnvironment>
+{
+    [Fact]
+    public async Task TheSeedWorksWithRecordsInPostgresqlAndArtifactsInS3()
+    {
+        var resultId = await SeedScenario.RunAsync(environment);
+
+        Assert.False(File.Exists(Path.Combine(environment.Cray.DataDirectory, "cray.db")));
+        Assert.False(Directory.Exists(Path.Combine(environment.Cray.DataDirectory, "artifacts")));
+
+        // The new image read back from the gateway itself, not through the server.
+        using var s3 = environment.S3Client();
+        using var manifestObject = await s3.GetObjectAsync("boot-images", $"{resultId}/manifest.json");
+        var manifest = (await JsonNode.ParseAsync(manifestObject.ResponseStream))!;
+        var rootfsEntry = manifest["artifacts"]!.AsArray().Single(entry => ((string)entry!["type"]!).Contains("rootfs", StringComparison.Ordinal))!;
+        Assert.Equal($"s3://boot-images/{resultId}/rootfs", (string?)rootfsEntry["link"]!["path"]);
+
+        var rootfs = Path.Combine(environment.Cray.Root, "result-from-s3.squashfs");
+        using (var rootfsObject = await s3.GetObjectAsync("boot-images", $"{resultId}/rootfs"))
+        {
+            await using var file = File.Create(rootfs);
+            await rootfsObject.ResponseStream.CopyToAsync(file);
+            Assert.Equal((string)rootfsEntry["md5"]!, rootfsObject.Metadata["md5sum"]);
+        }
+        await using (var file = File.OpenRead(rootfs))
+        {
+            Assert.Equal((string)rootfsEntry["md5"]!, Convert.ToHexStringLower(await MD5.HashDataAsync(file)));
+        }
+        var marker = await ProcessRunner.Instance.RunAsync(new ProcessRequest("unsquashfs", ["-cat", rootfs, "etc/cray-cfs-example"]));
+        Assert.Equal("customized by a CFS image session", marker.Output.Trim());
+        Assert.Empty((await s3.ListMultipartUploadsAsync("boot-images")).MultipartUploads ?? []);
+    }
+}
