@@ -13,7 +13,110 @@ public abstract class RecordStoreContract
 
     private IRecordStore store => Store;
 
+    /// <summary>Another store on the same database, as a second server would open it.</summary>
+    protected abstract Task<IRecordStore> OpenAnotherAsync();
+
     protected sealed record Counter(string Id, int Value);
+
+    protected sealed record Work(string Id, string? TakenBy, bool Done) : IStagedRecord
+    {
+        [System.Text.Json.Serialization.JsonIgnore]
+        public string? Stage => Done ? null : TakenBy is null ? RecordStages.Waiting : RecordStages.Running;
+    }
+
+    /// <summary>The same document as <see cref="Work"/>, from before the type had a stage.</summary>
+    protected sealed record UnstagedWork(string Id, string? TakenBy, bool Done);
+
+    private static async Task<List<string>> IdsInStageAsync(IRecordStore store, string stage)
+        => await store.ListInStageAsync<Work>("work", stage).Select(work => work.Id).ToListAsync();
+
+    [Fact]
+    public async Task AStageFollowsEveryWriteAndListsReadOnlyThatStage()
+    {
+        await store.WriteAsync(
+        [
+            RecordWrite.Insert("work", "a", new Work("a", null, false)),
+            RecordWrite.Insert("work", "b", new Work("b", null, false)),
+            RecordWrite.Insert("work", "c", new Work("c", null, false)),
+            RecordWrite.Insert("other", "a", new Work("a", null, false)),
+        ]);
+        await store.UpdateAsync<Work>("work", "b", work => work with { TakenBy = "me" });
+        await store.WriteAsync(RecordWrite.Upsert("work", "c", new Work("c", "me", true)));
+
+        Assert.Equal(["a"], await IdsInStageAsync(store, RecordStages.Waiting));
+        Assert.Equal(["b"], await IdsInStageAsync(store, RecordStages.Running));
+        await store.WriteAsync(RecordWrite.Delete("work", "a"));
+        Assert.Empty(await IdsInStageAsync(store, RecordStages.Waiting));
+    }
+
+    [Fact]
+    public async Task AClaimTakesTheOldestRecordItAcceptsAndSignalsTheChange()
+    {
+        foreach (var id in new[] { "z", "y", "x" })
+        {
+            await store.WriteAsync(RecordWrite.Insert("work", id, new Work(id, null, false)));
+        }
+        var signal = store.NextChangeAsync("work");
+        var claimed = await store.ClaimAsync<Work>("work", RecordStages.Waiting, work => work.Id == "z" ? null : work with { TakenBy = "me" });
+        Assert.Equal("y", claimed!.Id);
+        Assert.True(signal.IsCompleted);
+        Assert.Equal("me", (await store.GetAsync<Work>("work", "y"))!.TakenBy);
+        Assert.Equal(["z", "x"], await IdsInStageAsync(store, RecordStages.Waiting));
+        Assert.Null(await store.ClaimAsync<Work>("work", RecordStages.Waiting, _ => null));
+        Assert.Null(await store.ClaimAsync<Work>("nothing", RecordStages.Waiting, work => work with { TakenBy = "me" }));
+    }
+
+    [Fact]
+    public async Task ClaimersOnTwoServersNeverTakeOneRecordTwice()
+    {
+        var ids = Enumerable.Range(0, 30).Select(index => $"w{index:D2}").ToList();
+        await store.WriteAsync(ids.Select(id => RecordWrite.Insert("work", id, new Work(id, null, false))).ToList());
+        var other = await OpenAnotherAsync();
+        try
+        {
+            var claims = await Task.WhenAll(Enumerable.Range(0, 6).Select(claimer => Task.Run(async () =>
+            {
+                var taken = new List<string>();
+                var claimerStore = claimer % 2 == 0 ? store : other;
+                while (await claimerStore.ClaimAsync<Work>("work", RecordStages.Waiting,
+                    work => work.TakenBy is null ? work with { TakenBy = $"claimer {claimer}" } : null) is { } work)
+                {
+                    taken.Add(work.Id);
+                }
+                return taken;
+            })));
+            var all = claims.SelectMany(taken => taken).Order(StringComparer.Ordinal).ToList();
+            Assert.Equal(ids, all);
+            foreach (var (taken, claimer) in claims.Select((taken, claimer) => (taken, claimer)))
+            {
+                foreach (var id in taken)
+                {
+                    Assert.Equal($"claimer {claimer}", (await store.GetAsync<Work>("work", id))!.TakenBy);
+                }
+            }
+        }
+        finally
+        {
+            await ((other as IAsyncDisposable)?.DisposeAsync() ?? ValueTask.CompletedTask);
+        }
+    }
+
+    [Fact]
+    public async Task RestagingGivesRecordsStoredWithoutAStageTheirStage()
+    {
+        await store.WriteAsync(
+        [
+            RecordWrite.Insert("work", "old", new UnstagedWork("old", null, false)),
+            RecordWrite.Insert("work", "taken", new UnstagedWork("taken", "someone", false)),
+            RecordWrite.Insert("work", "done", new UnstagedWork("done", "someone", true)),
+        ]);
+        Assert.Empty(await IdsInStageAsync(store, RecordStages.Waiting));
+
+        await store.RestageAsync<Work>("work");
+        Assert.Equal(["old"], await IdsInStageAsync(store, RecordStages.Waiting));
+        Assert.Equal(["taken"], await IdsInStageAsync(store, RecordStages.Running));
+        Assert.Equal("old", (await store.ClaimAsync<Work>("work", RecordStages.Waiting, work => work with { TakenBy = "me" }))!.Id);
+    }
 
     [Fact]
     public async Task ABatchWithAConflictWritesNothing()
@@ -130,6 +233,8 @@ public sealed class SqliteRecordStoreTests : RecordStoreContract, IDisposable
 
     protected override IRecordStore Store => sqlite;
 
+    protected override Task<IRecordStore> OpenAnotherAsync() => Task.FromResult<IRecordStore>(new SqliteRecordStore(Path.Combine(directory, "cray.db")));
+
     public void Dispose() => Directory.Delete(directory, recursive: true);
 
     [Fact]
@@ -149,6 +254,8 @@ public sealed class PostgresRecordStoreTests(PostgresTestServer server) : Record
     private string connectionString = "";
 
     protected override IRecordStore Store => postgres!;
+
+    protected override async Task<IRecordStore> OpenAnotherAsync() => await PostgresRecordStore.OpenAsync(connectionString);
 
     public async Task InitializeAsync()
     {

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Cray.Platform.Storage;
 
 namespace Cray.Cfs.Model;
 
@@ -50,7 +51,14 @@ public sealed record SessionRecord(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("status")] SessionStatus Status,
     [property: JsonPropertyName("tags")] IReadOnlyDictionary<string, string> Tags,
-    [property: JsonPropertyName("target")] SessionTarget Target);
+    [property: JsonPropertyName("target")] SessionTarget Target) : IStagedRecord
+{
+    /// <summary>Waiting for a runner while pending without a job, running from the claim (which sets the job) until complete.</summary>
+    [JsonIgnore]
+    public string? Stage => string.IsNullOrEmpty(Status.Session.Job)
+        ? Status.Session.Status == SessionStates.Pending ? RecordStages.Waiting : null
+        : Status.Session.Status == SessionStates.Complete ? null : RecordStages.Running;
+}
 
 public static class SessionStates
 {

@@ -40,20 +40,9 @@ public sealed class SessionRunner(
     {
         while (true)
         {
-            var pending = new List<string>();
-            await foreach (var session in sessions.ScanAsync(null, cancellationToken))
+            if (await sessions.ClaimNextAsync($"cfs-{Guid.NewGuid()}", cancellationToken) is { } claimed)
             {
-                if (session.Status.Session.Status == SessionStates.Pending && string.IsNullOrEmpty(session.Status.Session.Job))
-                {
-                    pending.Add(session.Name);
-                }
-            }
-            foreach (var name in pending)
-            {
-                if (await sessions.TryClaimAsync(name, $"cfs-{Guid.NewGuid()}", cancellationToken))
-                {
-                    return name;
-                }
+                return claimed.Name;
             }
             await Task.Delay(PollInterval, clock, cancellationToken);
         }
@@ -76,15 +65,7 @@ public sealed class SessionRunner(
                 Directory.Delete(leftover, recursive: true);
             }
         }
-        var interrupted = new List<string>();
-        await foreach (var session in sessions.ScanAsync(null, cancellationToken))
-        {
-            if (!string.IsNullOrEmpty(session.Status.Session.Job) && session.Status.Session.Status != SessionStates.Complete)
-            {
-                interrupted.Add(session.Name);
-            }
-        }
-        foreach (var name in interrupted)
+        foreach (var name in (await sessions.ListRunningAsync(cancellationToken)).Select(session => session.Name))
         {
             logs.Append(name, "cray-server stopped while this session ran; it ends as failed (its IMS jobs were ended by the IMS worker). Create a new session to run it again.");
             await sessions.UpdateAsync(name, current => current with

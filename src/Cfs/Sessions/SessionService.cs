@@ -105,12 +105,23 @@ public sealed class SessionService(IRecordStore store, ConfigurationService conf
     public async Task<SessionRecord> UpdateAsync(string name, Func<SessionRecord, SessionRecord> change, CancellationToken cancellationToken)
         => await store.UpdateAsync<SessionRecord>(CfsCollections.Sessions, name, change, cancellationToken) ?? throw NotFound(name);
 
-    /// <summary>Claims a pending session for a runner by setting its job once; false when someone else has it.</summary>
-    public async Task<bool> TryClaimAsync(string name, string job, CancellationToken cancellationToken)
-        => await store.UpdateAsync<SessionRecord>(CfsCollections.Sessions, name, session =>
+    /// <summary>
+    /// Claims the oldest pending session for a runner by setting its job, once: no other runner, here
+    /// or on another server, takes the same session. Null when none is waiting.
+    /// </summary>
+    public async Task<SessionRecord?> ClaimNextAsync(string job, CancellationToken cancellationToken)
+        => await store.ClaimAsync<SessionRecord>(CfsCollections.Sessions, RecordStages.Waiting, session =>
             string.IsNullOrEmpty(session.Status.Session.Job) && session.Status.Session.Status == SessionStates.Pending
                 ? session with { Status = session.Status with { Session = session.Status.Session with { Job = job } } }
-                : null, cancellationToken) is not null;
+                : null, cancellationToken);
+
+    /// <summary>Sessions a runner claimed that have not completed.</summary>
+    public async Task<List<SessionRecord>> ListRunningAsync(CancellationToken cancellationToken)
+    {
+        // Sessions an older server stored have no stage yet; from here on every write keeps it.
+        await store.RestageAsync<SessionRecord>(CfsCollections.Sessions, cancellationToken);
+        return await store.ListInStageAsync<SessionRecord>(CfsCollections.Sessions, RecordStages.Running, cancellationToken).ToListAsync(cancellationToken);
+    }
 
     /// <summary>Deletes every matching session; returns their names in order.</summary>
     public async Task<List<string>> DeleteManyAsync(SessionFilter filter, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Cray.Ims.Model;
+using Cray.Platform.Storage;
 
 namespace Cray.Ims.Jobs;
 
@@ -115,7 +116,14 @@ public sealed record JobDocument(
     [property: JsonPropertyName("source_manifest_path")] string SourceManifestPath,
     [property: JsonPropertyName("worker")] string? Worker,
     [property: JsonPropertyName("recipe")] JobRecipe? Recipe = null,
-    [property: JsonPropertyName("pending_image_id")] string? PendingImageId = null);
+    [property: JsonPropertyName("pending_image_id")] string? PendingImageId = null) : IStagedRecord
+{
+    /// <summary>Waiting for a worker until one claims it, running until it ends.</summary>
+    [JsonIgnore]
+    public string? Stage => Worker is null
+        ? Job.Status == JobStatuses.Creating ? RecordStages.Waiting : null
+        : JobStatuses.IsFinal(Job.Status) ? null : RecordStages.Running;
+}
 
 /// <summary>What a create job builds from, copied at creation: the recipe may change or go while the job runs.</summary>
 public sealed record JobRecipe(

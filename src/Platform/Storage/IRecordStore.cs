@@ -25,6 +25,26 @@ public interface IRecordStore
     /// </summary>
     Task<T?> UpdateAsync<T>(string collection, string id, Func<T, T?> change, CancellationToken cancellationToken = default) where T : class;
 
+    /// <summary>
+    /// The collection's records whose <see cref="IStagedRecord.Stage"/> is <paramref name="stage"/>,
+    /// in insertion order. An index on the stage makes this read only those records.
+    /// </summary>
+    IAsyncEnumerable<T> ListInStageAsync<T>(string collection, string stage, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Takes the oldest record in <paramref name="stage"/> that <paramref name="change"/> accepts
+    /// (returns non-null for) and stores the change, as one atomic step: two claimers, in this
+    /// process or on other servers, never take the same record. Returns the stored result, or null
+    /// when no record in the stage was accepted.
+    /// </summary>
+    Task<T?> ClaimAsync<T>(string collection, string stage, Func<T, T?> change, CancellationToken cancellationToken = default) where T : class;
+
+    /// <summary>
+    /// Recomputes the stage column of every record of the collection (read as <typeparamref name="T"/>):
+    /// for records stored before their type had a stage, or by an older server.
+    /// </summary>
+    Task RestageAsync<T>(string collection, CancellationToken cancellationToken = default) where T : class;
+
     /// <summary>Applies every write or none. Throws <see cref="RecordConflictException"/> when an insert finds its id taken.</summary>
     Task WriteAsync(IReadOnlyList<RecordWrite> writes, CancellationToken cancellationToken = default);
 
@@ -33,6 +53,27 @@ public interface IRecordStore
     /// sharing the database do not complete it, so wait on it with a bound and read again.
     /// </summary>
     Task NextChangeAsync(string collection);
+}
+
+/// <summary>
+/// A record that moves through a queue (waiting for a worker, running, done): the store keeps its
+/// stage in an indexed column of its own, so finding and claiming work reads only the records in
+/// that stage rather than the whole collection.
+/// </summary>
+public interface IStagedRecord
+{
+    /// <summary>Null when the record is in no queue any more (finished).</summary>
+    string? Stage { get; }
+}
+
+/// <summary>The stages the workers use.</summary>
+public static class RecordStages
+{
+    /// <summary>Created and not yet taken by a worker.</summary>
+    public const string Waiting = "waiting";
+
+    /// <summary>Taken by a worker and not finished.</summary>
+    public const string Running = "running";
 }
 
 public enum RecordWriteKind

@@ -24,7 +24,14 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
         );
         CREATE INDEX cray_records_by_sequence ON cray_records (collection, sequence);
         """,
+        """
+        ALTER TABLE cray_records ADD COLUMN stage text COLLATE "C";
+        CREATE INDEX cray_records_by_stage ON cray_records (collection, stage, sequence) WHERE stage IS NOT NULL;
+        """,
     ];
+
+    /// <summary>Candidates a claim locks at once; the first that the claimer accepts is taken, the others released at commit.</summary>
+    private const int ClaimCandidates = 64;
 
     /// <summary>The advisory lock key that makes one server at a time migrate ("cray" in ASCII).</summary>
     private const long MigrationLock = 0x63726179;
@@ -137,14 +144,93 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
             await transaction.RollbackAsync(CancellationToken.None);
             return null;
         }
-        await using var write = new NpgsqlCommand("UPDATE cray_records SET body = $3 WHERE collection = $1 AND id = $2", connection, transaction);
-        write.Parameters.Add(new NpgsqlParameter { Value = collection });
-        write.Parameters.Add(new NpgsqlParameter { Value = id });
-        write.Parameters.Add(Body(changed));
-        await write.ExecuteNonQueryAsync(cancellationToken);
+        await WriteBackAsync(connection, transaction, collection, id, changed, cancellationToken);
         await transaction.CommitAsync(CancellationToken.None);
         changes.Signal([collection]);
         return changed;
+    }
+
+    public async IAsyncEnumerable<T> ListInStageAsync<T>(string collection, string stage,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("SELECT body::text FROM cray_records WHERE collection = $1 AND stage = $2 ORDER BY sequence");
+        command.Parameters.Add(new NpgsqlParameter { Value = collection });
+        command.Parameters.Add(new NpgsqlParameter { Value = stage });
+        foreach (var record in await RecordDocuments.ReadAllAsync<T>(command, cancellationToken))
+        {
+            yield return record;
+        }
+    }
+
+    public async Task<T?> ClaimAsync<T>(string collection, string stage, Func<T, T?> change, CancellationToken cancellationToken = default) where T : class
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // SKIP LOCKED: rows another claimer holds are passed over rather than waited for, so claimers on
+        // several servers each take a different record and none blocks on another.
+        await using var read = new NpgsqlCommand(
+            $"SELECT id, body::text FROM cray_records WHERE collection = $1 AND stage = $2 ORDER BY sequence LIMIT {ClaimCandidates} FOR UPDATE SKIP LOCKED",
+            connection, transaction);
+        read.Parameters.Add(new NpgsqlParameter { Value = collection });
+        read.Parameters.Add(new NpgsqlParameter { Value = stage });
+        var candidates = new List<(string Id, string Body)>();
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                candidates.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
+        foreach (var (id, body) in candidates)
+        {
+            if (change(RecordDocuments.Deserialize<T>(body)) is { } claimed)
+            {
+                await WriteBackAsync(connection, transaction, collection, id, claimed, cancellationToken);
+                await transaction.CommitAsync(CancellationToken.None);
+                changes.Signal([collection]);
+                return claimed;
+            }
+        }
+        await transaction.RollbackAsync(CancellationToken.None);
+        return null;
+    }
+
+    public async Task RestageAsync<T>(string collection, CancellationToken cancellationToken = default) where T : class
+    {
+        var stale = new List<(string Id, string Body, object Stage)>();
+        await using (var read = dataSource.CreateCommand("SELECT id, body::text, stage FROM cray_records WHERE collection = $1"))
+        {
+            read.Parameters.Add(new NpgsqlParameter { Value = collection });
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var stage = RecordDocuments.StageOf(RecordDocuments.Deserialize<T>(reader.GetString(1)));
+                if (!Equals(stage, reader.GetValue(2)))
+                {
+                    stale.Add((reader.GetString(0), reader.GetString(1), stage));
+                }
+            }
+        }
+        foreach (var (id, body, stage) in stale)
+        {
+            // Only if the document is still the one read: a record changed meanwhile has its stage written by that change.
+            await using var write = dataSource.CreateCommand("UPDATE cray_records SET stage = $3 WHERE collection = $1 AND id = $2 AND body = $4");
+            write.Parameters.Add(new NpgsqlParameter { Value = collection });
+            write.Parameters.Add(new NpgsqlParameter { Value = id });
+            write.Parameters.Add(new NpgsqlParameter { Value = stage, NpgsqlDbType = NpgsqlDbType.Text });
+            write.Parameters.Add(new NpgsqlParameter { Value = body, NpgsqlDbType = NpgsqlDbType.Jsonb });
+            await write.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    private static async Task WriteBackAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string collection, string id, object record, CancellationToken cancellationToken)
+    {
+        await using var write = new NpgsqlCommand("UPDATE cray_records SET body = $3, stage = $4 WHERE collection = $1 AND id = $2", connection, transaction);
+        write.Parameters.Add(new NpgsqlParameter { Value = collection });
+        write.Parameters.Add(new NpgsqlParameter { Value = id });
+        write.Parameters.Add(Body(record));
+        write.Parameters.Add(Stage(record));
+        await write.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task WriteAsync(IReadOnlyList<RecordWrite> writes, CancellationToken cancellationToken = default)
@@ -155,9 +241,9 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
         {
             await using var command = new NpgsqlCommand(write.Kind switch
             {
-                RecordWriteKind.Insert => "INSERT INTO cray_records (collection, id, body) VALUES ($1, $2, $3)",
+                RecordWriteKind.Insert => "INSERT INTO cray_records (collection, id, body, stage) VALUES ($1, $2, $3, $4)",
                 // An update keeps the record's place in its collection's order.
-                RecordWriteKind.Upsert => "INSERT INTO cray_records (collection, id, body) VALUES ($1, $2, $3) ON CONFLICT (collection, id) DO UPDATE SET body = excluded.body",
+                RecordWriteKind.Upsert => "INSERT INTO cray_records (collection, id, body, stage) VALUES ($1, $2, $3, $4) ON CONFLICT (collection, id) DO UPDATE SET body = excluded.body, stage = excluded.stage",
                 _ => "DELETE FROM cray_records WHERE collection = $1 AND id = $2",
             }, connection, transaction);
             command.Parameters.Add(new NpgsqlParameter { Value = write.Collection });
@@ -165,6 +251,7 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
             if (write.Kind != RecordWriteKind.Delete)
             {
                 command.Parameters.Add(Body(write.Record));
+                command.Parameters.Add(Stage(write.Record));
             }
             try
             {
@@ -183,6 +270,12 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
     {
         NpgsqlDbType = NpgsqlDbType.Jsonb,
         Value = RecordDocuments.Serialize(record),
+    };
+
+    private static NpgsqlParameter Stage(object? record) => new()
+    {
+        NpgsqlDbType = NpgsqlDbType.Text,
+        Value = RecordDocuments.StageOf(record),
     };
 
     private async Task MigrateAsync(CancellationToken cancellationToken)

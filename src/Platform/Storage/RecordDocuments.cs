@@ -12,6 +12,9 @@ internal static class RecordDocuments
 
     public static T Deserialize<T>(string document) => JsonSerializer.Deserialize<T>(document, RecordJson.Options)!;
 
+    /// <summary>The value of a record's stage column (a database null when it has none).</summary>
+    public static object StageOf(object? record) => (object?)(record as IStagedRecord)?.Stage ?? DBNull.Value;
+
     /// <summary>Every row's first column, read as a record.</summary>
     public static async Task<List<T>> ReadAllAsync<T>(DbCommand command, CancellationToken cancellationToken)
     {

@@ -17,7 +17,14 @@ public sealed class SqliteRecordStore : IRecordStore
             UNIQUE (collection, id)
         );
         """,
+        """
+        ALTER TABLE records ADD COLUMN stage TEXT;
+        CREATE INDEX records_by_stage ON records (collection, stage, sequence) WHERE stage IS NOT NULL;
+        """,
     ];
+
+    /// <summary>Candidates a claim reads at once; the first that the claimer accepts is taken.</summary>
+    private const int ClaimCandidates = 64;
 
     private readonly string connectionString;
     private readonly RecordChanges changes = new();
@@ -88,16 +95,8 @@ public sealed class SqliteRecordStore : IRecordStore
         }
     }
 
-    public async Task<T?> UpdateAsync<T>(string collection, string id, Func<T, T?> change, CancellationToken cancellationToken = default) where T : class
-    {
-        await using var connection = Open();
-        // IMMEDIATE takes the write lock before reading, so the read-change-write cannot interleave with another writer.
-        await using (var begin = connection.CreateCommand())
-        {
-            begin.CommandText = "BEGIN IMMEDIATE";
-            await begin.ExecuteNonQueryAsync(cancellationToken);
-        }
-        try
+    public Task<T?> UpdateAsync<T>(string collection, string id, Func<T, T?> change, CancellationToken cancellationToken = default) where T : class
+        => InWriteTransactionAsync(collection, async connection =>
         {
             await using var read = connection.CreateCommand();
             read.CommandText = "SELECT body FROM records WHERE collection = $collection AND id = $id";
@@ -107,21 +106,133 @@ public sealed class SqliteRecordStore : IRecordStore
             var changed = body is null ? null : change(RecordDocuments.Deserialize<T>(body));
             if (changed is not null)
             {
+                await WriteBackAsync(connection, collection, id, changed, cancellationToken);
+            }
+            return changed;
+        }, cancellationToken);
+
+    public async IAsyncEnumerable<T> ListInStageAsync<T>(string collection, string stage,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var connection = Open();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT body FROM records WHERE collection = $collection AND stage = $stage ORDER BY sequence";
+        command.Parameters.AddWithValue("$collection", collection);
+        command.Parameters.AddWithValue("$stage", stage);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return RecordDocuments.Deserialize<T>(reader.GetString(0));
+        }
+    }
+
+    public async Task<T?> ClaimAsync<T>(string collection, string stage, Func<T, T?> change, CancellationToken cancellationToken = default) where T : class
+    {
+        // Workers poll: a look without the write lock first, so an empty queue never blocks the API's writes.
+        await using (var connection = Open())
+        await using (var look = connection.CreateCommand())
+        {
+            look.CommandText = "SELECT EXISTS (SELECT 1 FROM records WHERE collection = $collection AND stage = $stage)";
+            look.Parameters.AddWithValue("$collection", collection);
+            look.Parameters.AddWithValue("$stage", stage);
+            if (Convert.ToInt64(await look.ExecuteScalarAsync(cancellationToken)) == 0)
+            {
+                return null;
+            }
+        }
+        return await InWriteTransactionAsync(collection, async connection =>
+        {
+            // The write lock is held from this read to the commit: one claimer at a time, in any process.
+            await using var read = connection.CreateCommand();
+            read.CommandText = $"SELECT id, body FROM records WHERE collection = $collection AND stage = $stage ORDER BY sequence LIMIT {ClaimCandidates}";
+            read.Parameters.AddWithValue("$collection", collection);
+            read.Parameters.AddWithValue("$stage", stage);
+            var candidates = new List<(string Id, string Body)>();
+            await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    candidates.Add((reader.GetString(0), reader.GetString(1)));
+                }
+            }
+            foreach (var (id, body) in candidates)
+            {
+                if (change(RecordDocuments.Deserialize<T>(body)) is { } claimed)
+                {
+                    await WriteBackAsync(connection, collection, id, claimed, cancellationToken);
+                    return claimed;
+                }
+            }
+            return null;
+        }, cancellationToken);
+    }
+
+    public async Task RestageAsync<T>(string collection, CancellationToken cancellationToken = default) where T : class
+        => await InWriteTransactionAsync<object>(collection, async connection =>
+        {
+            await using var read = connection.CreateCommand();
+            read.CommandText = "SELECT id, body, stage FROM records WHERE collection = $collection";
+            read.Parameters.AddWithValue("$collection", collection);
+            var stale = new List<(string Id, object Stage)>();
+            await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    var stage = RecordDocuments.StageOf(RecordDocuments.Deserialize<T>(reader.GetString(1)));
+                    if (!Equals(stage, reader.GetValue(2)))
+                    {
+                        stale.Add((reader.GetString(0), stage));
+                    }
+                }
+            }
+            foreach (var (id, stage) in stale)
+            {
                 await using var write = connection.CreateCommand();
-                write.CommandText = "UPDATE records SET body = $body WHERE collection = $collection AND id = $id";
+                write.CommandText = "UPDATE records SET stage = $stage WHERE collection = $collection AND id = $id";
                 write.Parameters.AddWithValue("$collection", collection);
                 write.Parameters.AddWithValue("$id", id);
-                write.Parameters.AddWithValue("$body", RecordDocuments.Serialize(changed));
+                write.Parameters.AddWithValue("$stage", stage);
                 await write.ExecuteNonQueryAsync(cancellationToken);
             }
+            return stale.Count > 0 ? stale : null;
+        }, cancellationToken);
+
+    private static async Task WriteBackAsync(SqliteConnection connection, string collection, string id, object record, CancellationToken cancellationToken)
+    {
+        await using var write = connection.CreateCommand();
+        write.CommandText = "UPDATE records SET body = $body, stage = $stage WHERE collection = $collection AND id = $id";
+        write.Parameters.AddWithValue("$collection", collection);
+        write.Parameters.AddWithValue("$id", id);
+        write.Parameters.AddWithValue("$body", RecordDocuments.Serialize(record));
+        write.Parameters.AddWithValue("$stage", RecordDocuments.StageOf(record));
+        await write.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> holding the database's write lock from its first read (BEGIN
+    /// IMMEDIATE), so a read-change-write cannot interleave with another writer; a non-null result
+    /// is a committed change, which signals the collection's waiters.
+    /// </summary>
+    private async Task<TResult?> InWriteTransactionAsync<TResult>(string collection, Func<SqliteConnection, Task<TResult?>> work, CancellationToken cancellationToken)
+        where TResult : class
+    {
+        await using var connection = Open();
+        await using (var begin = connection.CreateCommand())
+        {
+            begin.CommandText = "BEGIN IMMEDIATE";
+            await begin.ExecuteNonQueryAsync(cancellationToken);
+        }
+        try
+        {
+            var result = await work(connection);
             await using var commit = connection.CreateCommand();
             commit.CommandText = "COMMIT";
             await commit.ExecuteNonQueryAsync(CancellationToken.None);
-            if (changed is not null)
+            if (result is not null)
             {
                 changes.Signal([collection]);
             }
-            return changed;
+            return result;
         }
         catch
         {
@@ -145,8 +256,9 @@ public sealed class SqliteRecordStore : IRecordStore
             switch (write.Kind)
             {
                 case RecordWriteKind.Insert:
-                    command.CommandText = "INSERT INTO records (collection, id, body) VALUES ($collection, $id, $body)";
+                    command.CommandText = "INSERT INTO records (collection, id, body, stage) VALUES ($collection, $id, $body, $stage)";
                     command.Parameters.AddWithValue("$body", RecordDocuments.Serialize(write.Record));
+                    command.Parameters.AddWithValue("$stage", RecordDocuments.StageOf(write.Record));
                     try
                     {
                         await command.ExecuteNonQueryAsync(cancellationToken);
@@ -159,10 +271,11 @@ public sealed class SqliteRecordStore : IRecordStore
                 case RecordWriteKind.Upsert:
                     // An update keeps the record's place in its collection's order.
                     command.CommandText = """
-                        INSERT INTO records (collection, id, body) VALUES ($collection, $id, $body)
-                        ON CONFLICT (collection, id) DO UPDATE SET body = excluded.body
+                        INSERT INTO records (collection, id, body, stage) VALUES ($collection, $id, $body, $stage)
+                        ON CONFLICT (collection, id) DO UPDATE SET body = excluded.body, stage = excluded.stage
                         """;
                     command.Parameters.AddWithValue("$body", RecordDocuments.Serialize(write.Record));
+                    command.Parameters.AddWithValue("$stage", RecordDocuments.StageOf(write.Record));
                     await command.ExecuteNonQueryAsync(cancellationToken);
                     break;
                 case RecordWriteKind.Delete:
