@@ -29,7 +29,7 @@ public static class ComponentsApi
             bool Matches(ComponentRecord component) => ComponentService.Matches(component, filter, context);
             if (!v3)
             {
-                var (all, tooMany) = await Paging.PageAsync(components.ScanAsync(null, cancellationToken), Matches, pageSize, cancellationToken);
+                var (all, tooMany) = await Paging.PageAsync(components.ScanAsync(null, cancellationToken, filter), Matches, pageSize, cancellationToken);
                 if (tooMany)
                 {
                     throw CfsProblems.BadRequest("The response size is too large",
@@ -39,7 +39,7 @@ public static class ComponentsApi
             }
             var limit = Paging.ParseLimit(CfsApi.Query(request, "limit")) ?? pageSize;
             var afterId = CfsApi.Query(request, "after_id");
-            var (page, more) = await Paging.PageAsync(components.ScanAsync(string.IsNullOrEmpty(afterId) ? null : afterId, cancellationToken), Matches, limit, cancellationToken);
+            var (page, more) = await Paging.PageAsync(components.ScanAsync(string.IsNullOrEmpty(afterId) ? null : afterId, cancellationToken, filter), Matches, limit, cancellationToken);
             JsonObject? next = null;
             if (more)
             {

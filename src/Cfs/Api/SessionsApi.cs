@@ -31,7 +31,7 @@ public static class SessionsApi
             var includeLinks = settings["include_ara_links"]?.GetValue<bool>() ?? true;
             if (version == CfsApiVersion.V2)
             {
-                var (all, tooMany) = await Paging.PageAsync(sessions.ScanAsync(null, cancellationToken), sessions.Matcher(filter), pageSize, cancellationToken);
+                var (all, tooMany) = await Paging.PageAsync(sessions.ScanAsync(null, cancellationToken, filter), sessions.Matcher(filter), pageSize, cancellationToken);
                 if (tooMany)
                 {
                     throw Paging.TooLarge();
@@ -40,7 +40,7 @@ public static class SessionsApi
             }
             var limit = Paging.ParseLimit(CfsApi.Query(request, "limit")) ?? pageSize;
             var afterId = CfsApi.Query(request, "after_id");
-            var (page, more) = await Paging.PageAsync(sessions.ScanAsync(string.IsNullOrEmpty(afterId) ? null : afterId, cancellationToken),
+            var (page, more) = await Paging.PageAsync(sessions.ScanAsync(string.IsNullOrEmpty(afterId) ? null : afterId, cancellationToken, filter),
                 sessions.Matcher(filter), limit, cancellationToken);
             JsonObject? next = null;
             if (more)

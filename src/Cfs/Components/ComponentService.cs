@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Cray.Cfs.Model;
 using Cray.Cfs.Options;
 using Cray.Platform.Storage;
@@ -27,8 +28,30 @@ public sealed class ComponentService(IRecordStore store, OptionsService options,
     public async Task<ComponentRecord> GetAsync(string id, CancellationToken cancellationToken)
         => await store.GetAsync<ComponentRecord>(CfsCollections.Components, id, cancellationToken) ?? throw NotFound(id);
 
-    public IAsyncEnumerable<ComponentRecord> ScanAsync(string? afterId, CancellationToken cancellationToken)
-        => store.ScanByIdAsync<ComponentRecord>(CfsCollections.Components, afterId, cancellationToken);
+    /// <summary>
+    /// Components after <paramref name="afterId"/> in id order; with a filter, the database leaves out
+    /// those whose stored fields cannot match (<see cref="Matches"/> still decides, the status being derived).
+    /// </summary>
+    public IAsyncEnumerable<ComponentRecord> ScanAsync(string? afterId, CancellationToken cancellationToken, ComponentFilter? filter = null)
+        => store.ScanByIdAsync<ComponentRecord>(CfsCollections.Components, afterId, filter is null ? null : StoredFields(filter), cancellationToken);
+
+    private static JsonObject? StoredFields(ComponentFilter filter)
+    {
+        var pattern = new JsonObject();
+        if (filter.Enabled is { } enabled)
+        {
+            pattern["enabled"] = enabled;
+        }
+        if (filter.ConfigName is { } configuration)
+        {
+            pattern["desired_config"] = configuration;
+        }
+        if (filter.Tags is { Count: > 0 } tags)
+        {
+            pattern["tags"] = new JsonObject(tags.Select(tag => KeyValuePair.Create(tag.Key, (JsonNode?)tag.Value)));
+        }
+        return pattern.Count == 0 ? null : pattern;
+    }
 
     /// <summary>Creates or replaces components (each change names its id); the stored forms are returned.</summary>
     public async Task<List<ComponentRecord>> PutAsync(IReadOnlyList<ComponentChange> components, CancellationToken cancellationToken)
@@ -66,7 +89,7 @@ public sealed class ComponentService(IRecordStore store, OptionsService options,
     {
         var context = await ContextAsync(cancellationToken);
         var ids = new List<string>();
-        await foreach (var component in ScanAsync(null, cancellationToken))
+        await foreach (var component in ScanAsync(null, cancellationToken, filter))
         {
             if (Matches(component, filter, context))
             {

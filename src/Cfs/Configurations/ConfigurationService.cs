@@ -23,7 +23,7 @@ public sealed class ConfigurationService(IRecordStore store, IBranchResolver bra
     }
 
     public IAsyncEnumerable<ConfigurationRecord> ScanAsync(string? afterId, CancellationToken cancellationToken)
-        => store.ScanByIdAsync<ConfigurationRecord>(CfsCollections.Configurations, afterId, cancellationToken);
+        => store.ScanByIdAsync<ConfigurationRecord>(CfsCollections.Configurations, afterId, cancellationToken: cancellationToken);
 
     public async Task<HashSet<string>> InUseAsync(CancellationToken cancellationToken)
         => (await store.ListAsync<ComponentRecord>(CfsCollections.Components, cancellationToken))

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Cray.Cfs.Configurations;
 using Cray.Cfs.Model;
 using Cray.Cfs.Options;
@@ -52,8 +53,35 @@ public sealed class SessionService(IRecordStore store, ConfigurationService conf
     public async Task<SessionRecord> GetAsync(string name, CancellationToken cancellationToken)
         => await store.GetAsync<SessionRecord>(CfsCollections.Sessions, name, cancellationToken) ?? throw NotFound(name);
 
-    public IAsyncEnumerable<SessionRecord> ScanAsync(string? afterId, CancellationToken cancellationToken)
-        => store.ScanByIdAsync<SessionRecord>(CfsCollections.Sessions, afterId, cancellationToken);
+    /// <summary>
+    /// Sessions after <paramref name="afterId"/> in name order; with a filter, the database leaves out
+    /// those whose status or tags cannot match (<see cref="Matcher"/> still decides: ages and name parts are not stored fields).
+    /// </summary>
+    public IAsyncEnumerable<SessionRecord> ScanAsync(string? afterId, CancellationToken cancellationToken, SessionFilter? filter = null)
+        => store.ScanByIdAsync<SessionRecord>(CfsCollections.Sessions, afterId, filter is null ? null : StoredFields(filter), cancellationToken);
+
+    private static JsonObject? StoredFields(SessionFilter filter)
+    {
+        var pattern = new JsonObject();
+        var progress = new JsonObject();
+        if (filter.Status is { } status)
+        {
+            progress["status"] = status;
+        }
+        if (filter.Succeeded is { } succeeded)
+        {
+            progress["succeeded"] = succeeded;
+        }
+        if (progress.Count > 0)
+        {
+            pattern["status"] = new JsonObject { ["session"] = progress };
+        }
+        if (filter.Tags is { Count: > 0 } tags)
+        {
+            pattern["tags"] = new JsonObject(tags.Select(tag => KeyValuePair.Create(tag.Key, (JsonNode?)tag.Value)));
+        }
+        return pattern.Count == 0 ? null : pattern;
+    }
 
     public Func<SessionRecord, bool> Matcher(SessionFilter filter)
     {
@@ -128,7 +156,7 @@ public sealed class SessionService(IRecordStore store, ConfigurationService conf
     {
         var matches = Matcher(filter);
         var names = new List<string>();
-        await foreach (var session in ScanAsync(null, cancellationToken))
+        await foreach (var session in ScanAsync(null, cancellationToken, filter))
         {
             if (matches(session))
             {

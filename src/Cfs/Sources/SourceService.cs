@@ -28,7 +28,7 @@ public sealed partial class SourceService(IRecordStore store, IDataProtectionPro
         => await FindAsync(name, cancellationToken) ?? throw NotFound(name);
 
     public IAsyncEnumerable<SourceRecord> ScanAsync(string? afterId, CancellationToken cancellationToken)
-        => store.ScanByIdAsync<SourceRecord>(CfsCollections.Sources, afterId, cancellationToken);
+        => store.ScanByIdAsync<SourceRecord>(CfsCollections.Sources, afterId, cancellationToken: cancellationToken);
 
     public async Task<SourceRecord> CreateAsync(JsonNode? body, CancellationToken cancellationToken)
     {

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace Cray.Platform.Storage;
 
 /// <summary>
@@ -15,8 +17,11 @@ public interface IRecordStore
     /// <summary>
     /// Streams a collection's records in ordinal order of their ids, starting after
     /// <paramref name="afterId"/> (exclusive; it need not exist). Paging reads only what it shows.
+    /// With <paramref name="containing"/>, the database leaves out records whose document does not
+    /// contain it (its string and boolean values at the same places): a filter the caller may
+    /// still refine, since a store may pass over parts of the pattern it cannot express.
     /// </summary>
-    IAsyncEnumerable<T> ScanByIdAsync<T>(string collection, string? afterId = null, CancellationToken cancellationToken = default);
+    IAsyncEnumerable<T> ScanByIdAsync<T>(string collection, string? afterId = null, JsonObject? containing = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Reads a record and writes back what <paramref name="change"/> makes of it, as one atomic step

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -27,6 +28,9 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
         """
         ALTER TABLE cray_records ADD COLUMN stage text COLLATE "C";
         CREATE INDEX cray_records_by_stage ON cray_records (collection, stage, sequence) WHERE stage IS NOT NULL;
+        """,
+        """
+        CREATE INDEX cray_records_by_content ON cray_records USING gin (body jsonb_path_ops);
         """,
     ];
 
@@ -90,7 +94,7 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
         return await RecordDocuments.ReadAllAsync<T>(command, cancellationToken);
     }
 
-    public async IAsyncEnumerable<T> ScanByIdAsync<T>(string collection, string? afterId = null,
+    public async IAsyncEnumerable<T> ScanByIdAsync<T>(string collection, string? afterId = null, JsonObject? containing = null,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         // In batches from the last id seen: a caller that stops after a page has read only that far
@@ -100,11 +104,16 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
         {
             // The batch is chosen before its documents become text: whatever plan the database picks
             // (a sort of every later row, before statistics exist), only the batch's rows are converted.
-            await using var command = dataSource.CreateCommand(last is null
-                ? "SELECT id, body::text FROM (SELECT id, body FROM cray_records WHERE collection = $1 ORDER BY id LIMIT $2) AS batch ORDER BY id"
-                : "SELECT id, body::text FROM (SELECT id, body FROM cray_records WHERE collection = $1 AND id > $3 ORDER BY id LIMIT $2) AS batch ORDER BY id");
+            // Containment (@>) is answered from the GIN index on the documents.
+            var conditions = (containing is null ? "" : " AND body @> $3") + (last is null ? "" : $" AND id > ${(containing is null ? 3 : 4)}");
+            await using var command = dataSource.CreateCommand(
+                $"SELECT id, body::text FROM (SELECT id, body FROM cray_records WHERE collection = $1{conditions} ORDER BY id LIMIT $2) AS batch ORDER BY id");
             command.Parameters.Add(new NpgsqlParameter { Value = collection });
             command.Parameters.Add(new NpgsqlParameter { Value = ScanBatch });
+            if (containing is not null)
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = containing.ToJsonString(), NpgsqlDbType = NpgsqlDbType.Jsonb });
+            }
             if (last is not null)
             {
                 command.Parameters.Add(new NpgsqlParameter { Value = last });

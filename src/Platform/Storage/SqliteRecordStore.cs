@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 
 namespace Cray.Platform.Storage;
@@ -75,19 +76,32 @@ public sealed class SqliteRecordStore : IRecordStore
         return await RecordDocuments.ReadAllAsync<T>(command, cancellationToken);
     }
 
-    public async IAsyncEnumerable<T> ScanByIdAsync<T>(string collection, string? afterId = null,
+    public async IAsyncEnumerable<T> ScanByIdAsync<T>(string collection, string? afterId = null, JsonObject? containing = null,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var connection = Open();
         await using var command = connection.CreateCommand();
-        command.CommandText = afterId is null
-            ? "SELECT body FROM records WHERE collection = $collection ORDER BY id"
-            : "SELECT body FROM records WHERE collection = $collection AND id > $after ORDER BY id";
+        var sql = new System.Text.StringBuilder("SELECT body FROM records WHERE collection = $collection");
         command.Parameters.AddWithValue("$collection", collection);
         if (afterId is not null)
         {
+            sql.Append(" AND id > $after");
             command.Parameters.AddWithValue("$after", afterId);
         }
+        var leaf = 0;
+        foreach (var (path, value) in containing is null ? [] : RecordDocuments.Leaves(containing))
+        {
+            // A name with a double quote cannot be written in a JSON path: the caller's own filter covers it.
+            if (path.Any(name => name.Contains('"')))
+            {
+                continue;
+            }
+            sql.Append($" AND json_extract(body, $path{leaf}) = $value{leaf}");
+            command.Parameters.AddWithValue($"$path{leaf}", "$" + string.Concat(path.Select(name => $".\"{name}\"")));
+            command.Parameters.AddWithValue($"$value{leaf}", value is bool flag ? (flag ? 1 : 0) : value);
+            leaf++;
+        }
+        command.CommandText = sql.Append(" ORDER BY id").ToString();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
