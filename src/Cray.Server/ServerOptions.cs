@@ -32,6 +32,7 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         ("--s3-access-key-file", "file whose first line is the S3 access key (else AWS_ACCESS_KEY_ID); with --s3-secret-key-file"),
         ("--s3-secret-key-file", "file whose first line is the S3 secret key (else AWS_SECRET_ACCESS_KEY)"),
         ("--roles", $"comma list of {string.Join(", ", AllRoles)}, or all (default all)"),
+        ("--worker-name", "NAME this server's IMS worker and CFS runner claim work under, unique among the servers sharing a store (default the host name)"),
         ("--ims-worker-slots", "N customize jobs run at once (default 2)"),
         ("--ims-jobs-dir", "DIR for job image roots (default DATA-DIR/ims/jobs)"),
         ("--ims-source-cache-size", "bound of the worker's cache of verified source images, e.g. 20G, 500M (default 50G; unused when the artifacts are on this host)"),
@@ -120,7 +121,14 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
             internalToken = new Cray.Platform.Authentication.AccessSecret(Cray.Platform.Authentication.AccessTokens.NewSecret());
             runner = runner with { ImsAccessToken = internalToken };
         }
-        return new ServerOptions(host, port, dataDirectory, roles, ReadImsWorker(configuration, dataDirectory), runner)
+        var workerName = configuration["worker-name"] ?? Environment.MachineName;
+        if (!Cray.Platform.Work.LeaseSettings.IsValidWorkerName(workerName))
+        {
+            throw new ArgumentException($"--worker-name: '{workerName}' is not 1 to 63 letters, digits, '-', '.' or '_'.");
+        }
+        var leases = new Cray.Platform.Work.LeaseSettings(workerName, Cray.Platform.Work.LeaseSettings.DefaultDuration);
+        runner = runner with { Leases = leases };
+        return new ServerOptions(host, port, dataDirectory, roles, ReadImsWorker(configuration, dataDirectory) with { Leases = leases }, runner)
         {
             Store = RecordStoreAddress.Parse(configuration["store"], dataDirectory, configuration["store-password-file"], Environment.GetEnvironmentVariable),
             Artifacts = ArtifactStoreAddress.Parse(new ArtifactStoreFlags(configuration["artifacts"], configuration["s3-endpoint"], configuration["s3-region"],

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Cray.Artifacts;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Cray.Ims.Tests;
@@ -10,12 +11,25 @@ namespace Cray.Ims.Tests;
 /// <summary>The real server in-process over a fresh data directory; each test gets its own.</summary>
 public sealed class ImsTestServer : WebApplicationFactory<Program>
 {
-    public string DataDirectory { get; } = Directory.CreateTempSubdirectory("ims-api-test-").FullName;
+    /// <summary>A fresh directory, or another server's: two servers on one data directory share its store, as servers share a database.</summary>
+    public string DataDirectory { get; init; } = Directory.CreateTempSubdirectory("ims-api-test-").FullName;
+
+    /// <summary>When set, the ims-worker role runs too, on this clock, under this name.</summary>
+    public (TimeProvider Clock, string Name)? Worker { get; init; }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("data-dir", DataDirectory);
         builder.UseSetting("roles", "api");
+        if (Worker is { } worker)
+        {
+            builder.UseSetting("worker-name", worker.Name);
+            builder.ConfigureTestServices(services =>
+            {
+                services.AddImsWorker();
+                services.AddSingleton(worker.Clock);
+            });
+        }
     }
 
     public IArtifactStore Artifacts => Services.GetRequiredService<IArtifactStore>();

@@ -121,6 +121,8 @@ public static class SessionsApi
     public static JsonObject Shape(SessionRecord session, CfsApiVersion version, string? logsUrl)
     {
         var shaped = CfsApi.Node(session).AsObject();
+        // Which runner holds the session is the servers' business, not the reference's shape.
+        shaped.Remove("runner");
         if (version == CfsApiVersion.V3)
         {
             if (logsUrl is not null)

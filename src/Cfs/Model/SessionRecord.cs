@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Cray.Platform.Storage;
+using Cray.Platform.Work;
 
 namespace Cray.Cfs.Model;
 
@@ -53,6 +54,11 @@ public sealed record SessionRecord(
     [property: JsonPropertyName("tags")] IReadOnlyDictionary<string, string> Tags,
     [property: JsonPropertyName("target")] SessionTarget Target) : IStagedRecord
 {
+    /// <summary>The runner that claimed the session and until when its lease lasts; the API's shapes leave it out.</summary>
+    [JsonPropertyName("runner")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public WorkLease? Runner { get; init; }
+
     /// <summary>Waiting for a runner while pending without a job, running from the claim (which sets the job) until complete.</summary>
     [JsonIgnore]
     public string? Stage => string.IsNullOrEmpty(Status.Session.Job)

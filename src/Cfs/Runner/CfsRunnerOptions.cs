@@ -28,6 +28,9 @@ public sealed record CfsRunnerOptions
 
     public int Slots { get; init; } = 2;
 
+    /// <summary>The runner's name in the sessions it claims (--worker-name, default the host name) and how long its leases last.</summary>
+    public Cray.Platform.Work.LeaseSettings Leases { get; init; } = new(Environment.MachineName, Cray.Platform.Work.LeaseSettings.DefaultDuration);
+
     public TimeSpan SshReadyTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(250);

@@ -19,7 +19,7 @@ public sealed class SessionRunner(
     CfsRunnerOptions options,
     NodeIdentity nodeIdentity,
     TimeProvider clock,
-    ILogger<SessionRunner> logger) : SlotWorker(control, options.Slots, logger)
+    ILogger<SessionRunner> logger) : SlotWorker(control, options.Slots, options.Leases, clock, logger)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
 
@@ -36,25 +36,46 @@ public sealed class SessionRunner(
         }
     }
 
-    protected override async Task<string> ClaimNextAsync(CancellationToken cancellationToken)
+    protected override async Task<string> ClaimNextAsync(Func<WorkLease> lease, CancellationToken cancellationToken)
     {
         while (true)
         {
-            if (await sessions.ClaimNextAsync($"cfs-{Guid.NewGuid()}", cancellationToken) is { } claimed)
+            if (await sessions.ClaimNextAsync($"cfs-{Guid.NewGuid()}", lease(), cancellationToken) is { } claimed)
             {
                 return claimed.Name;
             }
-            await Task.Delay(PollInterval, clock, cancellationToken);
+            await Task.Delay(PollInterval, Clock, cancellationToken);
         }
     }
 
-    /// <summary>A session with a job that is not complete was running when the server stopped: it cannot be resumed, so it ends as failed.</summary>
+    protected override Task RenewAsync(string id, WorkLease lease, CancellationToken cancellationToken) => sessions.RenewAsync(id, lease, cancellationToken);
+
+    protected override async Task EndExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        foreach (var session in await sessions.ListRunningAsync(cancellationToken))
+        {
+            if (session.Runner?.Holder != Leases.WorkerName && IsExpired(session, now))
+            {
+                var runner = session.Runner is { } lease ? $"runner {lease.Holder} stopped (its lease expired at {lease.Expires:u})" : "the runner that claimed it holds no lease";
+                await CompleteInterruptedAsync(session.Name, $"{runner} while this session ran",
+                    current => current.Runner?.Holder == session.Runner?.Holder && IsExpired(current, now), cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>A session claimed before leases existed counts as expired.</summary>
+    private static bool IsExpired(SessionRecord session, DateTimeOffset now) => session.Runner?.HasExpired(now) ?? true;
+
+    /// <summary>
+    /// Sessions this runner's earlier run left running cannot be resumed: they end as failed. What a
+    /// crash left on disk goes first, so that a session shown complete has nothing left. Other
+    /// runners' sessions are theirs until their lease expires.
+    /// </summary>
     protected override async Task RecoverAsync(CancellationToken cancellationToken)
     {
         await nodeIdentity.EnsureAsync(cancellationToken);
         logger.LogInformation("CFS logs into nodes (spec and repo targets) as root with {PrivateKey}; put {PublicKey} into the nodes' authorized_keys",
             nodeIdentity.PrivateKey, nodeIdentity.PublicKey);
-        // First what a crash left running and on disk, so that a session shown complete has nothing left.
         var directory = options.SessionsDirectory;
         if (Directory.Exists(directory))
         {
@@ -65,10 +86,22 @@ public sealed class SessionRunner(
                 Directory.Delete(leftover, recursive: true);
             }
         }
-        foreach (var name in (await sessions.ListRunningAsync(cancellationToken)).Select(session => session.Name))
+        await sessions.RestageAsync(cancellationToken);
+        foreach (var session in await sessions.ListRunningAsync(cancellationToken))
         {
-            logs.Append(name, "cray-server stopped while this session ran; it ends as failed (its IMS jobs were ended by the IMS worker). Create a new session to run it again.");
-            await sessions.UpdateAsync(name, current => current with
+            if (session.Runner is null || session.Runner.Holder == Leases.WorkerName)
+            {
+                await CompleteInterruptedAsync(session.Name, "cray-server stopped while this session ran",
+                    current => current.Runner?.Holder == session.Runner?.Holder, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>Completes a session its runner can no longer finish as failed, saying why; <paramref name="stillInterrupted"/> guards against a change meanwhile.</summary>
+    private async Task CompleteInterruptedAsync(string name, string reason, Func<SessionRecord, bool> stillInterrupted, CancellationToken cancellationToken)
+    {
+        var completed = await sessions.TryUpdateAsync(name, current => stillInterrupted(current) && current.Status.Session.Status != SessionStates.Complete
+            ? current with
             {
                 Status = current.Status with
                 {
@@ -76,11 +109,15 @@ public sealed class SessionRunner(
                     {
                         Status = SessionStates.Complete,
                         Succeeded = SessionResults.False,
-                        CompletionTime = clock.GetUtcNow().UtcDateTime.ToString(SessionService.StartTimeFormat, System.Globalization.CultureInfo.InvariantCulture),
+                        CompletionTime = Clock.GetUtcNow().UtcDateTime.ToString(SessionService.StartTimeFormat, System.Globalization.CultureInfo.InvariantCulture),
                     },
                 },
-            }, cancellationToken);
-            logger.LogWarning("Session {Session} was left running by a previous run; completed it as failed", name);
+            }
+            : null, cancellationToken);
+        if (completed is not null)
+        {
+            logs.Append(name, $"{reason}; it ends as failed (its IMS jobs are ended by the IMS workers). Create a new session to run it again.");
+            logger.LogWarning("Session {Session}: {Reason}; completed it as failed", name, reason);
         }
     }
 }

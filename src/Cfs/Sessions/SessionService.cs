@@ -4,6 +4,7 @@ using Cray.Cfs.Configurations;
 using Cray.Cfs.Model;
 using Cray.Cfs.Options;
 using Cray.Platform.Storage;
+using Cray.Platform.Work;
 
 namespace Cray.Cfs.Sessions;
 
@@ -137,19 +138,28 @@ public sealed class SessionService(IRecordStore store, ConfigurationService conf
     /// Claims the oldest pending session for a runner by setting its job, once: no other runner, here
     /// or on another server, takes the same session. Null when none is waiting.
     /// </summary>
-    public async Task<SessionRecord?> ClaimNextAsync(string job, CancellationToken cancellationToken)
+    public async Task<SessionRecord?> ClaimNextAsync(string job, WorkLease lease, CancellationToken cancellationToken)
         => await store.ClaimAsync<SessionRecord>(CfsCollections.Sessions, RecordStages.Waiting, session =>
             string.IsNullOrEmpty(session.Status.Session.Job) && session.Status.Session.Status == SessionStates.Pending
-                ? session with { Status = session.Status with { Session = session.Status.Session with { Job = job } } }
+                ? session with { Status = session.Status with { Session = session.Status.Session with { Job = job } }, Runner = lease }
                 : null, cancellationToken);
+
+    /// <summary>Extends the lease of a session the lease's holder still runs.</summary>
+    public async Task RenewAsync(string name, WorkLease lease, CancellationToken cancellationToken)
+        => await store.UpdateAsync<SessionRecord>(CfsCollections.Sessions, name, session =>
+            session.Runner?.Holder == lease.Holder && session.Status.Session.Status != SessionStates.Complete ? session with { Runner = lease } : null,
+            cancellationToken);
+
+    /// <summary>Sessions an older server stored have no stage yet: gives them theirs (from here on every write keeps it).</summary>
+    public Task RestageAsync(CancellationToken cancellationToken) => store.RestageAsync<SessionRecord>(CfsCollections.Sessions, cancellationToken);
 
     /// <summary>Sessions a runner claimed that have not completed.</summary>
     public async Task<List<SessionRecord>> ListRunningAsync(CancellationToken cancellationToken)
-    {
-        // Sessions an older server stored have no stage yet; from here on every write keeps it.
-        await store.RestageAsync<SessionRecord>(CfsCollections.Sessions, cancellationToken);
-        return await store.ListInStageAsync<SessionRecord>(CfsCollections.Sessions, RecordStages.Running, cancellationToken).ToListAsync(cancellationToken);
-    }
+        => await store.ListInStageAsync<SessionRecord>(CfsCollections.Sessions, RecordStages.Running, cancellationToken).ToListAsync(cancellationToken);
+
+    /// <summary>Applies a change when <paramref name="change"/> returns one; null when it did not (or the session is gone).</summary>
+    public Task<SessionRecord?> TryUpdateAsync(string name, Func<SessionRecord, SessionRecord?> change, CancellationToken cancellationToken)
+        => store.UpdateAsync(CfsCollections.Sessions, name, change, cancellationToken);
 
     /// <summary>Deletes every matching session; returns their names in order.</summary>
     public async Task<List<string>> DeleteManyAsync(SessionFilter filter, CancellationToken cancellationToken)

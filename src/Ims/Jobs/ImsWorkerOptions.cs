@@ -17,6 +17,9 @@ public sealed record ImsWorkerOptions
     /// <summary>How many jobs run at once.</summary>
     public int Slots { get; init; } = 2;
 
+    /// <summary>The worker's name in the jobs it claims (--worker-name, default the host name) and how long its leases last.</summary>
+    public Cray.Platform.Work.LeaseSettings Leases { get; init; } = new(Environment.MachineName, Cray.Platform.Work.LeaseSettings.DefaultDuration);
+
     /// <summary>The address each job's sshd listens on, and the host given in connection_info.</summary>
     public string SshAddress { get; init; } = "127.0.0.1";
 

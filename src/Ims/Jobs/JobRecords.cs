@@ -116,7 +116,8 @@ public sealed record JobDocument(
     [property: JsonPropertyName("source_manifest_path")] string SourceManifestPath,
     [property: JsonPropertyName("worker")] string? Worker,
     [property: JsonPropertyName("recipe")] JobRecipe? Recipe = null,
-    [property: JsonPropertyName("pending_image_id")] string? PendingImageId = null) : IStagedRecord
+    [property: JsonPropertyName("pending_image_id")] string? PendingImageId = null,
+    [property: JsonPropertyName("lease_expires")] DateTimeOffset? LeaseExpires = null) : IStagedRecord
 {
     /// <summary>Waiting for a worker until one claims it, running until it ends.</summary>
     [JsonIgnore]

@@ -7,8 +7,10 @@ using Microsoft.Extensions.Logging;
 namespace Cray.Ims.Worker;
 
 /// <summary>
-/// The ims-worker role: claims jobs from the store (one owner per job) and runs up to
-/// <see cref="ImsWorkerOptions.Slots"/> at once. At start it ends the jobs a crash left behind.
+/// The ims-worker role: claims jobs from the store under its name (one owner per job, with a lease
+/// it renews while the job runs) and runs up to <see cref="ImsWorkerOptions.Slots"/> at once. At
+/// start it ends the jobs its own earlier run left behind; while it runs it ends the jobs of any
+/// worker whose lease expired.
 /// </summary>
 public sealed class ImsWorker(
     IRecordStore store,
@@ -17,25 +19,28 @@ public sealed class ImsWorker(
     ImsWorkerOptions options,
     JobLogs logs,
     IProcessRunner processes,
-    ILogger<ImsWorker> logger) : SlotWorker(control, options.Slots, logger)
+    TimeProvider clock,
+    ILogger<ImsWorker> logger) : SlotWorker(control, options.Slots, options.Leases, clock, logger)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
 
-    private readonly string workerName = $"{Environment.MachineName}:{Environment.ProcessId}";
+    private string WorkerName => Leases.WorkerName;
 
     protected override Task RunAsync(string id, CancellationToken cancellationToken) => runner.RunAsync(id, cancellationToken);
 
-    protected override async Task<string> ClaimNextAsync(CancellationToken cancellationToken)
+    protected override async Task<string> ClaimNextAsync(Func<WorkLease> lease, CancellationToken cancellationToken)
     {
         while (true)
         {
             // A query on the waiting stage, not a read of every job: the poll costs the same with a million finished jobs.
             var claimed = await store.ClaimAsync<JobDocument>(JobService.Collection, RecordStages.Waiting,
-                document => document.Worker is null && document.Job.Status == JobStatuses.Creating ? document with { Worker = workerName } : null,
+                document => document.Worker is null && document.Job.Status == JobStatuses.Creating
+                    ? document with { Worker = WorkerName, LeaseExpires = lease().Expires }
+                    : null,
                 cancellationToken);
             if (claimed is not null)
             {
-                logs.Append(claimed.Job.Id, $"Claimed by worker {workerName}.");
+                logs.Append(claimed.Job.Id, $"Claimed by worker {WorkerName}.");
                 return claimed.Job.Id;
             }
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -54,45 +59,88 @@ public sealed class ImsWorker(
         }
     }
 
+    protected override async Task RenewAsync(string id, WorkLease lease, CancellationToken cancellationToken)
+        => await store.UpdateAsync<JobDocument>(JobService.Collection, id,
+            document => document.Worker == WorkerName && !JobStatuses.IsFinal(document.Job.Status) ? document with { LeaseExpires = lease.Expires } : null,
+            cancellationToken);
+
+    protected override async Task EndExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        foreach (var document in await store.ListInStageAsync<JobDocument>(JobService.Collection, RecordStages.Running, cancellationToken).ToListAsync(cancellationToken))
+        {
+            if (document.Worker != WorkerName && IsExpired(document, now))
+            {
+                var expired = document.LeaseExpires is { } expires ? $"its lease expired at {expires:u}" : "it holds no lease";
+                await EndInterruptedAsync(document,
+                    $"worker {document.Worker} stopped while the job was {document.Job.Status} ({expired}); its sshd and files on that machine are gone with it",
+                    current => current.Worker == document.Worker && IsExpired(current, now), cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>A lease from before leases existed counts as expired.</summary>
+    private static bool IsExpired(JobDocument document, DateTimeOffset now) => document.LeaseExpires is not { } expires || expires <= now;
+
     /// <summary>
-    /// Jobs a crash left part-way are stopped and cleaned up, and end in error with the reason; job
-    /// directories no record owns are removed. Jobs that never started run as usual.
+    /// Jobs this worker's earlier run left part-way end in error with the reason (or in success when
+    /// their image was already registered); every job directory on this machine is a leftover, since
+    /// this run has started nothing yet. Other workers' jobs are theirs until their lease expires.
     /// </summary>
     protected override async Task RecoverAsync(CancellationToken cancellationToken)
     {
         // Jobs an older server stored have no stage yet; from here on every write keeps it.
         await store.RestageAsync<JobDocument>(JobService.Collection, cancellationToken);
-        var interrupted = await store.ListInStageAsync<JobDocument>(JobService.Collection, RecordStages.Running, cancellationToken).ToListAsync(cancellationToken);
-        foreach (var document in interrupted)
+        foreach (var document in await store.ListInStageAsync<JobDocument>(JobService.Collection, RecordStages.Running, cancellationToken).ToListAsync(cancellationToken))
         {
-            var jobId = document.Job.Id;
-            var status = document.Job.Status;
-            void Log(string line) => logs.Append(jobId, line);
-            await new JobWorkspace(options.JobsDirectory, jobId).CleanupAsync(processes, Log);
-            if (await runner.SettleInterruptedResultAsync(document, Log, cancellationToken) is { } resultId)
+            if (document.Worker == WorkerName)
             {
-                Log($"Success: image {resultId} '{document.Job.ImageRootArchiveName}' (cray-server stopped just before the job could say so).");
-                await store.UpdateAsync<JobDocument>(JobService.Collection, jobId,
-                    current => current with { Job = current.Job with { Status = JobStatuses.Success, ResultantImageId = resultId } }, cancellationToken);
-                logger.LogWarning("Job {JobId} was left {Status} by a previous run with its image registered; ended it in success", jobId, status);
-                continue;
+                await EndInterruptedAsync(document, $"cray-server stopped while the job was {document.Job.Status}; its sshd and files were cleaned up",
+                    current => current.Worker == WorkerName, cancellationToken);
             }
-            Log($"Status error: cray-server stopped while the job was {status}; its sshd and files were cleaned up. Create a new job to try again.");
-            await store.UpdateAsync<JobDocument>(JobService.Collection, jobId,
-                current => current with { Job = current.Job with { Status = JobStatuses.Error } }, cancellationToken);
-            logger.LogWarning("Job {JobId} was left {Status} by a previous run; ended it in error", jobId, status);
         }
         if (Directory.Exists(options.JobsDirectory))
         {
-            var known = (await store.ListAsync<JobDocument>(JobService.Collection, cancellationToken)).Select(document => document.Job.Id).ToHashSet();
             foreach (var directory in Directory.EnumerateDirectories(options.JobsDirectory))
             {
-                var jobId = Path.GetFileName(directory);
-                if (!known.Contains(jobId))
-                {
-                    await new JobWorkspace(options.JobsDirectory, jobId).CleanupAsync(processes, line => logger.LogInformation("{Line}", line));
-                }
+                await new JobWorkspace(options.JobsDirectory, Path.GetFileName(directory)).CleanupAsync(processes, line => logger.LogInformation("{Line}", line));
             }
+        }
+    }
+
+    /// <summary>
+    /// Ends a job its worker can no longer finish: in success when its image was registered and
+    /// linked (the job only missed saying so), otherwise in error after removing the half-made
+    /// image. <paramref name="stillInterrupted"/> guards the final write against a change meanwhile.
+    /// </summary>
+    private async Task EndInterruptedAsync(JobDocument document, string reason, Func<JobDocument, bool> stillInterrupted, CancellationToken cancellationToken)
+    {
+        var jobId = document.Job.Id;
+        var status = document.Job.Status;
+        void Log(string line) => logs.Append(jobId, line);
+        if (document.Worker == WorkerName)
+        {
+            await new JobWorkspace(options.JobsDirectory, jobId).CleanupAsync(processes, Log);
+        }
+        if (await runner.SettleInterruptedResultAsync(document, Log, cancellationToken) is { } resultId)
+        {
+            var ended = await store.UpdateAsync<JobDocument>(JobService.Collection, jobId,
+                current => stillInterrupted(current) && !JobStatuses.IsFinal(current.Job.Status)
+                    ? current with { Job = current.Job with { Status = JobStatuses.Success, ResultantImageId = resultId } }
+                    : null, cancellationToken);
+            if (ended is not null)
+            {
+                Log($"Success: image {resultId} '{document.Job.ImageRootArchiveName}' ({reason}, just after the image was registered).");
+                logger.LogWarning("Job {JobId} was left {Status} with its image registered ({Reason}); ended it in success", jobId, status, reason);
+            }
+            return;
+        }
+        var failed = await store.UpdateAsync<JobDocument>(JobService.Collection, jobId,
+            current => stillInterrupted(current) && !JobStatuses.IsFinal(current.Job.Status) ? current with { Job = current.Job with { Status = JobStatuses.Error } } : null,
+            cancellationToken);
+        if (failed is not null)
+        {
+            Log($"Status error: {reason}. Create a new job to try again.");
+            logger.LogWarning("Job {JobId} was left {Status}: {Reason}; ended it in error", jobId, status, reason);
         }
     }
 }

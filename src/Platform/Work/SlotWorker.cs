@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -5,22 +6,37 @@ namespace Cray.Platform.Work;
 
 /// <summary>
 /// A background role that claims work items from the store and runs up to a number of them at
-/// once. At start it recovers what a previous run left; at shutdown it lets running items clean up.
+/// once, holding a lease on each (renewed while it runs). At start it recovers what its own earlier
+/// run left; while it runs it also ends items whose worker let their lease expire, on any machine;
+/// at shutdown it lets running items clean up.
 /// </summary>
-public abstract class SlotWorker(RunningWork running, int slots, ILogger logger) : BackgroundService
+public abstract class SlotWorker(RunningWork running, int slots, LeaseSettings leases, TimeProvider clock, ILogger logger) : BackgroundService
 {
-    /// <summary>Ends or resumes what a crash of an earlier process left behind.</summary>
+    private readonly ConcurrentDictionary<string, byte> held = new();
+
+    protected LeaseSettings Leases => leases;
+
+    protected TimeProvider Clock => clock;
+
+    /// <summary>Ends or resumes what a crash of an earlier run of this worker (by its name) left behind.</summary>
     protected abstract Task RecoverAsync(CancellationToken cancellationToken);
 
-    /// <summary>Waits until an item can be claimed for this worker, and returns its id.</summary>
-    protected abstract Task<string> ClaimNextAsync(CancellationToken cancellationToken);
+    /// <summary>Waits until an item can be claimed for this worker, with <paramref name="lease"/>, and returns its id.</summary>
+    protected abstract Task<string> ClaimNextAsync(Func<WorkLease> lease, CancellationToken cancellationToken);
 
     /// <summary>Runs one claimed item to its end; it handles its own failures.</summary>
     protected abstract Task RunAsync(string id, CancellationToken cancellationToken);
 
+    /// <summary>Extends this worker's lease on an item it runs.</summary>
+    protected abstract Task RenewAsync(string id, WorkLease lease, CancellationToken cancellationToken);
+
+    /// <summary>Ends the items whose lease expired before <paramref name="now"/> (their worker stopped), saying so.</summary>
+    protected abstract Task EndExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await RecoverAsync(stoppingToken);
+        var maintenance = MaintainLeasesAsync(stoppingToken);
         using var free = new SemaphoreSlim(slots);
         var tasks = new List<Task>();
         try
@@ -28,7 +44,8 @@ public abstract class SlotWorker(RunningWork running, int slots, ILogger logger)
             while (!stoppingToken.IsCancellationRequested)
             {
                 await free.WaitAsync(stoppingToken);
-                var id = await ClaimNextAsync(stoppingToken);
+                var id = await ClaimNextAsync(() => leases.NewLease(clock.GetUtcNow()), stoppingToken);
+                held[id] = 0;
                 var cancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 var completion = new TaskCompletionSource();
                 running.Register(id, cancellation, completion.Task);
@@ -45,6 +62,7 @@ public abstract class SlotWorker(RunningWork running, int slots, ILogger logger)
                     }
                     finally
                     {
+                        held.TryRemove(id, out _);
                         running.Unregister(id);
                         cancellation.Dispose();
                         completion.SetResult();
@@ -58,5 +76,32 @@ public abstract class SlotWorker(RunningWork running, int slots, ILogger logger)
         }
         // Let every running item stop its processes and clean up before the process exits.
         await Task.WhenAll(tasks);
+        await maintenance;
+    }
+
+    /// <summary>Every renewal interval: renews the leases this worker holds, then ends others' expired ones.</summary>
+    private async Task MaintainLeasesAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(leases.RenewInterval, clock, stoppingToken);
+                foreach (var id in held.Keys)
+                {
+                    await RenewAsync(id, leases.NewLease(clock.GetUtcNow()), stoppingToken);
+                }
+                await EndExpiredAsync(clock.GetUtcNow(), stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception)
+            {
+                // The store may be briefly unreachable: the next round tries again, well within the lease.
+                logger.LogWarning(exception, "Renewing leases failed; trying again in {Interval}", leases.RenewInterval);
+            }
+        }
     }
 }
