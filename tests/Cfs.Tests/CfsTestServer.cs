@@ -13,7 +13,8 @@ namespace Cray.Cfs.Tests;
 /// <summary>The real server in-process (API role only) over a fresh data directory, with a local git repository for layers.</summary>
 public sealed class CfsTestServer : WebApplicationFactory<Program>
 {
-    public string DataDirectory { get; } = Directory.CreateTempSubdirectory("cfs-api-test-").FullName;
+    /// <summary>A fresh directory, or another server's: two servers on one data directory share its store, as servers share a database.</summary>
+    public string DataDirectory { get; init; } = Directory.CreateTempSubdirectory("cfs-api-test-").FullName;
 
     public string Repository => Path.Combine(DataDirectory, "repo");
 

@@ -77,6 +77,22 @@ public sealed class SessionLeaseTests : IDisposable
     }
 
     [Fact]
+    public async Task DeletingARunningSessionThroughAnotherServerStopsItOnTheRunner()
+    {
+        await server.PutConfigurationAsync();
+        await CreateSessionAsync("elsewhere");
+        var control = server.Services.GetRequiredService<SessionControl>();
+        await AdvanceUntilAsync(() => Task.FromResult(control.IsRunning("elsewhere")), TimeSpan.FromMinutes(1));
+
+        using var otherApi = new CfsTestServer { DataDirectory = server.DataDirectory };
+        Assert.Equal(204, (await otherApi.SendAsync(HttpMethod.Delete, "/apis/cfs/v3/sessions/elsewhere")).Status);
+        var deleted = clock.GetUtcNow();
+        await AdvanceUntilAsync(() => Task.FromResult(!control.IsRunning("elsewhere")), TimeSpan.FromSeconds(30));
+        Assert.InRange(clock.GetUtcNow() - deleted, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+        Assert.Null(await Store.GetAsync<SessionRecord>(CfsCollections.Sessions, "elsewhere"));
+    }
+
+    [Fact]
     public async Task ASessionThisRunnerRunsKeepsItsLeaseRenewed()
     {
         await server.PutConfigurationAsync();

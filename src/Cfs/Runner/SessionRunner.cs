@@ -50,6 +50,9 @@ public sealed class SessionRunner(
 
     protected override Task RenewAsync(string id, WorkLease lease, CancellationToken cancellationToken) => sessions.RenewAsync(id, lease, cancellationToken);
 
+    protected override async Task<bool> StillExistsAsync(string id, CancellationToken cancellationToken)
+        => await sessions.ExistsAsync(id, cancellationToken);
+
     protected override async Task EndExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         foreach (var session in await sessions.ListRunningAsync(cancellationToken))

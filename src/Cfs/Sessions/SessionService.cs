@@ -157,6 +157,9 @@ public sealed class SessionService(IRecordStore store, ConfigurationService conf
     public async Task<List<SessionRecord>> ListRunningAsync(CancellationToken cancellationToken)
         => await store.ListInStageAsync<SessionRecord>(CfsCollections.Sessions, RecordStages.Running, cancellationToken).ToListAsync(cancellationToken);
 
+    public async Task<bool> ExistsAsync(string name, CancellationToken cancellationToken)
+        => await store.GetAsync<SessionRecord>(CfsCollections.Sessions, name, cancellationToken) is not null;
+
     /// <summary>Applies a change when <paramref name="change"/> returns one; null when it did not (or the session is gone).</summary>
     public Task<SessionRecord?> TryUpdateAsync(string name, Func<SessionRecord, SessionRecord?> change, CancellationToken cancellationToken)
         => store.UpdateAsync(CfsCollections.Sessions, name, change, cancellationToken);

@@ -213,9 +213,10 @@ public sealed class JobService(
     public async Task DeleteAsync(string id, CancellationToken cancellationToken)
     {
         var document = await GetDocumentAsync(id, cancellationToken);
-        if (!await control.StopAsync(id, TimeSpan.FromMinutes(2)) && !JobStatuses.IsFinal(document.Job.Status))
+        if (!await control.StopAsync(id, TimeSpan.FromMinutes(2)) && !JobStatuses.IsFinal(document.Job.Status) && document.Worker == options.Leases.WorkerName)
         {
-            // Not running in this process (a crash left it): clean up what it may have left.
+            // This machine's worker held it but does not run it (a crash left it): clean up what it may have left.
+            // Another machine's worker sees the record gone and stops the job itself.
             await new JobWorkspace(options.JobsDirectory, id).CleanupAsync(runner, line => logs.Append(id, line));
         }
         await store.WriteAsync(RecordWrite.Delete(Collection, id), cancellationToken);

@@ -64,6 +64,9 @@ public sealed class ImsWorker(
             document => document.Worker == WorkerName && !JobStatuses.IsFinal(document.Job.Status) ? document with { LeaseExpires = lease.Expires } : null,
             cancellationToken);
 
+    protected override async Task<bool> StillExistsAsync(string id, CancellationToken cancellationToken)
+        => await store.GetAsync<JobDocument>(JobService.Collection, id, cancellationToken) is not null;
+
     protected override async Task EndExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         foreach (var document in await store.ListInStageAsync<JobDocument>(JobService.Collection, RecordStages.Running, cancellationToken).ToListAsync(cancellationToken))

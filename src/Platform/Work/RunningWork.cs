@@ -14,6 +14,8 @@ public class RunningWork
 
     public void Unregister(string id) => running.TryRemove(id, out _);
 
+    public bool IsRunning(string id) => running.ContainsKey(id);
+
     /// <summary>Cancels the work and waits for its cleanup; returns false when it was not running here.</summary>
     public async Task<bool> StopAsync(string id, TimeSpan wait)
     {

@@ -33,10 +33,16 @@ public abstract class SlotWorker(RunningWork running, int slots, LeaseSettings l
     /// <summary>Ends the items whose lease expired before <paramref name="now"/> (their worker stopped), saying so.</summary>
     protected abstract Task EndExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>False once the item's record is gone: deleted through any server's API, so its work must stop.</summary>
+    protected abstract Task<bool> StillExistsAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>How often the records of running items are looked at: a deletion elsewhere stops the work within this.</summary>
+    public static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(2);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await RecoverAsync(stoppingToken);
-        var maintenance = MaintainLeasesAsync(stoppingToken);
+        var maintenance = Task.WhenAll(MaintainLeasesAsync(stoppingToken), WatchRecordsAsync(stoppingToken));
         using var free = new SemaphoreSlim(slots);
         var tasks = new List<Task>();
         try
@@ -77,6 +83,38 @@ public abstract class SlotWorker(RunningWork running, int slots, LeaseSettings l
         // Let every running item stop its processes and clean up before the process exits.
         await Task.WhenAll(tasks);
         await maintenance;
+    }
+
+    /// <summary>
+    /// Stops an item whose record was deleted by another server's API (this server's own API stops it
+    /// directly): the store is how servers tell a worker to stop.
+    /// </summary>
+    private async Task WatchRecordsAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(WatchInterval, clock, stoppingToken);
+                foreach (var id in held.Keys)
+                {
+                    if (!await StillExistsAsync(id, stoppingToken))
+                    {
+                        logger.LogInformation("{Id} was deleted through another server; stopping it", id);
+                        // Not awaited: one item's cleanup must not hold up noticing another's deletion.
+                        _ = running.StopAsync(id, TimeSpan.FromMinutes(2));
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception)
+            {
+                logger.LogWarning(exception, "Looking for deleted work failed; trying again in {Interval}", WatchInterval);
+            }
+        }
     }
 
     /// <summary>Every renewal interval: renews the leases this worker holds, then ends others' expired ones.</summary>
