@@ -129,7 +129,12 @@ public sealed class JobRunner(
         {
             Status = JobStatuses.WaitingOnUser,
             SshContainers = current.SshContainers?
-                .Select(container => container with { ConnectionInfo = SshContainer.Endpoints(options.SshAddress, sshServer.Port) })
+                // The worker's own address and paths: the API that created the job may run on another machine.
+                .Select(container => container with
+                {
+                    ConnectionInfo = SshContainer.Endpoints(options.SshAddress, sshServer.Port),
+                    ImageRoot = container.Jail ? null : workspace.ImageRoot,
+                })
                 .ToList(),
         }, cancellationToken);
         // The user's complete/failed files: /tmp inside a jail, the job directory without one.
