@@ -34,10 +34,10 @@ public sealed class SessionLeaseTests : IDisposable
     }
 
     /// <summary>What another server's runner writes when it claims a session.</summary>
-    private async Task HoldAsync(string name, WorkLease lease)
+    private async Task HoldAsync(string name, WorkLease lease, string status = SessionStates.Running)
         => Assert.NotNull(await Store.UpdateAsync<SessionRecord>(CfsCollections.Sessions, name, session => session with
         {
-            Status = session.Status with { Session = session.Status.Session with { Job = "cfs-" + Guid.NewGuid(), Status = SessionStates.Running } },
+            Status = session.Status with { Session = session.Status.Session with { Job = "cfs-" + Guid.NewGuid(), Status = status } },
             Runner = lease,
         }));
 
@@ -74,6 +74,20 @@ public sealed class SessionLeaseTests : IDisposable
         // The other runner stops renewing too: once its lease is over, its session ends the same way.
         await AdvanceUntilAsync(async () => (string?)(await SessionAsync("live-runner"))["status"]!["session"]!["status"] == "complete", TimeSpan.FromMinutes(5));
         Assert.True(clock.GetUtcNow() >= (await Store.GetAsync<SessionRecord>(CfsCollections.Sessions, "live-runner"))!.Runner!.Expires);
+    }
+
+    [Fact]
+    public async Task ASessionClaimedButNotStartedByARunnerThatStoppedIsRunByAnother()
+    {
+        await server.PutConfigurationAsync();
+        await CreateSessionAsync("orphan");
+        await HoldAsync("orphan", new WorkLease("gone-host", clock.GetUtcNow().AddSeconds(-1)), SessionStates.Pending);
+
+        await AdvanceUntilAsync(async () => (await Store.GetAsync<SessionRecord>(CfsCollections.Sessions, "orphan"))!.Runner?.Holder == Environment.MachineName,
+            TimeSpan.FromMinutes(1));
+        var log = await File.ReadAllTextAsync(server.Services.GetRequiredService<SessionLogs>().PathOf("orphan"));
+        Assert.Contains("Runner gone-host stopped before it started this session; it waits for another runner.", log);
+        Assert.NotEqual("complete", (string?)(await SessionAsync("orphan"))["status"]!["session"]!["status"]);
     }
 
     [Fact]

@@ -36,12 +36,12 @@ public sealed class JobLeaseTests : IDisposable
     }
 
     /// <summary>What another server's worker writes when it claims a job and gets as far as waiting for the user.</summary>
-    private async Task HoldAsync(string jobId, string workerName, DateTimeOffset? leaseExpires)
+    private async Task HoldAsync(string jobId, string workerName, DateTimeOffset? leaseExpires, string status = JobStatuses.WaitingOnUser)
         => Assert.NotNull(await Store.UpdateAsync<JobDocument>(JobService.Collection, jobId, document => document with
         {
             Worker = workerName,
             LeaseExpires = leaseExpires,
-            Job = document.Job with { Status = JobStatuses.WaitingOnUser },
+            Job = document.Job with { Status = status },
         }));
 
     private async Task<string> StatusAsync(string jobId) => (await Store.GetAsync<JobDocument>(JobService.Collection, jobId))!.Job.Status;
@@ -78,6 +78,20 @@ public sealed class JobLeaseTests : IDisposable
         Assert.Contains("it holds no lease", await File.ReadAllTextAsync(worker.Services.GetRequiredService<JobLogs>().PathOf(older)));
 
         await AdvanceUntilAsync(async () => await StatusAsync(live) == JobStatuses.Error, TimeSpan.FromMinutes(5));
+    }
+
+    [Fact]
+    public async Task AJobClaimedButNotStartedByAWorkerThatStoppedIsRunByAnother()
+    {
+        var orphan = await CreateJobAsync();
+        await HoldAsync(orphan, "gone-host", clock.GetUtcNow().AddSeconds(-1), JobStatuses.Creating);
+
+        worker = new ImsTestServer { DataDirectory = api.DataDirectory, Worker = (clock, "this-host") };
+        _ = worker.Services;
+        await AdvanceUntilAsync(async () => (await Store.GetAsync<JobDocument>(JobService.Collection, orphan))!.Worker == "this-host", TimeSpan.FromMinutes(1));
+        var log = await File.ReadAllTextAsync(worker.Services.GetRequiredService<JobLogs>().PathOf(orphan));
+        Assert.Contains("Worker gone-host stopped before it started the job; the job waits for another worker.", log);
+        Assert.Contains("Claimed by worker this-host.", log);
     }
 
     [Fact]

@@ -57,7 +57,19 @@ public sealed class SessionRunner(
     {
         foreach (var session in await sessions.ListRunningAsync(cancellationToken))
         {
-            if (session.Runner?.Holder != Leases.WorkerName && IsExpired(session, now))
+            if (session.Runner?.Holder != Leases.WorkerName && IsExpired(session, now) && session.Status.Session.Status == SessionStates.Pending)
+            {
+                // Claimed but not started: nothing happened that a retry could repeat, so it goes back to the queue.
+                var requeued = await sessions.TryUpdateAsync(session.Name, current =>
+                    current.Runner?.Holder == session.Runner?.Holder && IsExpired(current, now) && current.Status.Session.Status == SessionStates.Pending
+                        ? current with { Status = current.Status with { Session = current.Status.Session with { Job = null } }, Runner = null }
+                        : null, cancellationToken);
+                if (requeued is not null)
+                {
+                    logs.Append(session.Name, $"Runner {session.Runner?.Holder ?? "(unknown)"} stopped before it started this session; it waits for another runner.");
+                }
+            }
+            else if (session.Runner?.Holder != Leases.WorkerName && IsExpired(session, now))
             {
                 var runner = session.Runner is { } lease ? $"runner {lease.Holder} stopped (its lease expired at {lease.Expires:u})" : "the runner that claimed it holds no lease";
                 await CompleteInterruptedAsync(session.Name, $"{runner} while this session ran",

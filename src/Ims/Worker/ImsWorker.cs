@@ -71,7 +71,21 @@ public sealed class ImsWorker(
     {
         foreach (var document in await store.ListInStageAsync<JobDocument>(JobService.Collection, RecordStages.Running, cancellationToken).ToListAsync(cancellationToken))
         {
-            if (document.Worker != WorkerName && IsExpired(document, now))
+            if (document.Worker != WorkerName && IsExpired(document, now) && document.Job.Status == JobStatuses.Creating)
+            {
+                // Claimed but not started: nothing happened that a retry could repeat, so it goes back to the queue.
+                var requeued = await store.UpdateAsync<JobDocument>(JobService.Collection, document.Job.Id,
+                    current => current.Worker == document.Worker && IsExpired(current, now) && current.Job.Status == JobStatuses.Creating
+                        ? current with { Worker = null, LeaseExpires = null }
+                        : null,
+                    cancellationToken);
+                if (requeued is not null)
+                {
+                    logs.Append(document.Job.Id, $"Worker {document.Worker} stopped before it started the job; the job waits for another worker.");
+                    control.NotifyCreated(document.Job.Id);
+                }
+            }
+            else if (document.Worker != WorkerName && IsExpired(document, now))
             {
                 var expired = document.LeaseExpires is { } expires ? $"its lease expired at {expires:u}" : "it holds no lease";
                 await EndInterruptedAsync(document,
