@@ -97,6 +97,8 @@ public sealed class SessionExecutor(
         SessionMetrics.Completed.Add(1, new KeyValuePair<string, object?>("succeeded", succeeded ? "true" : "false"));
         try
         {
+            // Every line reaches the shared store before the session is complete: a follower on another server stops then.
+            await logs.FlushAsync(CancellationToken.None);
             await sessions.UpdateAsync(name, current => current with
             {
                 Status = current.Status with

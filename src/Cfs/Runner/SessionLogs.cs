@@ -1,6 +1,7 @@
 using Cray.Platform.Logs;
+using Cray.Platform.Storage;
 
 namespace Cray.Cfs.Runner;
 
 /// <summary>One log file per session: every step and all Ansible output (the reference needs kubectl for this).</summary>
-public sealed class SessionLogs(CfsRunnerOptions options, TimeProvider clock) : LogDirectory(options.LogsDirectory, clock);
+public sealed class SessionLogs(CfsRunnerOptions options, TimeProvider clock, IRecordStore store) : LogDirectory(options.LogsDirectory, clock, store, "cfs-session-logs");

@@ -127,7 +127,7 @@ public sealed class SessionService(IRecordStore store, ConfigurationService conf
         await GetAsync(name, cancellationToken);
         await control.StopAsync(name, TimeSpan.FromMinutes(2));
         await store.WriteAsync(RecordWrite.Delete(CfsCollections.Sessions, name), cancellationToken);
-        logs.Delete(name);
+        await logs.DeleteAsync(name, cancellationToken);
     }
 
     /// <summary>A runner's own progress write, applied atomically.</summary>
@@ -183,7 +183,7 @@ public sealed class SessionService(IRecordStore store, ConfigurationService conf
         await store.WriteAsync(names.Select(name => RecordWrite.Delete(CfsCollections.Sessions, name)).ToList(), cancellationToken);
         foreach (var name in names)
         {
-            logs.Delete(name);
+            await logs.DeleteAsync(name, cancellationToken);
         }
         return names;
     }

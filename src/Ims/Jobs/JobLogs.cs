@@ -1,6 +1,7 @@
 using Cray.Platform.Logs;
+using Cray.Platform.Storage;
 
 namespace Cray.Ims.Jobs;
 
 /// <summary>One log file per job, kept until the job is deleted (the reference needs kubectl for this).</summary>
-public sealed class JobLogs(ImsWorkerOptions options, TimeProvider clock) : LogDirectory(options.LogsDirectory, clock);
+public sealed class JobLogs(ImsWorkerOptions options, TimeProvider clock, IRecordStore store) : LogDirectory(options.LogsDirectory, clock, store, "ims-job-logs");

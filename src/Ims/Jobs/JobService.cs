@@ -220,7 +220,7 @@ public sealed class JobService(
             await new JobWorkspace(options.JobsDirectory, id).CleanupAsync(runner, line => logs.Append(id, line));
         }
         await store.WriteAsync(RecordWrite.Delete(Collection, id), cancellationToken);
-        logs.Delete(id);
+        await logs.DeleteAsync(id, cancellationToken);
     }
 
     /// <summary>Deletes every job that matches all the filters; returns how many were deleted.</summary>

@@ -99,6 +99,7 @@ public sealed class JobRunner(
             {
                 // Logged first: a follower of the log stops reading once the status is final.
                 Log($"Success: image {created.ImageId} '{job.ImageRootArchiveName}'.");
+                await FlushLogAsync();
                 await SetStatusAsync(jobId, JobStatuses.Success, CancellationToken.None);
                 JobMetrics.Finished.Add(1, new KeyValuePair<string, object?>("status", JobStatuses.Success));
             }
@@ -404,8 +405,25 @@ public sealed class JobRunner(
     private async Task TryMarkErrorAsync(string jobId, string reason)
     {
         logs.Append(jobId, "Status error: " + reason);
+        await FlushLogAsync();
         await store.UpdateAsync<JobDocument>(JobService.Collection, jobId,
             document => document with { Job = document.Job with { Status = JobStatuses.Error } }, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Every line reaches the shared store before the status turns final: a reader on another server
+    /// stops once it sees the final status, and must have read the whole log by then.
+    /// </summary>
+    private async Task FlushLogAsync()
+    {
+        try
+        {
+            await logs.FlushAsync(CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The store is unreachable: the periodic flush writes the lines when it is back.
+        }
     }
 
     private static string Seconds(TimeSpan elapsed) => elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + " s";

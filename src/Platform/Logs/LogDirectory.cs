@@ -1,26 +1,62 @@
 using System.Globalization;
+using System.Text;
+using System.Text.Json.Serialization;
+using Cray.Platform.Storage;
 using Microsoft.AspNetCore.Http;
 
 namespace Cray.Platform.Logs;
 
 /// <summary>
-/// One append-only log file per job or session in a directory, each line time-stamped; served over
-/// HTTP (optionally followed) in place of the reference's <c>kubectl logs</c>.
+/// One append-only log per job or session, each line time-stamped; served over HTTP (optionally
+/// followed) in place of the reference's <c>kubectl logs</c>. Lines go to a file in a directory;
+/// when the record store is shared between machines, they also go to the store in chunks (at most
+/// <see cref="FlushInterval"/> behind, and all of them once <see cref="FlushAsync"/> returns), and
+/// are served from there, so every API server shows what any worker wrote.
 /// </summary>
-public class LogDirectory(string directory, TimeProvider clock)
+public class LogDirectory : IAsyncDisposable
 {
     private static readonly TimeSpan FollowInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How far behind the shared store a log may be while its item runs.</summary>
+    public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(500);
+
+    private readonly string directory;
+    private readonly TimeProvider clock;
+    private readonly IRecordStore? sharedStore;
+    private readonly string chunkCollection;
     private readonly Lock writeLock = new();
+    private readonly List<(string Id, string Text)> unflushed = [];
+    private readonly SemaphoreSlim flushing = new(1, 1);
+    private readonly CancellationTokenSource stopping = new();
+    private readonly Task flusher;
+    // Chunk ids sort by time, then by writer: two machines writing one log in the same tick never collide.
+    private readonly string writer = Guid.NewGuid().ToString("n")[..8];
+
+    /// <param name="store">The record store; its chunks are used only when it is shared between machines.</param>
+    /// <param name="chunkCollection">The store collection that holds this directory's chunks.</param>
+    public LogDirectory(string directory, TimeProvider clock, IRecordStore? store = null, string chunkCollection = "log-chunks")
+    {
+        this.directory = directory;
+        this.clock = clock;
+        this.chunkCollection = chunkCollection;
+        sharedStore = store is { IsSharedBetweenMachines: true } ? store : null;
+        flusher = sharedStore is null ? Task.CompletedTask : FlushPeriodicallyAsync();
+    }
 
     public string PathOf(string id) => Path.Combine(directory, id + ".log");
 
     public void Append(string id, string line)
     {
         var stamp = clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture);
+        var text = $"{stamp} {line}\n";
         lock (writeLock)
         {
             Directory.CreateDirectory(directory);
-            File.AppendAllText(PathOf(id), $"{stamp} {line}\n");
+            File.AppendAllText(PathOf(id), text);
+            if (sharedStore is not null)
+            {
+                unflushed.Add((id, text));
+            }
         }
     }
 
@@ -36,14 +72,65 @@ public class LogDirectory(string directory, TimeProvider clock)
         }
     }
 
-    public void Delete(string id)
+    /// <summary>Writes every line appended so far to the shared store (nothing to do without one).</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        if (sharedStore is null)
+        {
+            return;
+        }
+        await flushing.WaitAsync(cancellationToken);
+        try
+        {
+            List<(string Id, string Text)> lines;
+            lock (writeLock)
+            {
+                lines = [.. unflushed];
+                unflushed.Clear();
+            }
+            if (lines.Count == 0)
+            {
+                return;
+            }
+            var ticks = clock.GetUtcNow().UtcTicks;
+            var chunks = lines.GroupBy(line => line.Id)
+                .Select(group => new LogChunk($"{group.Key}/{ticks:D19}-{writer}", string.Concat(group.Select(line => line.Text))))
+                .Select(chunk => RecordWrite.Insert(chunkCollection, chunk.Key, chunk))
+                .ToList();
+            try
+            {
+                await sharedStore.WriteAsync(chunks, cancellationToken);
+            }
+            catch
+            {
+                // Kept for the next flush: a store that is briefly unreachable loses no line.
+                lock (writeLock)
+                {
+                    unflushed.InsertRange(0, lines);
+                }
+                throw;
+            }
+        }
+        finally
+        {
+            flushing.Release();
+        }
+    }
+
+    public async Task DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
         lock (writeLock)
         {
+            unflushed.RemoveAll(line => line.Id == id);
             if (Directory.Exists(directory))
             {
                 File.Delete(PathOf(id));
             }
+        }
+        if (sharedStore is not null)
+        {
+            var chunks = await ChunksAsync(id, null, cancellationToken).Select(chunk => RecordWrite.Delete(chunkCollection, chunk.Key)).ToListAsync(cancellationToken);
+            await sharedStore.WriteAsync(chunks, cancellationToken);
         }
     }
 
@@ -51,10 +138,15 @@ public class LogDirectory(string directory, TimeProvider clock)
     /// Writes the log as text; when following, keeps writing what is appended until
     /// <paramref name="isFinished"/> says the job or session is over (or gone) and all is sent.
     /// </summary>
-    public async Task StreamAsync(string id, bool follow, Func<Task<bool>> isFinished, HttpContext context)
+    public Task StreamAsync(string id, bool follow, Func<Task<bool>> isFinished, HttpContext context)
+    {
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return sharedStore is null ? StreamFileAsync(id, follow, isFinished, context) : StreamChunksAsync(id, follow, isFinished, context);
+    }
+
+    private async Task StreamFileAsync(string id, bool follow, Func<Task<bool>> isFinished, HttpContext context)
     {
         var cancellationToken = context.RequestAborted;
-        context.Response.ContentType = "text/plain; charset=utf-8";
         var log = OpenRead(id);
         // A follower may arrive before the first line is written (a session not yet claimed).
         while (log is null && follow && !await isFinished())
@@ -83,4 +175,85 @@ public class LogDirectory(string directory, TimeProvider clock)
             await Task.Delay(FollowInterval, cancellationToken);
         }
     }
+
+    /// <summary>The log from the shared store: what every worker wrote, wherever it ran.</summary>
+    private async Task StreamChunksAsync(string id, bool follow, Func<Task<bool>> isFinished, HttpContext context)
+    {
+        var cancellationToken = context.RequestAborted;
+        string? last = null;
+        while (true)
+        {
+            // Read whether it is finished before reading: its writers flush before they say so.
+            var finished = !follow || await isFinished();
+            await foreach (var chunk in ChunksAsync(id, last, cancellationToken))
+            {
+                await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(chunk.Text), cancellationToken);
+                last = chunk.Key;
+            }
+            await context.Response.Body.FlushAsync(cancellationToken);
+            if (finished)
+            {
+                return;
+            }
+            await Task.Delay(FollowInterval, cancellationToken);
+        }
+    }
+
+    /// <summary>The chunks of one log in order, after <paramref name="afterKey"/>.</summary>
+    private async IAsyncEnumerable<LogChunk> ChunksAsync(string id, string? afterKey,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var prefix = id + "/";
+        await foreach (var chunk in sharedStore!.ScanByIdAsync<LogChunk>(chunkCollection, afterKey ?? prefix, cancellationToken: cancellationToken))
+        {
+            if (!chunk.Key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                yield break;
+            }
+            yield return chunk;
+        }
+    }
+
+    private async Task FlushPeriodicallyAsync()
+    {
+        // Real time, not the injected clock: how often lines reach the store is not part of any job's timing.
+        using var timer = new PeriodicTimer(FlushInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping.Token))
+            {
+                try
+                {
+                    await FlushAsync(stopping.Token);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // Kept and written at the next tick.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stopping.CancelAsync();
+        await flusher;
+        try
+        {
+            await FlushAsync(CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The store is gone at shutdown: the lines remain in the local files.
+        }
+        stopping.Dispose();
+        flushing.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Lines of one log from one flush; the key (also the record's id) orders them.</summary>
+    private sealed record LogChunk([property: JsonPropertyName("key")] string Key, [property: JsonPropertyName("text")] string Text);
 }

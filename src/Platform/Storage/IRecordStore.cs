@@ -10,6 +10,9 @@ namespace Cray.Platform.Storage;
 /// </summary>
 public interface IRecordStore
 {
+    /// <summary>True when servers on other machines may use the same store (PostgreSQL), so what one writes to local files the others cannot see.</summary>
+    bool IsSharedBetweenMachines { get; }
+
     Task<T?> GetAsync<T>(string collection, string id, CancellationToken cancellationToken = default) where T : class;
 
     Task<IReadOnlyList<T>> ListAsync<T>(string collection, CancellationToken cancellationToken = default);

@@ -68,6 +68,8 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
 
     public static int LatestSchemaVersion => Migrations.Length;
 
+    public bool IsSharedBetweenMachines => true;
+
     public ValueTask DisposeAsync() => dataSource.DisposeAsync();
 
     public Task NextChangeAsync(string collection) => changes.Next(collection);

@@ -45,6 +45,8 @@ public sealed class SqliteRecordStore : IRecordStore
 
     public static int LatestSchemaVersion => Migrations.Length;
 
+    public bool IsSharedBetweenMachines => false;
+
     public Task NextChangeAsync(string collection) => changes.Next(collection);
 
     public int SchemaVersion
