@@ -19,6 +19,9 @@ public sealed class SiteStoresJobEnvironment : JobEnvironment
 
     public RadosGatewayTestServer Gateway { get; } = new();
 
+    /// <summary>A second server on the same stores with the API role only, as on another machine (its own data directory).</summary>
+    public CrayEnvironment OtherApi { get; private set; } = null!;
+
     private string AccessKeyFile => Path.Combine(keyDirectory, "access-key");
 
     private string SecretKeyFile => Path.Combine(keyDirectory, "secret-key");
@@ -37,10 +40,13 @@ public sealed class SiteStoresJobEnvironment : JobEnvironment
         await File.WriteAllTextAsync(SecretKeyFile, Gateway.SecretKey + "\n");
         File.SetUnixFileMode(SecretKeyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         await base.InitializeAsync();
+        OtherApi = new CrayEnvironment { ExtraServerArguments = [.. ServerArguments, "--roles", "api", "--worker-name", "other-api"] };
+        await OtherApi.InitializeAsync();
     }
 
     public override async Task DisposeAsync()
     {
+        await OtherApi.DisposeAsync();
         await base.DisposeAsync();
         await Task.WhenAll(postgres.DisposeAsync(), Gateway.DisposeAsync());
         Directory.Delete(keyDirectory, recursive: true);
@@ -88,5 +94,18 @@ public sealed class SiteStoresSeedTests(SiteStoresJobEnvironment environment) : 
         var marker = await ProcessRunner.Instance.RunAsync(new ProcessRequest("unsquashfs", ["-cat", rootfs, "etc/cray-cfs-example"]));
         Assert.Equal("customized by a CFS image session", marker.Output.Trim());
         Assert.Empty((await s3.ListMultipartUploadsAsync("boot-images")).MultipartUploads ?? []);
+
+        // Created through one API server, read through the other: records, artifacts and logs are shared.
+        var other = environment.OtherApi;
+        var session = await SeedScenario.DescribeAsync(other, "example");
+        Assert.Equal(resultId, (string?)session["status"]!["artifacts"]![0]!["result_id"]);
+        var log = (await other.CrayAsync("cfs", "sessions", "logs", "example")).Output;
+        Assert.Contains("Phase packaging images finished in", log);
+        Assert.Contains("changed=5", log);
+        var jobs = await SeedScenario.ListAsync(other, "ims", "jobs", "list");
+        var jobLog = (await other.CrayAsync("ims", "jobs", "logs", (string)jobs[0]!["id"]!)).Output;
+        Assert.Contains("Claimed by worker", jobLog);
+        Assert.Contains("Success: image", jobLog);
+        Assert.False(Directory.Exists(Path.Combine(other.DataDirectory, "cfs", "logs")) && Directory.EnumerateFiles(Path.Combine(other.DataDirectory, "cfs", "logs")).Any());
     }
 }
