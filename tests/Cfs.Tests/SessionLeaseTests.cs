@@ -3,6 +3,7 @@ using Cray.Cfs.Model;
 using Cray.Cfs.Runner;
 using Cray.Platform.Storage;
 using Cray.Platform.Work;
+using Cray.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -43,17 +44,6 @@ public sealed class SessionLeaseTests : IDisposable
 
     private async Task<JsonNode> SessionAsync(string name) => (await server.SendAsync(HttpMethod.Get, $"/apis/cfs/v3/sessions/{name}")).Body!;
 
-    private async Task AdvanceUntilAsync(Func<Task<bool>> condition, TimeSpan limit)
-    {
-        var until = clock.GetUtcNow() + limit;
-        while (!await condition())
-        {
-            Assert.True(clock.GetUtcNow() < until, "the condition was not met in time");
-            clock.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(5);
-        }
-    }
-
     [Fact]
     public async Task ASessionWhoseRunnerStoppedRenewingEndsAndALiveRunnersSessionIsLeftAlone()
     {
@@ -63,7 +53,7 @@ public sealed class SessionLeaseTests : IDisposable
         await HoldAsync("dead-runner", new WorkLease("gone-host", clock.GetUtcNow().AddSeconds(-1)));
         await HoldAsync("live-runner", new WorkLease("other-host", clock.GetUtcNow().AddMinutes(3)));
 
-        await AdvanceUntilAsync(async () => (string?)(await SessionAsync("dead-runner"))["status"]!["session"]!["status"] == "complete", TimeSpan.FromMinutes(1));
+        await clock.AdvanceUntilAsync(async () => (string?)(await SessionAsync("dead-runner"))["status"]!["session"]!["status"] == "complete", TimeSpan.FromMinutes(1));
         var dead = await SessionAsync("dead-runner");
         Assert.Equal("false", (string?)dead["status"]!["session"]!["succeeded"]);
         Assert.Null(dead["runner"]);
@@ -72,7 +62,7 @@ public sealed class SessionLeaseTests : IDisposable
         Assert.Equal("running", (string?)(await SessionAsync("live-runner"))["status"]!["session"]!["status"]);
 
         // The other runner stops renewing too: once its lease is over, its session ends the same way.
-        await AdvanceUntilAsync(async () => (string?)(await SessionAsync("live-runner"))["status"]!["session"]!["status"] == "complete", TimeSpan.FromMinutes(5));
+        await clock.AdvanceUntilAsync(async () => (string?)(await SessionAsync("live-runner"))["status"]!["session"]!["status"] == "complete", TimeSpan.FromMinutes(5));
         Assert.True(clock.GetUtcNow() >= (await Store.GetAsync<SessionRecord>(CfsCollections.Sessions, "live-runner"))!.Runner!.Expires);
     }
 
@@ -83,7 +73,7 @@ public sealed class SessionLeaseTests : IDisposable
         await CreateSessionAsync("orphan");
         await HoldAsync("orphan", new WorkLease("gone-host", clock.GetUtcNow().AddSeconds(-1)), SessionStates.Pending);
 
-        await AdvanceUntilAsync(async () => (await Store.GetAsync<SessionRecord>(CfsCollections.Sessions, "orphan"))!.Runner?.Holder == Environment.MachineName,
+        await clock.AdvanceUntilAsync(async () => (await Store.GetAsync<SessionRecord>(CfsCollections.Sessions, "orphan"))!.Runner?.Holder == Environment.MachineName,
             TimeSpan.FromMinutes(1));
         var log = await File.ReadAllTextAsync(server.Services.GetRequiredService<SessionLogs>().PathOf("orphan"));
         Assert.Contains("Runner gone-host stopped before it started this session; it waits for another runner.", log);
@@ -96,12 +86,12 @@ public sealed class SessionLeaseTests : IDisposable
         await server.PutConfigurationAsync();
         await CreateSessionAsync("elsewhere");
         var control = server.Services.GetRequiredService<SessionControl>();
-        await AdvanceUntilAsync(() => Task.FromResult(control.IsRunning("elsewhere")), TimeSpan.FromMinutes(1));
+        await clock.AdvanceUntilAsync(() => Task.FromResult(control.IsRunning("elsewhere")), TimeSpan.FromMinutes(1));
 
         using var otherApi = new CfsTestServer { DataDirectory = server.DataDirectory };
         Assert.Equal(204, (await otherApi.SendAsync(HttpMethod.Delete, "/apis/cfs/v3/sessions/elsewhere")).Status);
         var deleted = clock.GetUtcNow();
-        await AdvanceUntilAsync(() => Task.FromResult(!control.IsRunning("elsewhere")), TimeSpan.FromSeconds(30));
+        await clock.AdvanceUntilAsync(() => Task.FromResult(!control.IsRunning("elsewhere")), TimeSpan.FromSeconds(30));
         Assert.InRange(clock.GetUtcNow() - deleted, TimeSpan.Zero, TimeSpan.FromSeconds(5));
         Assert.Null(await Store.GetAsync<SessionRecord>(CfsCollections.Sessions, "elsewhere"));
     }
@@ -111,7 +101,7 @@ public sealed class SessionLeaseTests : IDisposable
     {
         await server.PutConfigurationAsync();
         await CreateSessionAsync("mine");
-        await AdvanceUntilAsync(async () => (await Store.GetAsync<SessionRecord>(CfsCollections.Sessions, "mine"))!.Runner is not null, TimeSpan.FromMinutes(1));
+        await clock.AdvanceUntilAsync(async () => (await Store.GetAsync<SessionRecord>(CfsCollections.Sessions, "mine"))!.Runner is not null, TimeSpan.FromMinutes(1));
         var claimed = (await Store.GetAsync<SessionRecord>(CfsCollections.Sessions, "mine"))!.Runner!;
         Assert.Equal(Environment.MachineName, claimed.Holder);
 

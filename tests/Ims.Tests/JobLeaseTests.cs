@@ -1,5 +1,6 @@
 using Cray.Ims.Jobs;
 using Cray.Platform.Storage;
+using Cray.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
@@ -46,17 +47,6 @@ public sealed class JobLeaseTests : IDisposable
 
     private async Task<string> StatusAsync(string jobId) => (await Store.GetAsync<JobDocument>(JobService.Collection, jobId))!.Job.Status;
 
-    private async Task AdvanceUntilAsync(Func<Task<bool>> condition, TimeSpan limit)
-    {
-        var until = clock.GetUtcNow() + limit;
-        while (!await condition())
-        {
-            Assert.True(clock.GetUtcNow() < until, "the condition was not met in time");
-            clock.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(5);
-        }
-    }
-
     [Fact]
     public async Task AJobWhoseWorkerStoppedRenewingEndsInErrorAndALiveWorkersJobIsLeftAlone()
     {
@@ -70,14 +60,14 @@ public sealed class JobLeaseTests : IDisposable
 
         worker = new ImsTestServer { DataDirectory = api.DataDirectory, Worker = (clock, "this-host") };
         _ = worker.Services;
-        await AdvanceUntilAsync(async () => await StatusAsync(dead) == JobStatuses.Error && await StatusAsync(older) == JobStatuses.Error, TimeSpan.FromMinutes(1));
+        await clock.AdvanceUntilAsync(async () => await StatusAsync(dead) == JobStatuses.Error && await StatusAsync(older) == JobStatuses.Error, TimeSpan.FromMinutes(1));
 
         Assert.Equal(JobStatuses.WaitingOnUser, await StatusAsync(live));
         var log = await File.ReadAllTextAsync(worker.Services.GetRequiredService<JobLogs>().PathOf(dead));
         Assert.Contains("Status error: worker gone-host stopped while the job was waiting_on_user (its lease expired at", log);
         Assert.Contains("it holds no lease", await File.ReadAllTextAsync(worker.Services.GetRequiredService<JobLogs>().PathOf(older)));
 
-        await AdvanceUntilAsync(async () => await StatusAsync(live) == JobStatuses.Error, TimeSpan.FromMinutes(5));
+        await clock.AdvanceUntilAsync(async () => await StatusAsync(live) == JobStatuses.Error, TimeSpan.FromMinutes(5));
     }
 
     [Fact]
@@ -88,7 +78,7 @@ public sealed class JobLeaseTests : IDisposable
 
         worker = new ImsTestServer { DataDirectory = api.DataDirectory, Worker = (clock, "this-host") };
         _ = worker.Services;
-        await AdvanceUntilAsync(async () => (await Store.GetAsync<JobDocument>(JobService.Collection, orphan))!.Worker == "this-host", TimeSpan.FromMinutes(1));
+        await clock.AdvanceUntilAsync(async () => (await Store.GetAsync<JobDocument>(JobService.Collection, orphan))!.Worker == "this-host", TimeSpan.FromMinutes(1));
         var log = await File.ReadAllTextAsync(worker.Services.GetRequiredService<JobLogs>().PathOf(orphan));
         Assert.Contains("Worker gone-host stopped before it started the job; the job waits for another worker.", log);
         Assert.Contains("Claimed by worker this-host.", log);
@@ -104,7 +94,7 @@ public sealed class JobLeaseTests : IDisposable
 
         worker = new ImsTestServer { DataDirectory = api.DataDirectory, Worker = (clock, "this-host") };
         _ = worker.Services;
-        await AdvanceUntilAsync(async () => await StatusAsync(mine) == JobStatuses.Error, TimeSpan.FromSeconds(30));
+        await clock.AdvanceUntilAsync(async () => await StatusAsync(mine) == JobStatuses.Error, TimeSpan.FromSeconds(30));
         Assert.Equal(JobStatuses.WaitingOnUser, await StatusAsync(theirs));
         Assert.Contains("cray-server stopped while the job was waiting_on_user", await File.ReadAllTextAsync(worker.Services.GetRequiredService<JobLogs>().PathOf(mine)));
     }
