@@ -1,4 +1,5 @@
 using Amazon.Runtime;
+using Cray.Platform;
 
 namespace Cray.Artifacts;
 
@@ -72,7 +73,7 @@ public sealed record ArtifactStoreAddress
             {
                 throw new ArgumentException("--s3-access-key-file and --s3-secret-key-file go together.");
             }
-            credentials = new BasicAWSCredentials(ReadKeyFile("--s3-access-key-file", flags.AccessKeyFile), ReadKeyFile("--s3-secret-key-file", flags.SecretKeyFile));
+            credentials = new BasicAWSCredentials(SecretFile.ReadFirstLine("--s3-access-key-file", flags.AccessKeyFile), SecretFile.ReadFirstLine("--s3-secret-key-file", flags.SecretKeyFile));
             credentialSource = $"the key in {flags.AccessKeyFile}";
         }
         else if (environment("AWS_ACCESS_KEY_ID") is { Length: > 0 } accessKey && environment("AWS_SECRET_ACCESS_KEY") is { Length: > 0 } secretKey)
@@ -106,20 +107,6 @@ public sealed record ArtifactStoreAddress
         {
             (store as IDisposable)?.Dispose();
             throw;
-        }
-    }
-
-    private static string ReadKeyFile(string flag, string path)
-    {
-        try
-        {
-            return File.ReadLines(path).FirstOrDefault()?.Trim() is { Length: > 0 } key
-                ? key
-                : throw new ArgumentException($"{flag}: {path} is empty.");
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            throw new ArgumentException($"{flag}: cannot read {path}: {exception.Message}");
         }
     }
 }

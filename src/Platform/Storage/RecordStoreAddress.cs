@@ -89,7 +89,7 @@ public sealed partial record RecordStoreAddress
         var description = $"PostgreSQL database {builder.Database} on {builder.Host}{(match.Groups["port"].Success ? ":" + builder.Port : "")} as {builder.Username}";
         if (passwordFile is not null)
         {
-            builder.Password = ReadPasswordFile(passwordFile);
+            builder.Password = SecretFile.ReadFirstLine("--store-password-file", passwordFile);
         }
         else if (environment("PGPASSWORD") is { Length: > 0 } password)
         {
@@ -103,20 +103,6 @@ public sealed partial record RecordStoreAddress
         => PostgresConnectionString is { } connectionString
             ? await PostgresRecordStore.OpenAsync(connectionString, cancellationToken)
             : new SqliteRecordStore(SqlitePath!);
-
-    private static string ReadPasswordFile(string path)
-    {
-        try
-        {
-            return File.ReadLines(path).FirstOrDefault()?.Trim() is { Length: > 0 } password
-                ? password
-                : throw new ArgumentException($"--store-password-file: {path} is empty.");
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            throw new ArgumentException($"--store-password-file: cannot read {path}: {exception.Message}");
-        }
-    }
 
     [GeneratedRegex(@"^postgres(?:ql)?://(?<user>[^:@/?]+)(?::(?<password>[^@/?]*))?@(?<host>\[[^\]]+\]|[^:/?]*)(?::(?<port>\d{1,5}))?/(?<database>[^?/]+)(?:\?(?<query>.*))?$")]
     private static partial Regex PostgresAddress();
