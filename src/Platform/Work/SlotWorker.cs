@@ -89,47 +89,43 @@ public abstract class SlotWorker(RunningWork running, int slots, LeaseSettings l
     /// Stops an item whose record was deleted by another server's API (this server's own API stops it
     /// directly): the store is how servers tell a worker to stop.
     /// </summary>
-    private async Task WatchRecordsAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
+    private Task WatchRecordsAsync(CancellationToken stoppingToken)
+        => RepeatAsync(WatchInterval, "Looking for deleted work", async () =>
         {
-            try
+            foreach (var id in held.Keys)
             {
-                await Task.Delay(WatchInterval, clock, stoppingToken);
-                foreach (var id in held.Keys)
+                if (!await StillExistsAsync(id, stoppingToken))
                 {
-                    if (!await StillExistsAsync(id, stoppingToken))
-                    {
-                        logger.LogInformation("{Id} was deleted through another server; stopping it", id);
-                        // Not awaited: one item's cleanup must not hold up noticing another's deletion.
-                        _ = running.StopAsync(id, TimeSpan.FromMinutes(2));
-                    }
+                    logger.LogInformation("{Id} was deleted through another server; stopping it", id);
+                    // Not awaited: one item's cleanup must not hold up noticing another's deletion.
+                    _ = running.StopAsync(id, TimeSpan.FromMinutes(2));
                 }
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception exception)
-            {
-                logger.LogWarning(exception, "Looking for deleted work failed; trying again in {Interval}", WatchInterval);
-            }
-        }
-    }
+        }, stoppingToken);
 
     /// <summary>Every renewal interval: renews the leases this worker holds, then ends others' expired ones.</summary>
-    private async Task MaintainLeasesAsync(CancellationToken stoppingToken)
+    private Task MaintainLeasesAsync(CancellationToken stoppingToken)
+        => RepeatAsync(leases.RenewInterval, "Renewing leases", async () =>
+        {
+            foreach (var id in held.Keys)
+            {
+                await RenewAsync(id, leases.NewLease(clock.GetUtcNow()), stoppingToken);
+            }
+            await EndExpiredAsync(clock.GetUtcNow(), stoppingToken);
+        }, stoppingToken);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> every <paramref name="interval"/> until the worker stops. A failed
+    /// round (the store briefly unreachable) is logged and the next round tries again.
+    /// </summary>
+    private async Task RepeatAsync(TimeSpan interval, string what, Func<Task> work, CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(leases.RenewInterval, clock, stoppingToken);
-                foreach (var id in held.Keys)
-                {
-                    await RenewAsync(id, leases.NewLease(clock.GetUtcNow()), stoppingToken);
-                }
-                await EndExpiredAsync(clock.GetUtcNow(), stoppingToken);
+                await Task.Delay(interval, clock, stoppingToken);
+                await work();
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -137,8 +133,7 @@ public abstract class SlotWorker(RunningWork running, int slots, LeaseSettings l
             }
             catch (Exception exception)
             {
-                // The store may be briefly unreachable: the next round tries again, well within the lease.
-                logger.LogWarning(exception, "Renewing leases failed; trying again in {Interval}", leases.RenewInterval);
+                logger.LogWarning(exception, "{What} failed; trying again in {Interval}", what, interval);
             }
         }
     }
