@@ -57,7 +57,11 @@ public sealed class SessionRunner(
     {
         foreach (var session in await sessions.ListRunningAsync(cancellationToken))
         {
-            if (session.Runner?.Holder != Leases.WorkerName && IsExpired(session, now) && session.Status.Session.Status == SessionStates.Pending)
+            if (session.Runner?.Holder == Leases.WorkerName || !IsExpired(session, now))
+            {
+                continue;
+            }
+            if (session.Status.Session.Status == SessionStates.Pending)
             {
                 // Claimed but not started: nothing happened that a retry could repeat, so it goes back to the queue.
                 var requeued = await sessions.TryUpdateAsync(session.Name, current =>
@@ -69,7 +73,7 @@ public sealed class SessionRunner(
                     logs.Append(session.Name, $"Runner {session.Runner?.Holder ?? "(unknown)"} stopped before it started this session; it waits for another runner.");
                 }
             }
-            else if (session.Runner?.Holder != Leases.WorkerName && IsExpired(session, now))
+            else
             {
                 var runner = session.Runner is { } lease ? $"runner {lease.Holder} stopped (its lease expired at {lease.Expires:u})" : "the runner that claimed it holds no lease";
                 await CompleteInterruptedAsync(session.Name, $"{runner} while this session ran",

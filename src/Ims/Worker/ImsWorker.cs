@@ -71,7 +71,11 @@ public sealed class ImsWorker(
     {
         foreach (var document in await store.ListInStageAsync<JobDocument>(JobService.Collection, RecordStages.Running, cancellationToken).ToListAsync(cancellationToken))
         {
-            if (document.Worker != WorkerName && IsExpired(document, now) && document.Job.Status == JobStatuses.Creating)
+            if (document.Worker == WorkerName || !IsExpired(document, now))
+            {
+                continue;
+            }
+            if (document.Job.Status == JobStatuses.Creating)
             {
                 // Claimed but not started: nothing happened that a retry could repeat, so it goes back to the queue.
                 var requeued = await store.UpdateAsync<JobDocument>(JobService.Collection, document.Job.Id,
@@ -85,7 +89,7 @@ public sealed class ImsWorker(
                     control.NotifyCreated(document.Job.Id);
                 }
             }
-            else if (document.Worker != WorkerName && IsExpired(document, now))
+            else
             {
                 var expired = document.LeaseExpires is { } expires ? $"its lease expired at {expires:u}" : "it holds no lease";
                 await EndInterruptedAsync(document,
