@@ -120,14 +120,7 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
             {
                 command.Parameters.Add(new NpgsqlParameter { Value = last });
             }
-            var batch = new List<(string Id, string Body)>(ScanBatch);
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-            {
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    batch.Add((reader.GetString(0), reader.GetString(1)));
-                }
-            }
+            var batch = await RecordDocuments.ReadIdsAndBodiesAsync(command, cancellationToken);
             foreach (var (id, body) in batch)
             {
                 last = id;
@@ -184,15 +177,7 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
             connection, transaction);
         read.Parameters.Add(new NpgsqlParameter { Value = collection });
         read.Parameters.Add(new NpgsqlParameter { Value = stage });
-        var candidates = new List<(string Id, string Body)>();
-        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                candidates.Add((reader.GetString(0), reader.GetString(1)));
-            }
-        }
-        foreach (var (id, body) in candidates)
+        foreach (var (id, body) in await RecordDocuments.ReadIdsAndBodiesAsync(read, cancellationToken))
         {
             if (change(RecordDocuments.Deserialize<T>(body)) is { } claimed)
             {

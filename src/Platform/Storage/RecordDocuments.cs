@@ -14,6 +14,18 @@ internal static class RecordDocuments
 
     public static T Deserialize<T>(string document) => JsonSerializer.Deserialize<T>(document, RecordJson.Options)!;
 
+    /// <summary>Every row's id and document text (its first two columns), read before any is deserialized.</summary>
+    public static async Task<List<(string Id, string Body)>> ReadIdsAndBodiesAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        var rows = new List<(string Id, string Body)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add((reader.GetString(0), reader.GetString(1)));
+        }
+        return rows;
+    }
+
     /// <summary>
     /// The string and boolean values of a containment pattern with the property names leading to
     /// each: what a store without JSON containment compares one by one.

@@ -163,15 +163,7 @@ public sealed class SqliteRecordStore : IRecordStore
             read.CommandText = $"SELECT id, body FROM records WHERE collection = $collection AND stage = $stage ORDER BY sequence LIMIT {ClaimCandidates}";
             read.Parameters.AddWithValue("$collection", collection);
             read.Parameters.AddWithValue("$stage", stage);
-            var candidates = new List<(string Id, string Body)>();
-            await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
-            {
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    candidates.Add((reader.GetString(0), reader.GetString(1)));
-                }
-            }
-            foreach (var (id, body) in candidates)
+            foreach (var (id, body) in await RecordDocuments.ReadIdsAndBodiesAsync(read, cancellationToken))
             {
                 if (change(RecordDocuments.Deserialize<T>(body)) is { } claimed)
                 {
