@@ -53,19 +53,22 @@ public sealed class S3ArtifactStore : IArtifactStore, IDisposable
     {
         this.options = options;
         partBuffers = ArrayPool<byte>.Create(options.PartSizeBytes, 2 * (options.ConcurrentParts + 1));
-        var config = new AmazonS3Config
-        {
-            ServiceURL = options.Endpoint.ToString(),
-            ForcePathStyle = true,
-            AuthenticationRegion = options.Region,
-            // The SDK's default trailing CRC checksums (aws-chunked with a trailer) are newer than
-            // the RADOS Gateways sites run; the content's integrity is checked by its md5 instead.
-            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
-            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-            MaxErrorRetry = 2,
-        };
+        var config = ClientConfig(options.Endpoint, options.Region);
         client = options.Credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(options.Credentials, config);
     }
+
+    /// <summary>How an AWS SDK client must talk to a RADOS Gateway (path-style, no trailing checksums); tests that read the gateway directly use it too.</summary>
+    public static AmazonS3Config ClientConfig(Uri endpoint, string region) => new()
+    {
+        ServiceURL = endpoint.ToString(),
+        ForcePathStyle = true,
+        AuthenticationRegion = region,
+        // The SDK's default trailing CRC checksums (aws-chunked with a trailer) are newer than
+        // the RADOS Gateways sites run; the content's integrity is checked by its md5 instead.
+        RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+        ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+        MaxErrorRetry = 2,
+    };
 
     public void Dispose() => client.Dispose();
 

@@ -49,14 +49,8 @@ public sealed class S3ArtifactStoreTests(RadosGatewayTestServer gateway) : IAsyn
 
     public void Dispose() => store.Dispose();
 
-    private AmazonS3Client RawClient() => new(new BasicAWSCredentials(gateway.AccessKey, gateway.SecretKey), new AmazonS3Config
-    {
-        ServiceURL = gateway.Endpoint.ToString(),
-        ForcePathStyle = true,
-        AuthenticationRegion = "us-east-1",
-        RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
-        ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-    });
+    private AmazonS3Client RawClient()
+        => new(new BasicAWSCredentials(gateway.AccessKey, gateway.SecretKey), S3ArtifactStore.ClientConfig(gateway.Endpoint, "us-east-1"));
 
     [Fact]
     public async Task AnUploadInPartsHasAMultipartETagAndItsTrueMd5Recorded()
