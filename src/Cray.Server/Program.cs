@@ -42,6 +42,13 @@ catch (Cray.Artifacts.ArtifactException exception)
     Console.Error.WriteLine($"cray-server: cannot open the artifact repository ({options.Artifacts.Description}): {exception.Message}");
     return 1;
 }
+if (options.HasRole(ServerOptions.ImsWorkerRole)
+    && await Cray.Ims.RemoteBuildNodes.WorkerHeartbeat.NamesakeProblemAsync(app.Services.GetRequiredService<Cray.Platform.Storage.IRecordStore>(),
+        options.ImsWorker.Leases.WorkerName, DateTimeOffset.UtcNow, CancellationToken.None) is { } namesake)
+{
+    Console.Error.WriteLine($"cray-server: {namesake}");
+    return 1;
+}
 app.Logger.LogInformation("cray-server listening on {Url} with data in {DataDirectory}, records in {Store}, artifacts in {Artifacts}; roles: {Roles}",
     options.ListenUrl, options.DataDirectory, options.Store.Description, options.Artifacts.Description, string.Join(", ", options.Roles.Order()));
 await app.RunAsync();

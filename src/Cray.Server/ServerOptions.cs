@@ -34,6 +34,8 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         ("--roles", $"comma list of {string.Join(", ", AllRoles)}, or all (default all)"),
         ("--worker-name", "NAME this server's IMS worker and CFS runner claim work under, unique among the servers sharing a store (default the host name)"),
         ("--ims-worker-slots", "N customize jobs run at once (default 2)"),
+        ("--ims-worker-arch", "comma list of the architectures whose jobs the worker takes, x86_64 and/or aarch64 (default this machine's)"),
+        ("--ims-arch-wait-timeout", "how long a job waits for a live worker of its architecture before it ends in error (default 1h)"),
         ("--ims-jobs-dir", "DIR for job image roots (default DATA-DIR/ims/jobs)"),
         ("--ims-source-cache-size", "bound of the worker's cache of verified source images, e.g. 20G, 500M (default 50G; unused when the artifacts are on this host)"),
         ("--ims-ssh-address", "IP address each job's sshd listens on and that connection_info names (default 127.0.0.1)"),
@@ -207,6 +209,9 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         {
             throw new ArgumentException($"--ims-enable-dkms: '{dkmsText}' is not true or false.");
         }
+        var archText = configuration["ims-worker-arch"] ?? Cray.Ims.RemoteBuildNodes.WorkerArchitectures.OfThisMachine();
+        var architectures = Cray.Ims.RemoteBuildNodes.WorkerArchitectures.Parse(archText)
+            ?? throw new ArgumentException($"--ims-worker-arch: '{archText}' is not a comma list of {string.Join(", ", Cray.Ims.Model.Architectures.All)}.");
         var cacheText = configuration["ims-source-cache-size"] ?? "50G";
         var cacheBytes = ByteSize(cacheText) ?? throw new ArgumentException($"--ims-source-cache-size: '{cacheText}' is not a size such as 20G or 500M.");
         return new ImsWorkerOptions
@@ -220,6 +225,8 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
             UserWaitTimeout = wait,
             RepositoryWaitTimeout = repositoryWait,
             BuildTimeout = buildTimeout,
+            Architectures = architectures,
+            ArchitectureWaitTimeout = Duration("ims-arch-wait-timeout", "1h"),
             Compressor = compressor,
             EnableDkmsByDefault = dkms,
         };

@@ -17,6 +17,7 @@ public static class ImsServices
         services.AddSingleton<RecipeService>();
         services.AddSingleton<PublicKeyService>();
         services.AddSingleton<JobService>();
+        services.AddSingleton<RemoteBuildNodes.RemoteBuildNodeService>();
         services.AddSingleton<JobControl>();
         services.AddSingleton<JobLogs>();
         return services;

@@ -43,7 +43,7 @@ public sealed class MalformedBodyTests : IClassFixture<CfsTestServer>
     private static readonly string[] RoutesNeedingNothing =
     [
         "POST /apis/ims/v3/images", "POST /apis/ims/images", "POST /apis/ims/v2/images",
-        "POST /apis/ims/v3/recipes", "POST /apis/ims/v3/public-keys", "POST /apis/ims/v3/jobs", "POST /apis/ims/v2/jobs",
+        "POST /apis/ims/v3/recipes", "POST /apis/ims/v3/public-keys", "POST /apis/ims/v3/remote-build-nodes", "POST /apis/ims/v3/jobs", "POST /apis/ims/v2/jobs",
         "PATCH /apis/ims/v3/deleted/images", "PATCH /apis/ims/v3/deleted/recipes", "PATCH /apis/ims/v3/deleted/public-keys",
         "POST /apis/cfs/v3/sessions", "POST /apis/cfs/v2/sessions", "PATCH /apis/cfs/v3/options", "PATCH /apis/cfs/v2/options",
         "PUT /apis/cfs/v3/configurations/hostile", "PUT /apis/cfs/v2/configurations/hostile",

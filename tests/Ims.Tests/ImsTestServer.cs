@@ -12,15 +12,46 @@ namespace Cray.Ims.Tests;
 public sealed class ImsTestServer : WebApplicationFactory<Program>
 {
     /// <summary>A fresh directory, or another server's: two servers on one data directory share its store, as servers share a database.</summary>
-    public string DataDirectory { get; init; } = Directory.CreateTempSubdirectory("ims-api-test-").FullName;
+    public string DataDirectory
+    {
+        get
+        {
+            if (dataDirectory is null)
+            {
+                dataDirectory = Directory.CreateTempSubdirectory("ims-api-test-").FullName;
+                ownsDataDirectory = true;
+            }
+            return dataDirectory;
+        }
+        init => dataDirectory = value;
+    }
+
+    private string? dataDirectory;
+
+    /// <summary>Only the server that made the directory removes it: a server sharing another's leaves it to that one.</summary>
+    private bool ownsDataDirectory;
+
+    /// <summary>When set, the API (and everything else in the server) reads time from it.</summary>
+    public TimeProvider? Clock { get; init; }
 
     /// <summary>When set, the ims-worker role runs too, on this clock, under this name.</summary>
     public (TimeProvider Clock, string Name)? Worker { get; init; }
+
+    /// <summary>More server flags (without their dashes), such as the worker's architectures.</summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("data-dir", DataDirectory);
         builder.UseSetting("roles", "api");
+        foreach (var (name, value) in Settings)
+        {
+            builder.UseSetting(name, value);
+        }
+        if (Clock is { } clock)
+        {
+            builder.ConfigureTestServices(services => services.AddSingleton(clock));
+        }
         if (Worker is { } worker)
         {
             builder.UseSetting("worker-name", worker.Name);
@@ -37,9 +68,20 @@ public sealed class ImsTestServer : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing && Directory.Exists(DataDirectory))
+        if (disposing && ownsDataDirectory)
         {
-            Directory.Delete(DataDirectory, recursive: true);
+            // A job's directory may still be going away in the background (cleanup off the critical path).
+            for (var attempt = 1; Directory.Exists(dataDirectory); attempt++)
+            {
+                try
+                {
+                    Directory.Delete(dataDirectory!, recursive: true);
+                }
+                catch (Exception exception) when (exception is IOException && attempt < 20)
+                {
+                    Thread.Sleep(100);
+                }
+            }
         }
     }
 

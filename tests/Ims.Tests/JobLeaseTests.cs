@@ -24,11 +24,12 @@ public sealed class JobLeaseTests : IDisposable
 
     private IRecordStore Store => api.Services.GetRequiredService<IRecordStore>();
 
-    private async Task<string> CreateJobAsync()
+    private async Task<string> CreateJobAsync(string arch = "x86_64")
     {
         var imageId = (string)(await api.CreateImageAsync("source"))["id"]!;
         var manifest = await api.UploadImageFilesAsync(imageId);
         Assert.Equal(200, (await api.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/images/{imageId}", ImsTestServer.LinkBody(manifest))).Status);
+        Assert.Equal(200, (await api.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/images/{imageId}", $$"""{"arch":"{{arch}}"}""")).Status);
         var (_, key, _) = await api.SendAsync(HttpMethod.Post, "/apis/ims/v3/public-keys", """{"name":"k","public_key":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMEZRIANJyilkCr1XGnalDzZZY+CviXR1C4FYmlxBUzX user@host"}""");
         var (status, job, _) = await api.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs",
             $$$"""{"job_type":"customize","artifact_id":"{{{imageId}}}","public_key_id":"{{{key!["id"]}}}","image_root_archive_name":"result"}""");
@@ -97,5 +98,50 @@ public sealed class JobLeaseTests : IDisposable
         await clock.AdvanceUntilAsync(async () => await StatusAsync(mine) == JobStatuses.Error, TimeSpan.FromSeconds(30));
         Assert.Equal(JobStatuses.WaitingOnUser, await StatusAsync(theirs));
         Assert.Contains("cray-server stopped while the job was waiting_on_user", await File.ReadAllTextAsync(worker.Services.GetRequiredService<JobLogs>().PathOf(mine)));
+    }
+
+    [Fact]
+    public async Task AJobForAnArchitectureNoLiveWorkerBuildsWaitsSayingSoThenEndsInError()
+    {
+        var jobId = await CreateJobAsync("aarch64");
+        worker = new ImsTestServer
+        {
+            DataDirectory = api.DataDirectory,
+            Worker = (clock, "this-host"),
+            Settings = new Dictionary<string, string> { ["ims-worker-arch"] = "x86_64", ["ims-arch-wait-timeout"] = "3m" },
+        };
+        _ = worker.Services;
+        var logs = worker.Services.GetRequiredService<JobLogs>();
+        await clock.AdvanceUntilAsync(async () => File.Exists(logs.PathOf(jobId)) && (await File.ReadAllTextAsync(logs.PathOf(jobId))).Contains("Waiting:"), TimeSpan.FromMinutes(1));
+        Assert.Contains("Waiting: no live ims-worker builds aarch64 (live workers: this-host (x86_64)); the job ends in error unless one starts by",
+            await File.ReadAllTextAsync(logs.PathOf(jobId)));
+        var document = await Store.GetAsync<JobDocument>(JobService.Collection, jobId);
+        Assert.Null(document!.Worker);
+        Assert.Equal(JobStatuses.Creating, document.Job.Status);
+
+        await clock.AdvanceUntilAsync(async () => await StatusAsync(jobId) == JobStatuses.Error, TimeSpan.FromMinutes(4));
+        var log = await File.ReadAllTextAsync(logs.PathOf(jobId));
+        Assert.Contains("Status error: no live ims-worker builds aarch64, and none came within 00:03:00", log);
+        Assert.Equal(1, log.Split("Waiting:").Length - 1);
+    }
+
+    [Fact]
+    public async Task AWorkerTakesOnlyJobsOfItsArchitecturesAndNamesItselfAsTheirBuildNode()
+    {
+        var aarch64 = await CreateJobAsync("aarch64");
+        var x86 = await CreateJobAsync("x86_64");
+        worker = new ImsTestServer
+        {
+            DataDirectory = api.DataDirectory,
+            Worker = (clock, "arm-node"),
+            Settings = new Dictionary<string, string> { ["ims-worker-arch"] = "aarch64" },
+        };
+        _ = worker.Services;
+        await clock.AdvanceUntilAsync(async () => (await Store.GetAsync<JobDocument>(JobService.Collection, aarch64))!.Worker == "arm-node", TimeSpan.FromMinutes(1));
+        var (_, job, _) = await api.SendAsync(HttpMethod.Get, $"/apis/ims/v3/jobs/{aarch64}");
+        Assert.Equal("arm-node", (string)job!["remote_build_node"]!);
+        var waiting = await Store.GetAsync<JobDocument>(JobService.Collection, x86);
+        Assert.Null(waiting!.Worker);
+        Assert.Equal("", waiting.Job.RemoteBuildNode);
     }
 }

@@ -19,7 +19,8 @@ public static class ImsCommands
                 DeletedCollection("recipes", "RECIPE_ID", "Deleted recipes")),
             PublicKeys(),
             RecipeCommands.Build(),
-            JobCommands.Build());
+            JobCommands.Build(),
+            RemoteBuildNodeCommands.Build());
         var version = Leaf.Group("version", "IMS version", Leaf.Create("list", "Show the IMS version",
             (context, token) => context.Api.SendAsync(HttpMethod.Get, $"{Base}/version", cancellationToken: token)));
         version.Hidden = true;

@@ -44,6 +44,7 @@ public static class ImsApi
                 group.MapDeletedRecordsApi<ImageService, DeletedImage>("images");
                 group.MapDeletedRecordsApi<RecipeService, DeletedRecipe>("recipes");
                 group.MapDeletedRecordsApi<PublicKeyService, DeletedPublicKey>("public-keys");
+                group.MapRemoteBuildNodesApi();
             }
             group.MapImsHealthApi();
         }

@@ -20,6 +20,12 @@ public sealed record ImsWorkerOptions
     /// <summary>The worker's name in the jobs it claims (--worker-name, default the host name) and how long its leases last.</summary>
     public Cray.Platform.Work.LeaseSettings Leases { get; init; } = new(Environment.MachineName, Cray.Platform.Work.LeaseSettings.DefaultDuration);
 
+    /// <summary>The architectures whose jobs this worker takes (--ims-worker-arch): its machine's own unless it emulates others.</summary>
+    public IReadOnlyList<string> Architectures { get; init; } = [RemoteBuildNodes.WorkerArchitectures.OfThisMachine()];
+
+    /// <summary>How long a job waits for a live worker of its architecture before it ends in error.</summary>
+    public TimeSpan ArchitectureWaitTimeout { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>The address each job's sshd listens on, and the host given in connection_info.</summary>
     public string SshAddress { get; init; } = "127.0.0.1";
 

@@ -117,7 +117,8 @@ public sealed record JobDocument(
     [property: JsonPropertyName("worker")] string? Worker,
     [property: JsonPropertyName("recipe")] JobRecipe? Recipe = null,
     [property: JsonPropertyName("pending_image_id")] string? PendingImageId = null,
-    [property: JsonPropertyName("lease_expires")] DateTimeOffset? LeaseExpires = null) : IStagedRecord
+    [property: JsonPropertyName("lease_expires")] DateTimeOffset? LeaseExpires = null,
+    [property: JsonPropertyName("waiting_reason")] string? WaitingReason = null) : IStagedRecord
 {
     /// <summary>Waiting for a worker until one claims it, running until it ends.</summary>
     [JsonIgnore]

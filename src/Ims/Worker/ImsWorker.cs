@@ -1,4 +1,6 @@
 using Cray.Ims.Jobs;
+using Cray.Ims.RemoteBuildNodes;
+using Cray.Platform;
 using Cray.Platform.Storage;
 using Cray.Platform.Work;
 using Cray.Processes;
@@ -24,6 +26,10 @@ public sealed class ImsWorker(
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
 
+    private readonly ProcessIdentity process = ProcessIdentity.Current();
+
+    private readonly DateTimeOffset started = clock.GetUtcNow();
+
     private string WorkerName => Leases.WorkerName;
 
     protected override Task RunAsync(string id, CancellationToken cancellationToken) => runner.RunAsync(id, cancellationToken);
@@ -34,8 +40,8 @@ public sealed class ImsWorker(
         {
             // A query on the waiting stage, not a read of every job: the poll costs the same with a million finished jobs.
             var claimed = await store.ClaimAsync<JobDocument>(JobService.Collection, RecordStages.Waiting,
-                document => document.Worker is null && document.Job.Status == JobStatuses.Creating
-                    ? document with { Worker = WorkerName, LeaseExpires = lease().Expires }
+                document => document.Worker is null && document.Job.Status == JobStatuses.Creating && options.Architectures.Contains(document.Job.Arch)
+                    ? document with { Worker = WorkerName, LeaseExpires = lease().Expires, WaitingReason = null, Job = document.Job with { RemoteBuildNode = WorkerName } }
                     : null,
                 cancellationToken);
             if (claimed is not null)
@@ -67,8 +73,20 @@ public sealed class ImsWorker(
     protected override async Task<bool> StillExistsAsync(string id, CancellationToken cancellationToken)
         => await store.GetAsync<JobDocument>(JobService.Collection, id, cancellationToken) is not null;
 
+    protected override Task ReportAsync(int runningItems, DateTimeOffset now, CancellationToken cancellationToken)
+        => store.WriteAsync(RecordWrite.Upsert(WorkerHeartbeat.Collection, WorkerName,
+            new WorkerHeartbeat(WorkerName, process, options.Architectures, options.Slots, runningItems, started, now, now + Leases.Duration)), cancellationToken);
+
+    protected override async Task WithdrawAsync()
+    {
+        var now = Clock.GetUtcNow();
+        await store.UpdateAsync<WorkerHeartbeat>(WorkerHeartbeat.Collection, WorkerName,
+            heartbeat => heartbeat.Process == process ? heartbeat with { RunningJobs = 0, Seen = now, Expires = now } : null);
+    }
+
     protected override async Task EndExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
+        await EndUnservedAsync(now, cancellationToken);
         foreach (var document in await store.ListInStageAsync<JobDocument>(JobService.Collection, RecordStages.Running, cancellationToken).ToListAsync(cancellationToken))
         {
             if (document.Worker == WorkerName || !IsExpired(document, now))
@@ -95,6 +113,51 @@ public sealed class ImsWorker(
                 await EndInterruptedAsync(document,
                     $"worker {document.Worker} stopped while the job was {document.Job.Status} ({expired}); its sshd and files on that machine are gone with it",
                     current => current.Worker == document.Worker && IsExpired(current, now), cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waiting jobs of an architecture no live worker builds: the job's log says so once, and the job
+    /// ends in error when none has come within <see cref="ImsWorkerOptions.ArchitectureWaitTimeout"/>
+    /// of its creation. A worker of that architecture that starts in time takes it as usual.
+    /// </summary>
+    private async Task EndUnservedAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var foreign = await store.ListInStageAsync<JobDocument>(JobService.Collection, RecordStages.Waiting, cancellationToken)
+            .Where(document => !options.Architectures.Contains(document.Job.Arch))
+            .ToListAsync(cancellationToken);
+        if (foreign.Count == 0)
+        {
+            return;
+        }
+        var live = (await store.ListAsync<WorkerHeartbeat>(WorkerHeartbeat.Collection, cancellationToken)).Where(heartbeat => heartbeat.IsLive(now)).ToList();
+        var liveText = live.Count == 0 ? "none" : string.Join(", ", live.Select(heartbeat => $"{heartbeat.Name} ({string.Join(",", heartbeat.Architectures)})"));
+        foreach (var document in foreign.Where(document => !live.Any(heartbeat => heartbeat.Runs(document.Job.Arch))))
+        {
+            var arch = document.Job.Arch;
+            var deadline = Timestamps.Parse(document.Job.Created) + options.ArchitectureWaitTimeout;
+            bool StillUnserved(JobDocument current) => current.Worker is null && current.Job.Status == JobStatuses.Creating;
+            if (now >= deadline)
+            {
+                var ended = await store.UpdateAsync<JobDocument>(JobService.Collection, document.Job.Id,
+                    current => StillUnserved(current) ? current with { Job = current.Job with { Status = JobStatuses.Error } } : null, cancellationToken);
+                if (ended is not null)
+                {
+                    logs.Append(document.Job.Id, $"Status error: no live ims-worker builds {arch}, and none came within {options.ArchitectureWaitTimeout} (live workers: {liveText}). Start a worker with --ims-worker-arch {arch} and create the job again.");
+                    logger.LogWarning("Job {JobId} ended in error: no ims-worker for {Arch} within {Timeout}", document.Job.Id, arch, options.ArchitectureWaitTimeout);
+                }
+                continue;
+            }
+            var reason = $"no live ims-worker builds {arch}";
+            if (document.WaitingReason != reason)
+            {
+                var noted = await store.UpdateAsync<JobDocument>(JobService.Collection, document.Job.Id,
+                    current => StillUnserved(current) && current.WaitingReason != reason ? current with { WaitingReason = reason } : null, cancellationToken);
+                if (noted is not null)
+                {
+                    logs.Append(document.Job.Id, $"Waiting: {reason} (live workers: {liveText}); the job ends in error unless one starts by {deadline:yyyy-MM-ddTHH:mm:ssZ}.");
+                }
             }
         }
     }

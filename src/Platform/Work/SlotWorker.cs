@@ -36,12 +36,19 @@ public abstract class SlotWorker(RunningWork running, int slots, LeaseSettings l
     /// <summary>False once the item's record is gone: deleted through any server's API, so its work must stop.</summary>
     protected abstract Task<bool> StillExistsAsync(string id, CancellationToken cancellationToken);
 
+    /// <summary>Says in the store that this worker is alive and how many items it runs: at start and with every lease renewal.</summary>
+    protected virtual Task ReportAsync(int runningItems, DateTimeOffset now, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>At shutdown, once every item has stopped: says in the store that this worker is gone.</summary>
+    protected virtual Task WithdrawAsync() => Task.CompletedTask;
+
     /// <summary>How often the records of running items are looked at: a deletion elsewhere stops the work within this.</summary>
     public static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(2);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await RecoverAsync(stoppingToken);
+        await ReportAsync(0, clock.GetUtcNow(), stoppingToken);
         var maintenance = Task.WhenAll(MaintainLeasesAsync(stoppingToken), WatchRecordsAsync(stoppingToken));
         using var free = new SemaphoreSlim(slots);
         var tasks = new List<Task>();
@@ -83,6 +90,7 @@ public abstract class SlotWorker(RunningWork running, int slots, LeaseSettings l
         // Let every running item stop its processes and clean up before the process exits.
         await Task.WhenAll(tasks);
         await maintenance;
+        await WithdrawAsync();
     }
 
     /// <summary>
@@ -111,6 +119,7 @@ public abstract class SlotWorker(RunningWork running, int slots, LeaseSettings l
             {
                 await RenewAsync(id, leases.NewLease(clock.GetUtcNow()), stoppingToken);
             }
+            await ReportAsync(held.Count, clock.GetUtcNow(), stoppingToken);
             await EndExpiredAsync(clock.GetUtcNow(), stoppingToken);
         }, stoppingToken);
 

@@ -17,18 +17,7 @@ public sealed class ReferenceContractTests : IDisposable
     private const string PublicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMEZRIANJyilkCr1XGnalDzZZY+CviXR1C4FYmlxBUzX user@host";
 
     /// <summary>Operations of the reference we do not serve, and why.</summary>
-    private static readonly Dictionary<string, string> NotServed = new()
-    {
-        ["ims GET /v3/remote-build-nodes"] = RemoteBuildNodes,
-        ["ims POST /v3/remote-build-nodes"] = RemoteBuildNodes,
-        ["ims DELETE /v3/remote-build-nodes"] = RemoteBuildNodes,
-        ["ims GET /v3/remote-build-nodes/{remote_build_node_xname}"] = RemoteBuildNodes,
-        ["ims DELETE /v3/remote-build-nodes/{remote_build_node_xname}"] = RemoteBuildNodes,
-        ["ims GET /v3/remote-build-nodes/status/{remote_build_node_xname}"] = RemoteBuildNodes,
-        ["ims GET /v3/remote-build-nodes/status"] = RemoteBuildNodes,
-    };
-
-    private const string RemoteBuildNodes = "remote build nodes are issue #14";
+    private static readonly Dictionary<string, string> NotServed = new();
 
     /// <summary>
     /// Where we answer otherwise than the reference's documents say, the documents are corrected before
@@ -49,6 +38,9 @@ public sealed class ReferenceContractTests : IDisposable
         new(Ims, "our own: jobs run without Kubernetes, so the kubernetes_* fields are present and null",
             Nullable("/components/schemas/JobRecord/properties/kubernetes_job", "/components/schemas/JobRecord/properties/kubernetes_service",
                 "/components/schemas/JobRecord/properties/kubernetes_configmap", "/components/schemas/JobRecord/properties/kubernetes_namespace")),
+        new(Ims, "GET /v3/remote-build-nodes/status/{xname} answers one status object, as the reference's server does; its document says an array",
+            Replace("/paths/~1v3~1remote-build-nodes~1status~1{remote_build_node_xname}/get/responses/200/content/application~1json/schema",
+                """{"$ref":"#/components/schemas/RemoteBuildNodeStatus"}""")),
         new(Cfs, "a session's image_map, job, ims_job and completion_time are null until set, as the reference's server answers",
             Nullable("/components/schemas/SessionTargetSection/properties/image_map", "/components/schemas/V2SessionStatusSessionSection/properties/job",
                 "/components/schemas/V3SessionStatusSessionSection/properties/job", "/components/schemas/V3SessionStatusSessionSection/properties/ims_job",
@@ -196,11 +188,25 @@ public sealed class ReferenceContractTests : IDisposable
                 await DeletedScenarioAsync("images", "deleted_image_id", image);
                 await DeletedScenarioAsync("recipes", "recipe_id", recipe);
                 await DeletedScenarioAsync("public-keys", "deleted_public_key_id", key);
+                await RemoteBuildNodesScenarioAsync();
             }
             await Call(204, Ims, "DELETE", $"/{version}/images");
             await Call(204, Ims, "DELETE", $"/{version}/recipes");
             await Call(204, Ims, "DELETE", $"/{version}/public-keys");
         }
+    }
+
+    private async Task RemoteBuildNodesScenarioAsync()
+    {
+        await Call(201, Ims, "POST", "/v3/remote-build-nodes", body: """{"xname":"x3000c0s1b0n0"}""");
+        await Call(422, Ims, "POST", "/v3/remote-build-nodes", body: """{"xname":"../x"}""");
+        await Call(200, Ims, "GET", "/v3/remote-build-nodes");
+        await Call(200, Ims, "GET", "/v3/remote-build-nodes/{remote_build_node_xname}", ["x3000c0s1b0n0"]);
+        await Call(200, Ims, "GET", "/v3/remote-build-nodes/status");
+        await Call(200, Ims, "GET", "/v3/remote-build-nodes/status/{remote_build_node_xname}", ["x3000c0s1b0n0"]);
+        await Call(204, Ims, "DELETE", "/v3/remote-build-nodes/{remote_build_node_xname}", ["x3000c0s1b0n0"]);
+        await Call(404, Ims, "DELETE", "/v3/remote-build-nodes/{remote_build_node_xname}", ["x3000c0s1b0n0"]);
+        await Call(204, Ims, "DELETE", "/v3/remote-build-nodes");
     }
 
     /// <summary>A soft-deleted record: listed, described, restored one by one and all at once, and purged.</summary>
