@@ -37,6 +37,8 @@ start_bench_postgres() {
     sleep 0.1
   done
   bench_store_address="postgresql://cray@localhost/postgres?host=$work/postgres"
+  # Servers on a shared store seal the key ring with an operator's secret.
+  (umask 077; head -c 48 /dev/urandom | base64 -w0 >"$work/key-ring.secret")
 }
 
 rgw_started=""
@@ -68,7 +70,7 @@ start_bench_server() {
   local store=()
   if [ "${BENCH_STORE:-sqlite}" = postgresql ]; then
     start_bench_postgres
-    store=(--store "$bench_store_address")
+    store=(--store "$bench_store_address" --key-ring-secret-file "$work/key-ring.secret")
   fi
   bench_artifacts_flags=()
   if [ "${BENCH_ARTIFACTS:-files}" = s3 ]; then

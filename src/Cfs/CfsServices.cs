@@ -4,24 +4,18 @@ using Cray.Cfs.Options;
 using Cray.Cfs.Runner;
 using Cray.Cfs.Sessions;
 using Cray.Cfs.Sources;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Cray.Cfs;
 
 public static class CfsServices
 {
-    /// <summary>The CFS API's services; source credentials are encrypted with keys kept in <paramref name="keysDirectory"/> (0700).</summary>
-    public static IServiceCollection AddCfs(this IServiceCollection services, string keysDirectory, CfsRunnerOptions runnerOptions)
+    /// <summary>The CFS API's services; source credentials are encrypted with Data Protection, whose key ring the host provides.</summary>
+    public static IServiceCollection AddCfs(this IServiceCollection services, CfsRunnerOptions runnerOptions)
     {
         services.AddSingleton(runnerOptions);
         services.AddSingleton<SessionControl>();
         services.AddSingleton<SessionLogs>();
-        Directory.CreateDirectory(keysDirectory);
-        File.SetUnixFileMode(keysDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        services.AddDataProtection()
-            .SetApplicationName("cray-server")
-            .PersistKeysToFileSystem(new DirectoryInfo(keysDirectory));
         services.AddSingleton<IBranchResolver, GitBranchResolver>();
         services.AddSingleton<SourceService>();
         services.AddSingleton<ConfigurationService>();

@@ -6,6 +6,7 @@ using Cray.Ims;
 using Cray.Ims.Api;
 using Cray.Platform.Authentication;
 using Cray.Platform.Json;
+using Cray.Platform.KeyRing;
 using Cray.Platform.Problems;
 using Cray.Platform.Storage;
 using Cray.Processes;
@@ -45,7 +46,8 @@ public static class ServerComposition
             return Task.CompletedTask;
         }));
         services.AddIms(options.ImsWorker);
-        services.AddCfs(Path.Combine(options.DataDirectory, "keys"), options.CfsRunner);
+        services.AddCfs(options.CfsRunner);
+        services.AddKeyRingInStore(options.KeyRingSecret ?? KeyRingSecret.InDataDirectory(options.DataDirectory));
         if (options.HasRole(ServerOptions.CfsRunnerRole))
         {
             services.AddCfsRunner();
@@ -57,11 +59,27 @@ public static class ServerComposition
         return builder;
     }
 
+    /// <summary>
+    /// Moves an older server's key files into the store, then opens every key once: a secret that
+    /// does not open the store's key ring stops the start rather than failing requests later.
+    /// </summary>
+    private static void OpenKeyRing(WebApplication app, ServerOptions options)
+    {
+        var keyRing = app.Services.GetRequiredService<RecordStoreXmlRepository>();
+        var imported = keyRing.ImportFromDirectoryAsync(Path.Combine(options.DataDirectory, "keys"), CancellationToken.None).GetAwaiter().GetResult();
+        if (imported > 0)
+        {
+            app.Logger.LogInformation("Moved {Count} Data Protection key(s) from {Directory} into the record store, sealed with the key-ring secret", imported, Path.Combine(options.DataDirectory, "keys"));
+        }
+        keyRing.ReadAllAsync(CancellationToken.None).GetAwaiter().GetResult();
+    }
+
     public static WebApplication UseCrayServer(this WebApplication app, ServerOptions options)
     {
         // Open the store and the artifact repository now, so a bad data dir fails at start rather than on the first request.
         app.Services.GetRequiredService<IRecordStore>();
         app.Services.GetRequiredService<IArtifactStore>();
+        OpenKeyRing(app, options);
 
         app.UseProblemResponses();
         if (options.RequireTokens)

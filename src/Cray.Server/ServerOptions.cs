@@ -31,6 +31,7 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         ("--s3-region", "S3 region to sign for (default AWS_REGION, else us-east-1)"),
         ("--s3-access-key-file", "file whose first line is the S3 access key (else AWS_ACCESS_KEY_ID); with --s3-secret-key-file"),
         ("--s3-secret-key-file", "file whose first line is the S3 secret key (else AWS_SECRET_ACCESS_KEY)"),
+        ("--key-ring-secret-file", "file whose first line (32+ characters) seals the key ring that encrypts CFS source credentials; the same on every server of a shared store (else CRAY_KEY_RING_SECRET; else, with SQLite, one made in DATA-DIR)"),
         ("--roles", $"comma list of {string.Join(", ", AllRoles)}, or all (default all)"),
         ("--worker-name", "NAME this server's IMS worker and CFS runner claim work under, unique among the servers sharing a store (default the host name)"),
         ("--ims-worker-slots", "N customize jobs run at once (default 2)"),
@@ -57,6 +58,9 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
 
     /// <summary>--artifacts: files in the data directory, or an S3 service.</summary>
     public required ArtifactStoreAddress Artifacts { get; init; }
+
+    /// <summary>--key-ring-secret-file or CRAY_KEY_RING_SECRET; null when the server keeps its own in the data directory.</summary>
+    public Cray.Platform.KeyRing.KeyRingSecret? KeyRingSecret { get; init; }
 
     /// <summary>--auth token: every API request needs a bearer token (cray-server tokens create NAME).</summary>
     public bool RequireTokens { get; init; }
@@ -130,9 +134,14 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         }
         var leases = new Cray.Platform.Work.LeaseSettings(workerName, Cray.Platform.Work.LeaseSettings.DefaultDuration);
         runner = runner with { Leases = leases };
+        var store = RecordStoreAddress.Parse(configuration["store"], dataDirectory, configuration["store-password-file"], Environment.GetEnvironmentVariable);
+        // Only the API and the runner read source credentials; an IMS worker alone needs no secret.
+        var keyRingSecret = Cray.Platform.KeyRing.KeyRingSecret.FromFlagOrEnvironment(configuration["key-ring-secret-file"], Environment.GetEnvironmentVariable,
+            storeIsShared: store.PostgresConnectionString is not null && (roles.Contains(ApiRole) || roles.Contains(CfsRunnerRole)));
         return new ServerOptions(host, port, dataDirectory, roles, ReadImsWorker(configuration, dataDirectory) with { Leases = leases }, runner)
         {
-            Store = RecordStoreAddress.Parse(configuration["store"], dataDirectory, configuration["store-password-file"], Environment.GetEnvironmentVariable),
+            Store = store,
+            KeyRingSecret = keyRingSecret,
             Artifacts = ArtifactStoreAddress.Parse(new ArtifactStoreFlags(configuration["artifacts"], configuration["s3-endpoint"], configuration["s3-region"],
                 configuration["s3-access-key-file"], configuration["s3-secret-key-file"]), dataDirectory, Environment.GetEnvironmentVariable),
             TlsCertificate = certificate,

@@ -16,7 +16,7 @@ public sealed class PostgresStoreTests : IClassFixture<PostgresTestServer>, IAsy
 
     public async Task InitializeAsync()
     {
-        cray = new CrayEnvironment { ExtraServerArguments = ["--roles", "api", "--store", await postgres.CreateDatabaseAddressAsync()] };
+        cray = new CrayEnvironment { ExtraServerArguments = ["--roles", "api", "--store", await postgres.CreateDatabaseAddressAsync(), "--key-ring-secret-file", postgres.KeyRingSecretFile] };
         await cray.InitializeAsync();
     }
 
@@ -48,11 +48,25 @@ public sealed class PostgresStoreTests : IClassFixture<PostgresTestServer>, IAsy
     {
         var result = await ProcessRunner.Instance.RunAsync(new ProcessRequest("dotnet",
             [CrayEnvironment.BuiltAssembly("Cray.Server", "cray-server.dll"), "--listen", $"127.0.0.1:{CrayEnvironment.FreePort()}", "--data-dir", Cray.Root,
-                "--roles", "api", "--store", "postgresql://cray@localhost/none?host=/nonexistent-socket-directory"])
+                "--roles", "api", "--store", "postgresql://cray@localhost/none?host=/nonexistent-socket-directory", "--key-ring-secret-file", postgres.KeyRingSecretFile])
         {
             Timeout = TimeSpan.FromMinutes(2),
         });
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("cray-server: cannot open the record store (PostgreSQL database none on /nonexistent-socket-directory as cray)", result.Output);
+    }
+
+    [Fact]
+    public async Task AnAPIServerOnASharedStoreWithoutAKeyRingSecretDoesNotStartAndSaysWhy()
+    {
+        var result = await ProcessRunner.Instance.RunAsync(new ProcessRequest("dotnet",
+            [CrayEnvironment.BuiltAssembly("Cray.Server", "cray-server.dll"), "--listen", $"127.0.0.1:{CrayEnvironment.FreePort()}", "--data-dir", Cray.Root,
+                "--roles", "api", "--store", await postgres.CreateDatabaseAddressAsync()])
+        {
+            Timeout = TimeSpan.FromMinutes(2),
+            Environment = new Dictionary<string, string?> { ["CRAY_KEY_RING_SECRET"] = null },
+        });
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("cray-server: --key-ring-secret-file: servers sharing a PostgreSQL store need the same key-ring secret", result.Output);
     }
 }

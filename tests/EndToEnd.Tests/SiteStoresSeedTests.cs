@@ -28,7 +28,7 @@ public sealed class SiteStoresJobEnvironment : JobEnvironment
 
     protected override string[] ServerArguments =>
     [
-        "--store", postgres.DefaultDatabaseAddress,
+        "--store", postgres.DefaultDatabaseAddress, "--key-ring-secret-file", postgres.KeyRingSecretFile,
         "--artifacts", "s3", "--s3-endpoint", Gateway.Endpoint.ToString(),
         "--s3-access-key-file", AccessKeyFile, "--s3-secret-key-file", SecretKeyFile,
     ];
@@ -107,5 +107,24 @@ public sealed class SiteStoresSeedTests(SiteStoresJobEnvironment environment) : 
         Assert.Contains("Claimed by worker", jobLog);
         Assert.Contains("Success: image", jobLog);
         Assert.False(Directory.Exists(Path.Combine(other.DataDirectory, "cfs", "logs")) && Directory.EnumerateFiles(Path.Combine(other.DataDirectory, "cfs", "logs")).Any());
+    }
+
+    [Fact]
+    public async Task SourceCredentialsStoredThroughOneServerAreReadByAnotherSharingTheKeyRingSecret()
+    {
+        await SeedScenario.StoreConfigurationAsync(environment.Cray, "sourced", "site.yml");
+        var repository = Path.Combine(environment.Cray.Root, "layer-sourced");
+        var head = (await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("git", ["-C", repository, "rev-parse", "HEAD"]))).Output.Trim();
+        var created = await environment.OtherApi.CrayAsync("cfs", "v3", "sources", "create", "--name", "site-vcs", "--clone-url", repository,
+            "--credentials-username", "admin", "--credentials-password", "hunter2");
+        Assert.True(created.ExitCode == 0, created.Error);
+
+        // The other server resolves the source layer's branch with the credentials it decrypts.
+        var file = Path.Combine(environment.Cray.Root, "sourced-layer.json");
+        await File.WriteAllTextAsync(file, """{"layers":[{"name":"sourced","source":"site-vcs","branch":"main","playbook":"site.yml"}]}""");
+        var update = await environment.Cray.CrayAsync("cfs", "v3", "configurations", "update", "from-source", "--file", file, "--format", "json");
+        Assert.True(update.ExitCode == 0, update.Error);
+        Assert.Equal(head, (string?)JsonNode.Parse(update.Output)!["layers"]![0]!["commit"]);
+        Assert.DoesNotContain("hunter2", await File.ReadAllTextAsync(Path.Combine(environment.Cray.Root, "server.log")));
     }
 }

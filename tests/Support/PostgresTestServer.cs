@@ -26,8 +26,13 @@ public sealed class PostgresTestServer : IAsyncLifetime
 
     private string DataDirectory => Path.Combine(directory, "data");
 
+    /// <summary>A key-ring secret (--key-ring-secret-file) for the cray-servers of this PostgreSQL: servers on a shared store need one.</summary>
+    public string KeyRingSecretFile => Path.Combine(directory, "key-ring.secret");
+
     public async Task InitializeAsync()
     {
+        await File.WriteAllTextAsync(KeyRingSecretFile, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(48)) + "\n");
+        File.SetUnixFileMode(KeyRingSecretFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         var binaries = BinaryDirectory();
         if (AsRoot)
         {
