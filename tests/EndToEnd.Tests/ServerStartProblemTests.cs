@@ -37,11 +37,28 @@ public sealed class ServerStartProblemTests : IDisposable
     [Theory]
     [InlineData(new[] { "--worker-name", "two words" }, "--worker-name: 'two words' is not 1 to 63 letters, digits, '-', '.' or '_'.")]
     [InlineData(new[] { "--artifacts", "s3" }, "--artifacts s3 needs --s3-endpoint URL")]
+    [InlineData(new[] { "--ims-worker-arch", "x86_64,sparc" }, "--ims-worker-arch: 'x86_64,sparc' is not a comma list of aarch64, x86_64.")]
     [InlineData(new[] { "--s3-endpoint", "http://rgw:7480" }, "--s3-endpoint only applies with --artifacts s3.")]
     public async Task FlagsThatCannotWorkAreRefusedBeforeAnythingStarts(string[] flags, string expected)
     {
         var result = await StartAsync(new Dictionary<string, string?> { ["AWS_ENDPOINT_URL"] = null, ["AWS_ENDPOINT_URL_S3"] = null }, flags);
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("cray-server: " + expected, result.Output);
+    }
+
+    [Fact]
+    public async Task AKeyRingSecretThatDoesNotOpenTheStoresKeysStopsTheStartNamingWhereItCameFrom()
+    {
+        // A key the first server sealed with its secret (a SQLite store has no connection to close).
+        new Cray.Platform.KeyRing.RecordStoreXmlRepository(new Cray.Platform.Storage.SqliteRecordStore(Path.Combine(dataDirectory, "cray.db")),
+                Cray.Platform.KeyRing.KeyRingSecret.FromText("the-first-servers-secret-of-32-characters-or-more", "test"))
+            .StoreElement(new System.Xml.Linq.XElement("key", new System.Xml.Linq.XAttribute("id", "1")), "key-1");
+        var secretFile = Path.Combine(dataDirectory, "another.secret");
+        await File.WriteAllTextAsync(secretFile, "another-secret-than-the-first-of-32-characters\n");
+
+        var result = await StartAsync(new Dictionary<string, string?>(), "--key-ring-secret-file", secretFile);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"the key ring in the record store does not open with the key-ring secret from --key-ring-secret-file {secretFile} (key key-1)", result.Output);
+        Assert.DoesNotContain("another-secret-than-the-first", result.Output);
     }
 }
