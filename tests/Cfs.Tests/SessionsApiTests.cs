@@ -1,4 +1,7 @@
 using System.Text.Json.Nodes;
+using Cray.Cfs.Model;
+using Cray.Cfs.Sessions;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Cray.Cfs.Tests;
 
@@ -265,5 +268,31 @@ public sealed class SessionsApiTests : IAsyncLifetime
         Assert.Equal(["c"], deleted!["session_ids"]!.AsArray().Select(name => (string)name!));
         (status, _) = await server.SendAsync(HttpMethod.Delete, "/apis/cfs/v3/sessions/c");
         Assert.Equal(404, status);
+    }
+
+    [Fact]
+    public async Task ReleaseEndsAHoldThroughTheStoreAndIsA409ForASessionNotHolding()
+    {
+        Assert.Equal(201, (await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions",
+            """{"name":"held","configuration_name":"configurations-example","target":{"definition":"spec","groups":[{"name":"g","members":["x1"]}]},"debug_on_failure":true}""")).Status);
+        Assert.Equal(201, (await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions", """{"name":"plain","configuration_name":"configurations-example","target":{"definition":"spec","groups":[{"name":"g","members":["x1"]}]}}""")).Status);
+
+        var (notYet, problem) = await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions/held/release");
+        Assert.Equal(409, notYet);
+        Assert.StartsWith("Session held is not holding for debugging", (string?)problem!["detail"]);
+        var (never, neverProblem) = await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions/plain/release");
+        Assert.Equal(409, never);
+        Assert.Equal("Session plain was not created with debug_on_failure, so it never holds for debugging.", (string?)neverProblem!["detail"]);
+        Assert.Equal(404, (await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions/missing/release")).Status);
+        Assert.Equal(404, (await server.SendAsync(HttpMethod.Post, "/apis/cfs/v2/sessions/held/release")).Status);
+
+        // What a runner (on any server) writes when the hold begins, then reads while it holds.
+        var sessions = server.Services.GetRequiredService<SessionService>();
+        await sessions.UpdateAsync("held", session => session with { DebugHold = new DebugHold(DateTimeOffset.UtcNow.AddHours(1), Released: false) }, CancellationToken.None);
+        var (released, shaped) = await server.SendAsync(HttpMethod.Post, "/apis/cfs/v3/sessions/held/release");
+        Assert.Equal(200, released);
+        Assert.Equal("held", (string?)shaped!["name"]);
+        Assert.Null(shaped["debug_hold"]);
+        Assert.True((await sessions.GetAsync("held", CancellationToken.None)).DebugHold!.Released);
     }
 }

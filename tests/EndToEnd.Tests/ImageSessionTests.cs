@@ -226,7 +226,7 @@ public sealed class ImageSessionTests(JobEnvironment environment) : IClassFixtur
             "--target-definition", "image", "--target-group", "Compute", environment.BaseImageId, "--debug-on-failure", "true")).ExitCode);
         var deadline = DateTime.UtcNow.AddMinutes(2);
         string log;
-        while (!(log = (await Cray.CrayAsync("cfs", "sessions", "logs", name)).Output).Contains("to end the hold early") && DateTime.UtcNow < deadline)
+        while (!(log = (await Cray.CrayAsync("cfs", "sessions", "logs", name)).Output).Contains("ends the hold early") && DateTime.UtcNow < deadline)
         {
             await Task.Delay(300);
         }
@@ -238,9 +238,15 @@ public sealed class ImageSessionTests(JobEnvironment environment) : IClassFixtur
         Assert.Contains("bookworm", inJail.Output);
         Assert.Equal("running", (string?)(await DescribeAsync(name))["status"]!["session"]!["status"]);
 
-        await File.WriteAllTextAsync(Path.Combine(Cray.DataDirectory, "cfs", "sessions", name, "release"), "");
+        // Released through the API, as from any server sharing the store.
+        var release = await Cray.CrayAsync("cfs", "v3", "sessions", "release", name, "--format", "json");
+        Assert.True(release.ExitCode == 0, release.Error);
         var session = await WaitForCompletionAsync(name);
         Assert.Equal("false", (string?)session["status"]!["session"]!["succeeded"]);
+        Assert.Contains("debug_on_failure: released (cray cfs v3 sessions release).", (await Cray.CrayAsync("cfs", "sessions", "logs", name)).Output);
+        var again = await Cray.CrayAsync("cfs", "v3", "sessions", "release", name);
+        Assert.Equal(2, again.ExitCode);
+        Assert.Contains($"Error: Session not holding: Session {name} is not holding for debugging", again.Error);
         await AssertNoJobWaitsAsync();
     }
 }

@@ -100,6 +100,13 @@ public static class SessionsApi
             }, context);
         });
 
+        if (version == CfsApiVersion.V3)
+        {
+            // Ours: ends a debug_on_failure hold from any API server (the reference needs kubectl exec and touch /tmp/complete).
+            group.MapPost("/sessions/{session_name}/release", async (string session_name, SessionService sessions, CancellationToken cancellationToken)
+                => CfsApi.Json(Shape(await sessions.ReleaseAsync(session_name, cancellationToken), version, null)));
+        }
+
         group.MapDelete("/sessions/{session_name}", async (string session_name, SessionService sessions, CancellationToken cancellationToken) =>
         {
             await sessions.DeleteAsync(session_name, cancellationToken);
@@ -123,6 +130,7 @@ public static class SessionsApi
         var shaped = CfsApi.Node(session).AsObject();
         // Which runner holds the session is the servers' business, not the reference's shape.
         shaped.Remove("runner");
+        shaped.Remove("debug_hold");
         if (version == CfsApiVersion.V3)
         {
             if (logsUrl is not null)

@@ -59,12 +59,22 @@ public sealed record SessionRecord(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public WorkLease? Runner { get; init; }
 
+    /// <summary>While a failed debug_on_failure session holds: until when, and whether it was released through an API server.</summary>
+    [JsonPropertyName("debug_hold")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DebugHold? DebugHold { get; init; }
+
     /// <summary>Waiting for a runner while pending without a job, running from the claim (which sets the job) until complete.</summary>
     [JsonIgnore]
     public string? Stage => string.IsNullOrEmpty(Status.Session.Job)
         ? Status.Session.Status == SessionStates.Pending ? RecordStages.Waiting : null
         : Status.Session.Status == SessionStates.Complete ? null : RecordStages.Running;
 }
+
+/// <summary>A debug hold's end, and whether someone asked to end it early (cray cfs v3 sessions release).</summary>
+public sealed record DebugHold(
+    [property: JsonPropertyName("until")] DateTimeOffset Until,
+    [property: JsonPropertyName("released")] bool Released);
 
 public static class SessionStates
 {

@@ -177,7 +177,7 @@ public sealed class SessionExecutor(
         await StopControlMastersAsync(workspace);
         if (!ansibleSucceeded && session.DebugOnFailure)
         {
-            await PhaseAsync(log, "debug hold", () => HoldForDebuggingAsync(settings, workspace, log, cancellationToken));
+            await PhaseAsync(log, "debug hold", () => HoldForDebuggingAsync(session.Name, settings, workspace, log, cancellationToken));
         }
         return isImage
             ? await PhaseAsync(log, "packaging images", () => imageCustomization.TearDownAsync(session.Name, ansibleSucceeded, workspace, log, cancellationToken))
@@ -186,22 +186,28 @@ public sealed class SessionExecutor(
 
     /// <summary>
     /// debug_on_failure: the session holds for the debug_wait_time option so that an admin can SSH
-    /// into the image jails (or read the session's inventory and layers); touching the session
-    /// directory's release file ends the hold early.
+    /// into the image jails (or read the session's inventory and layers). The hold is in the session's
+    /// record, so `cray cfs v3 sessions release NAME` through any API server ends it early; so does
+    /// touching the session directory's release file on this machine.
     /// </summary>
-    private async Task HoldForDebuggingAsync(JsonObject settings, SessionWorkspace workspace, Action<string> log, CancellationToken cancellationToken)
+    private async Task HoldForDebuggingAsync(string name, JsonObject settings, SessionWorkspace workspace, Action<string> log, CancellationToken cancellationToken)
     {
         var wait = TimeSpan.FromSeconds(settings["debug_wait_time"]?.GetValue<int>() ?? 3600);
+        var deadline = clock.GetUtcNow() + wait;
+        await sessions.UpdateAsync(name, session => session with { DebugHold = new DebugHold(deadline, Released: false) }, cancellationToken);
         ImageCustomization.DescribeDebugAccess(workspace, wait, log);
         log($"debug_on_failure: the session's inventory and layers stay in {workspace.Directory} for {wait}.");
         var release = Path.Combine(workspace.Directory, ReleaseFile);
-        log($"debug_on_failure: touch {release} to end the hold early.");
-        var deadline = clock.GetUtcNow() + wait;
-        while (clock.GetUtcNow() < deadline && !File.Exists(release))
+        log($"debug_on_failure: `cray cfs v3 sessions release {name}` (or touch {release}) ends the hold early.");
+        string? releasedBy = null;
+        while (releasedBy is null && clock.GetUtcNow() < deadline)
         {
             await Task.Delay(runnerOptions.PollInterval, clock, cancellationToken);
+            releasedBy = File.Exists(release) ? "the release file"
+                : (await sessions.GetAsync(name, cancellationToken)).DebugHold?.Released == true ? "cray cfs v3 sessions release" : null;
         }
-        log(File.Exists(release) ? "debug_on_failure: released." : "debug_on_failure: debug_wait_time is over.");
+        await sessions.UpdateAsync(name, session => session with { DebugHold = null }, cancellationToken);
+        log(releasedBy is not null ? $"debug_on_failure: released ({releasedBy})." : "debug_on_failure: debug_wait_time is over.");
     }
 
     /// <summary>

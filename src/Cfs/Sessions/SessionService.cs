@@ -130,6 +130,20 @@ public sealed class SessionService(IRecordStore store, ConfigurationService conf
         await logs.DeleteAsync(name, cancellationToken);
     }
 
+    /// <summary>
+    /// Asks the runner of a session holding after a failure (debug_on_failure) to end the hold: the
+    /// runner, on whichever server, reads it from the store. 409 when the session is not holding.
+    /// </summary>
+    public async Task<SessionRecord> ReleaseAsync(string name, CancellationToken cancellationToken)
+    {
+        var existing = await GetAsync(name, cancellationToken);
+        var released = await TryUpdateAsync(name, session => session.DebugHold is { } hold ? session with { DebugHold = hold with { Released = true } } : null, cancellationToken);
+        return released ?? throw CfsProblems.Conflict("Session not holding",
+            existing.DebugOnFailure
+                ? $"Session {name} is not holding for debugging: a debug_on_failure session holds only after a layer fails, for the debug_wait_time option."
+                : $"Session {name} was not created with debug_on_failure, so it never holds for debugging.");
+    }
+
     /// <summary>A runner's own progress write, applied atomically.</summary>
     public async Task<SessionRecord> UpdateAsync(string name, Func<SessionRecord, SessionRecord> change, CancellationToken cancellationToken)
         => await store.UpdateAsync<SessionRecord>(CfsCollections.Sessions, name, change, cancellationToken) ?? throw NotFound(name);

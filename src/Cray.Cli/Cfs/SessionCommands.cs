@@ -24,6 +24,14 @@ public static class SessionCommands
             (context, token) => context.Api.SendAsync(HttpMethod.Delete, $"{basePath}/{CfsCommands.Escape(context.ParseResult.GetValue(deleteName)!)}", cancellationToken: token),
             deleteName));
 
+        if (version == CfsVersion.V3)
+        {
+            var releaseName = new Argument<string>("SESSION_NAME");
+            group.Subcommands.Add(Leaf.Create("release", "End a failed debug_on_failure session's hold now (the reference: kubectl exec, touch /tmp/complete)",
+                (context, token) => context.Api.SendAsync(HttpMethod.Post, $"{basePath}/{CfsCommands.Escape(context.ParseResult.GetValue(releaseName)!)}/release", cancellationToken: token),
+                releaseName));
+        }
+
         group.Subcommands.Add(LogCommand.Create("Print a session's log: every step and all Ansible output (the reference needs kubectl logs)",
             "SESSION_NAME", "Keep printing until the session completes", name => $"{basePath}/{name}/logs"));
 
