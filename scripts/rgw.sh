@@ -25,6 +25,8 @@
 #                 path short (at most 81 characters): admin sockets are Unix sockets.
 #   RGW_PORT      S3 port (17480); MON_PORT / MON_V2_PORT monitor ports (16789 / 13300);
 #   OSD_PORT_MIN / OSD_PORT_MAX   ports the OSD may bind (16800 / 16900). All on 127.0.0.1.
+#   RGW_EXTRA_ADDRESS   an IPv4 address of this host where S3 also listens on RGW_PORT (none), for
+#                 clients in other network namespaces (scripts/cluster.sh); it must exist at start.
 #   OSD_STORE     bluestore (default: a sparse file of OSD_SIZE_GB, data survives restarts) or
 #                 memstore (in RAM, at most OSD_SIZE_GB; faster to bootstrap, but data is lost when
 #                 the OSD stops, so start then bootstraps a new cluster).
@@ -59,7 +61,7 @@ RGW_POOLS=(.rgw.root default.rgw.control default.rgw.meta default.rgw.log
 declare -A REQUESTED=(
   [RGW_PORT]="${RGW_PORT:-}" [MON_PORT]="${MON_PORT:-}" [MON_V2_PORT]="${MON_V2_PORT:-}"
   [OSD_PORT_MIN]="${OSD_PORT_MIN:-}" [OSD_PORT_MAX]="${OSD_PORT_MAX:-}"
-  [OSD_STORE]="${OSD_STORE:-}" [OSD_SIZE_GB]="${OSD_SIZE_GB:-}"
+  [OSD_STORE]="${OSD_STORE:-}" [OSD_SIZE_GB]="${OSD_SIZE_GB:-}" [RGW_EXTRA_ADDRESS]="${RGW_EXTRA_ADDRESS:-}"
 )
 RGW_PORT="${RGW_PORT:-17480}"
 MON_PORT="${MON_PORT:-16789}"
@@ -68,6 +70,7 @@ OSD_PORT_MIN="${OSD_PORT_MIN:-16800}"
 OSD_PORT_MAX="${OSD_PORT_MAX:-16900}"
 OSD_STORE="${OSD_STORE:-bluestore}"
 OSD_SIZE_GB="${OSD_SIZE_GB:-10}"
+RGW_EXTRA_ADDRESS="${RGW_EXTRA_ADDRESS:-}"
 RGW_WAIT_TIMEOUT="${RGW_WAIT_TIMEOUT:-180}"
 
 now_us() { local t="${EPOCHREALTIME//[.,]/}"; echo "$((10#$t))"; }
@@ -105,6 +108,8 @@ validate_settings() {
   for name in RGW_PORT MON_PORT MON_V2_PORT OSD_PORT_MIN OSD_PORT_MAX OSD_SIZE_GB RGW_WAIT_TIMEOUT; do
     [[ "${!name}" =~ ^[0-9]+$ ]] || die "$name must be a number, not '${!name}'"
   done
+  [ -z "$RGW_EXTRA_ADDRESS" ] || [[ "$RGW_EXTRA_ADDRESS" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
+    die "RGW_EXTRA_ADDRESS must be an IPv4 address, not '$RGW_EXTRA_ADDRESS'"
   case "$OSD_STORE" in
     bluestore | memstore) ;;
     *) die "OSD_STORE must be bluestore or memstore, not '$OSD_STORE'" ;;
@@ -159,7 +164,7 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 save_settings() {
   local name
   {
-    for name in RGW_PORT MON_PORT MON_V2_PORT OSD_PORT_MIN OSD_PORT_MAX OSD_STORE OSD_SIZE_GB; do
+    for name in RGW_PORT MON_PORT MON_V2_PORT OSD_PORT_MIN OSD_PORT_MAX OSD_STORE OSD_SIZE_GB RGW_EXTRA_ADDRESS; do
       printf '%s=%q\n' "$name" "${!name}"
     done
   } >"$SETTINGS"
@@ -305,7 +310,7 @@ debug rocksdb = 1/5
 $store_settings
 
 [client.rgw.a]
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT${RGW_EXTRA_ADDRESS:+ endpoint=$RGW_EXTRA_ADDRESS:$RGW_PORT}
 # Deleted data is freed after 5 minutes instead of 2 hours.
 rgw gc obj min wait = 300
 # Without PGs radosgw exits after this instead of hanging for 300 s.

@@ -50,6 +50,8 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         ("--auth", "none, or token: every API request needs a bearer token from `cray-server tokens create NAME` (default none)"),
         ("--cfs-runner-slots", "N sessions run at once (default 2)"),
         ("--cfs-ims-token-file", "JSON file with the access_token the runner sends to --cfs-ims-url when that IMS requires tokens"),
+        ("--cfs-ims-certificate", "PEM certificate the runner trusts at --cfs-ims-url whatever its issuer (the API servers' own self-signed one)"),
+        ("--lease-duration", "how long a worker's hold on a job or session lasts unless renewed (renewed every third of it), e.g. 60s, 2m (default 60s)"),
         ("--cfs-ims-url", "URL of the IMS API the runner calls (default: this server's, http://LISTEN/apis/ims)"),
     ];
 
@@ -112,6 +114,18 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         {
             runner = runner with { ImsCertificateThumbprint = certificate.Thumbprint };
         }
+        if (configuration["cfs-ims-certificate"] is { } imsCertificateFile)
+        {
+            try
+            {
+                using var imsCertificate = X509Certificate2.CreateFromPem(File.ReadAllText(imsCertificateFile));
+                runner = runner with { ImsCertificateThumbprint = imsCertificate.Thumbprint };
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or CryptographicException)
+            {
+                throw new ArgumentException($"--cfs-ims-certificate: cannot read a PEM certificate from {imsCertificateFile}: {exception.Message}");
+            }
+        }
         if (configuration["cfs-ims-token-file"] is { } tokenFile)
         {
             if (Uri.TryCreate(runner.ImsUrl, UriKind.Absolute, out var imsUri) && imsUri.Scheme == Uri.UriSchemeHttp && !imsUri.IsLoopback)
@@ -132,7 +146,11 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         {
             throw new ArgumentException($"--worker-name: '{workerName}' is not 1 to 63 letters, digits, '-', '.' or '_'.");
         }
-        var leases = new Cray.Platform.Work.LeaseSettings(workerName, Cray.Platform.Work.LeaseSettings.DefaultDuration);
+        var leaseText = configuration["lease-duration"] ?? "60s";
+        var leaseDuration = JobRequests.ParseAge(leaseText) is { } parsedLease && parsedLease >= TimeSpan.FromSeconds(3)
+            ? parsedLease
+            : throw new ArgumentException($"--lease-duration: '{leaseText}' is not a duration of at least 3s, such as 60s or 2m.");
+        var leases = new Cray.Platform.Work.LeaseSettings(workerName, leaseDuration);
         runner = runner with { Leases = leases };
         var store = RecordStoreAddress.Parse(configuration["store"], dataDirectory, configuration["store-password-file"], Environment.GetEnvironmentVariable);
         // Only the API and the runner read source credentials; an IMS worker alone needs no secret.
