@@ -24,10 +24,10 @@
 #   cray init --hostname "$CLUSTER_API_1" --no-auth     # every command then sends $CRAY_CREDENTIALS
 #   cray ims remote-build-nodes status list --format json
 #
-# Environment: CLUSTER_DIR (state; /var/tmp/cray-cluster), CLUSTER_NET (first three octets of the
+# Environment: CLUSTER_DIR (state; /var/lib/cray-cluster), CLUSTER_NET (first three octets of the
 # private /24; 10.77.0), CLUSTER_NAME (prefix of the bridge and namespaces; cray), SERVER_DLL (the
 # cray-server.dll to run; the Release build), LEASE_DURATION (the workers' and runner's
-# --lease-duration; 60s), PG_PORT (15432), RGW_PORT / MON_PORT / MON_V2_PORT / OSD_PORT_MIN /
+# --lease-duration; 60s), WORKER_SLOTS (each worker's --ims-worker-slots; 2), PG_PORT (15432), RGW_PORT / MON_PORT / MON_V2_PORT / OSD_PORT_MIN /
 # OSD_PORT_MAX (the gateway's; 17580 / 16889 / 13400 / 16950 / 17050). Runs as root (namespaces,
 # the IMS workers). The namespaces have no route beyond the bridge: jobs and playbooks reach the
 # host's bridge address, not the internet.
@@ -35,11 +35,12 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 REPOSITORY=$(pwd)
-CLUSTER_DIR="${CLUSTER_DIR:-/var/tmp/cray-cluster}"
+CLUSTER_DIR="${CLUSTER_DIR:-/var/lib/cray-cluster}"
 CLUSTER_NET="${CLUSTER_NET:-10.77.0}"
 CLUSTER_NAME="${CLUSTER_NAME:-cray}"
 SERVER_DLL="${SERVER_DLL:-$REPOSITORY/src/Cray.Server/bin/Release/net10.0/cray-server.dll}"
 LEASE_DURATION="${LEASE_DURATION:-60s}"
+WORKER_SLOTS="${WORKER_SLOTS:-2}"
 PG_PORT="${PG_PORT:-15432}"
 export RGW_PORT="${RGW_PORT:-17580}" MON_PORT="${MON_PORT:-16889}" MON_V2_PORT="${MON_V2_PORT:-13400}"
 export OSD_PORT_MIN="${OSD_PORT_MIN:-16950}" OSD_PORT_MAX="${OSD_PORT_MAX:-17050}"
@@ -186,7 +187,7 @@ run_server() {
     --key-ring-secret-file "$CLUSTER_DIR/key-ring.secret" --auth token)
   case "$role" in
     api) arguments+=(--listen "$address:$API_PORT" --tls-certificate "$CLUSTER_DIR/tls/server.crt" --tls-key "$CLUSTER_DIR/tls/server.key") ;;
-    ims-worker) arguments+=(--listen "127.0.0.1:$API_PORT" --ims-ssh-address "$address") ;;
+    ims-worker) arguments+=(--listen "127.0.0.1:$API_PORT" --ims-ssh-address "$address" --ims-worker-slots "$WORKER_SLOTS") ;;
     cfs-runner) arguments+=(--listen "127.0.0.1:$API_PORT" --cfs-ims-url "https://$(server_field api-1 address):$API_PORT/apis/ims"
       --cfs-ims-token-file "$CLUSTER_DIR/runner-1-token.json" --cfs-ims-certificate "$CLUSTER_DIR/tls/server.crt") ;;
   esac
