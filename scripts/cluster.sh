@@ -27,10 +27,11 @@
 # Environment: CLUSTER_DIR (state; /var/lib/cray-cluster), CLUSTER_NET (first three octets of the
 # private /24; 10.77.0), CLUSTER_NAME (prefix of the bridge and namespaces; cray), SERVER_DLL (the
 # cray-server.dll to run; the Release build), LEASE_DURATION (the workers' and runner's
-# --lease-duration; 60s), WORKER_SLOTS (each worker's --ims-worker-slots; 2), PG_PORT (15432), RGW_PORT / MON_PORT / MON_V2_PORT / OSD_PORT_MIN /
-# OSD_PORT_MAX (the gateway's; 17580 / 16889 / 13400 / 16950 / 17050). Runs as root (namespaces,
-# the IMS workers). The namespaces have no route beyond the bridge: jobs and playbooks reach the
-# host's bridge address, not the internet.
+# --lease-duration; 60s), WORKER_SLOTS (each worker's --ims-worker-slots; 2), RUNNER_SLOTS (the
+# runner's --cfs-runner-slots; 2), PG_PORT (15432), RGW_PORT / MON_PORT / MON_V2_PORT /
+# OSD_PORT_MIN / OSD_PORT_MAX (the gateway's; 17580 / 16889 / 13400 / 16950 / 17050). Runs as
+# root (namespaces, the IMS workers). The namespaces have no route beyond the bridge: jobs and
+# playbooks reach the host's bridge address, not the internet.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -41,6 +42,7 @@ CLUSTER_NAME="${CLUSTER_NAME:-cray}"
 SERVER_DLL="${SERVER_DLL:-$REPOSITORY/src/Cray.Server/bin/Release/net10.0/cray-server.dll}"
 LEASE_DURATION="${LEASE_DURATION:-60s}"
 WORKER_SLOTS="${WORKER_SLOTS:-2}"
+RUNNER_SLOTS="${RUNNER_SLOTS:-2}"
 PG_PORT="${PG_PORT:-15432}"
 export RGW_PORT="${RGW_PORT:-17580}" MON_PORT="${MON_PORT:-16889}" MON_V2_PORT="${MON_V2_PORT:-13400}"
 export OSD_PORT_MIN="${OSD_PORT_MIN:-16950}" OSD_PORT_MAX="${OSD_PORT_MAX:-17050}"
@@ -189,7 +191,8 @@ run_server() {
     api) arguments+=(--listen "$address:$API_PORT" --tls-certificate "$CLUSTER_DIR/tls/server.crt" --tls-key "$CLUSTER_DIR/tls/server.key") ;;
     ims-worker) arguments+=(--listen "127.0.0.1:$API_PORT" --ims-ssh-address "$address" --ims-worker-slots "$WORKER_SLOTS") ;;
     cfs-runner) arguments+=(--listen "127.0.0.1:$API_PORT" --cfs-ims-url "https://$(server_field api-1 address):$API_PORT/apis/ims"
-      --cfs-ims-token-file "$CLUSTER_DIR/runner-1-token.json" --cfs-ims-certificate "$CLUSTER_DIR/tls/server.crt") ;;
+      --cfs-ims-token-file "$CLUSTER_DIR/runner-1-token.json" --cfs-ims-certificate "$CLUSTER_DIR/tls/server.crt"
+      --cfs-runner-slots "$RUNNER_SLOTS") ;;
   esac
   # ip netns exec runs the server itself (same pid), in its own session so that a kill reaches only it.
   setsid ip netns exec "$namespace" dotnet "$SERVER_DLL" "${arguments[@]}" >>"$CLUSTER_DIR/$name/server.log" 2>&1 &
@@ -247,6 +250,12 @@ stop_all() {
 [ "$(id -u)" -eq 0 ] || die "run as root: network namespaces and the IMS workers need it"
 case "${1:-}" in
   start)
+    # shellcheck source=prerequisites.sh
+    source scripts/prerequisites.sh
+    ensure_packages mksquashfs unsquashfs sshd ssh ssh-keygen ansible-playbook git curl bwrap unshare nsenter slirp4netns setpriv ip openssl >&2
+    ensure_postgresql >&2
+    ensure_ceph_rgw >&2
+    ensure_dotnet >&2
     [ -f "$SERVER_DLL" ] || dotnet build "$REPOSITORY/src/Cray.Server/Cray.Server.csproj" -c Release -nologo -v quiet >&2
     mkdir -p "$CLUSTER_DIR"
     # PostgreSQL runs as nobody and must reach its directory; every secret inside is 0600.

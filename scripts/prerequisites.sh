@@ -26,6 +26,9 @@ declare -A CRAY_PACKAGES=(
   [slirp4netns]=slirp4netns
   # Tests read file capabilities of packed images.
   [getcap]=libcap2-bin
+  # scripts/cluster.sh: network namespaces on a bridge, and the API servers' self-signed certificate.
+  [ip]=iproute2
+  [openssl]=openssl
 )
 
 ensure_packages() {
