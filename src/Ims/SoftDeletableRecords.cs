@@ -1,7 +1,6 @@
 using Cray.Ims.Api;
 using Cray.Ims.Validation;
 using Cray.Platform.Storage;
-using Cray.Platform.Work;
 
 namespace Cray.Ims;
 
@@ -15,8 +14,19 @@ public abstract class SoftDeletableRecords<TRecord, TDeleted>(IRecordStore store
     where TRecord : class
     where TDeleted : class
 {
-    /// <summary>One writer at a time: link uniqueness and record moves are read-then-write sequences.</summary>
-    protected AsyncLock WriteLock { get; } = new();
+    /// <summary>
+    /// One writer of the collection at a time, on every server sharing the store: link uniqueness
+    /// and record moves are read-then-write sequences.
+    /// </summary>
+    protected Task<T> ExclusivelyAsync<T>(Func<Task<T>> work, CancellationToken cancellationToken)
+        => store.ExclusiveAsync(collection, work, cancellationToken);
+
+    protected Task ExclusivelyAsync(Func<Task> work, CancellationToken cancellationToken)
+        => store.ExclusiveAsync(collection, async () =>
+        {
+            await work();
+            return true;
+        }, cancellationToken);
 
     protected IRecordStore Store => store;
 
@@ -33,10 +43,10 @@ public abstract class SoftDeletableRecords<TRecord, TDeleted>(IRecordStore store
         => await store.GetAsync<TDeleted>(deletedCollection, id, cancellationToken) ?? throw ImsProblems.NotFound();
 
     public Task SoftDeleteAsync(string id, CancellationToken cancellationToken)
-        => WriteLock.RunAsync(async () => await SoftDeleteLockedAsync(await GetAsync(id, cancellationToken), cancellationToken), cancellationToken);
+        => ExclusivelyAsync(async () => await SoftDeleteLockedAsync(await GetAsync(id, cancellationToken), cancellationToken), cancellationToken);
 
     public Task SoftDeleteAllAsync(CancellationToken cancellationToken)
-        => WriteLock.RunAsync(async () =>
+        => ExclusivelyAsync(async () =>
         {
             foreach (var record in await ListAsync(cancellationToken))
             {
@@ -45,16 +55,16 @@ public abstract class SoftDeletableRecords<TRecord, TDeleted>(IRecordStore store
         }, cancellationToken);
 
     public Task HardDeleteAsync(string id, bool cascade, CancellationToken cancellationToken)
-        => WriteLock.RunAsync(async () => await HardDeleteLockedAsync(await GetAsync(id, cancellationToken), cascade, cancellationToken), cancellationToken);
+        => ExclusivelyAsync(async () => await HardDeleteLockedAsync(await GetAsync(id, cancellationToken), cascade, cancellationToken), cancellationToken);
 
     public Task HardDeleteAllAsync(bool cascade, CancellationToken cancellationToken)
-        => WriteLock.RunAsync(async () => await HardDeleteAllLockedAsync(await ListAsync(cancellationToken), cascade, cancellationToken), cancellationToken);
+        => ExclusivelyAsync(async () => await HardDeleteAllLockedAsync(await ListAsync(cancellationToken), cascade, cancellationToken), cancellationToken);
 
     public Task UndeleteAsync(string id, CancellationToken cancellationToken)
-        => WriteLock.RunAsync(async () => await UndeleteLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken), cancellationToken);
+        => ExclusivelyAsync(async () => await UndeleteLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken), cancellationToken);
 
     public Task UndeleteAllAsync(CancellationToken cancellationToken)
-        => WriteLock.RunAsync(async () =>
+        => ExclusivelyAsync(async () =>
         {
             foreach (var deleted in await ListDeletedAsync(cancellationToken))
             {
@@ -63,21 +73,21 @@ public abstract class SoftDeletableRecords<TRecord, TDeleted>(IRecordStore store
         }, cancellationToken);
 
     public Task PurgeAsync(string id, CancellationToken cancellationToken)
-        => WriteLock.RunAsync(async () => await PurgeLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken), cancellationToken);
+        => ExclusivelyAsync(async () => await PurgeLockedAsync(await GetDeletedAsync(id, cancellationToken), cancellationToken), cancellationToken);
 
     public Task PurgeAllAsync(CancellationToken cancellationToken)
-        => WriteLock.RunAsync(async () => await PurgeAllLockedAsync(await ListDeletedAsync(cancellationToken), cancellationToken), cancellationToken);
+        => ExclusivelyAsync(async () => await PurgeAllLockedAsync(await ListDeletedAsync(cancellationToken), cancellationToken), cancellationToken);
 
-    /// <summary>Moves the record (and what it links) to the deleted collection; the write lock is held.</summary>
+    /// <summary>Moves the record (and what it links) to the deleted collection; the collection's lock is held.</summary>
     protected abstract Task SoftDeleteLockedAsync(TRecord record, CancellationToken cancellationToken);
 
-    /// <summary>Removes the record and, with <paramref name="cascade"/>, what it links; the write lock is held.</summary>
+    /// <summary>Removes the record and, with <paramref name="cascade"/>, what it links; the collection's lock is held.</summary>
     protected abstract Task HardDeleteLockedAsync(TRecord record, bool cascade, CancellationToken cancellationToken);
 
-    /// <summary>Moves a deleted record (and what it links) back; the write lock is held.</summary>
+    /// <summary>Moves a deleted record (and what it links) back; the collection's lock is held.</summary>
     protected abstract Task UndeleteLockedAsync(TDeleted deleted, CancellationToken cancellationToken);
 
-    /// <summary>Removes a deleted record and what it links for good; the write lock is held.</summary>
+    /// <summary>Removes a deleted record and what it links for good; the collection's lock is held.</summary>
     protected abstract Task PurgeLockedAsync(TDeleted deleted, CancellationToken cancellationToken);
 
     /// <summary>Each record in turn; a collection whose records link nothing removes them in one write.</summary>

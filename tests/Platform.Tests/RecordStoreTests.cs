@@ -31,6 +31,43 @@ public abstract class RecordStoreContract
     private static async Task<List<string>> IdsInStageAsync(IRecordStore store, string stage)
         => await store.ListInStageAsync<Work>("work", stage).Select(work => work.Id).ToListAsync();
 
+    [Fact]
+    public async Task WorkUnderOneLockNeverOverlapsEvenFromAnotherStoreAndOtherLocksDoNotWait()
+    {
+        var other = await OpenAnotherAsync();
+        var inside = 0;
+        var most = 0;
+        var gate = new object();
+        async Task<bool> WorkAsync()
+        {
+            lock (gate)
+            {
+                most = Math.Max(most, ++inside);
+            }
+            await Task.Delay(15);
+            lock (gate)
+            {
+                inside--;
+            }
+            return true;
+        }
+        await Task.WhenAll(Enumerable.Range(0, 12).Select(index => (index % 2 == 0 ? store : other).ExclusiveAsync("ims.images", WorkAsync)));
+        Assert.Equal(1, most);
+
+        var release = new TaskCompletionSource<bool>();
+        var holding = store.ExclusiveAsync("ims.images", () => release.Task);
+        Assert.True(await other.ExclusiveAsync("ims.recipes", () => Task.FromResult(true)).WaitAsync(TimeSpan.FromSeconds(10)));
+        var waiting = other.ExclusiveAsync("ims.images", () => Task.FromResult(true));
+        await Task.Delay(100);
+        Assert.False(waiting.IsCompleted);
+        release.SetResult(true);
+        Assert.True(await holding);
+        Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+        // A failure inside releases the lock.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.ExclusiveAsync<bool>("ims.images", () => throw new InvalidOperationException("inside")));
+        Assert.True(await other.ExclusiveAsync("ims.images", () => Task.FromResult(true)).WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
     protected sealed record Tagged(
         [property: JsonPropertyName("id")] string Id,
         [property: JsonPropertyName("enabled")] bool Enabled,

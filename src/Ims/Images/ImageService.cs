@@ -21,7 +21,7 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
 
 
     public Task<Image> CreateAsync(ImageCreate request, CancellationToken cancellationToken)
-        => WriteLock.RunAsync(async () =>
+        => ExclusivelyAsync(async () =>
         {
             if (request.Link is not null)
             {
@@ -33,7 +33,7 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
         }, cancellationToken);
 
     public Task<Image> PatchAsync(string id, ImagePatch patch, CancellationToken cancellationToken)
-        => WriteLock.RunAsync(async () =>
+        => ExclusivelyAsync(async () =>
         {
             var image = await GetAsync(id, cancellationToken);
             image = image with

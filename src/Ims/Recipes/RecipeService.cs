@@ -16,7 +16,7 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
 {
 
     public Task<Recipe> CreateAsync(RecipeCreate request, CancellationToken cancellationToken)
-        => WriteLock.RunAsync(async () =>
+        => ExclusivelyAsync(async () =>
         {
             if (request.Link is not null)
             {
@@ -29,7 +29,7 @@ public sealed class RecipeService(IRecordStore store, IArtifactStore artifacts, 
         }, cancellationToken);
 
     public Task<Recipe> PatchAsync(string id, RecipePatch patch, CancellationToken cancellationToken)
-        => WriteLock.RunAsync(async () =>
+        => ExclusivelyAsync(async () =>
         {
             var recipe = await GetAsync(id, cancellationToken);
             recipe = recipe with

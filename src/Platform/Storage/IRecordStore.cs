@@ -53,6 +53,14 @@ public interface IRecordStore
     /// </summary>
     Task RestageAsync<T>(string collection, CancellationToken cancellationToken = default) where T : class;
 
+    /// <summary>
+    /// Runs <paramref name="work"/> while no other holder of the lock <paramref name="name"/> runs it,
+    /// in this process or, on a store shared between machines, on any server: for read-then-write
+    /// sequences (a uniqueness check before an insert, a record moved with its files). A holder's
+    /// lock ends with its connection, so a server that dies holding one does not block the others.
+    /// </summary>
+    Task<T> ExclusiveAsync<T>(string name, Func<Task<T>> work, CancellationToken cancellationToken = default);
+
     /// <summary>Applies every write or none. Throws <see cref="RecordConflictException"/> when an insert finds its id taken.</summary>
     Task WriteAsync(IReadOnlyList<RecordWrite> writes, CancellationToken cancellationToken = default);
 

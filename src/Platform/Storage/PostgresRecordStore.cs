@@ -274,15 +274,43 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
         Value = RecordDocuments.StageOf(record),
     };
 
-    private async Task MigrateAsync(CancellationToken cancellationToken)
+    public async Task<T> ExclusiveAsync<T>(string name, Func<Task<T>> work, CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await WithAdvisoryLockAsync(connection, LockKey(name), work, cancellationToken);
+    }
+
+    /// <summary>A name's advisory lock key: 64 bits of its hash, apart from the migration lock's small key.</summary>
+    private static long LockKey(string name)
+        => System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("cray-lock:" + name)));
+
+    /// <summary>
+    /// A session-level advisory lock on <paramref name="connection"/> around <paramref name="work"/>
+    /// (which may use other connections): PostgreSQL releases it if the holder's connection dies.
+    /// </summary>
+    private static async Task<T> WithAdvisoryLockAsync<T>(NpgsqlConnection connection, long key, Func<Task<T>> work, CancellationToken cancellationToken)
+    {
         await using (var command = new NpgsqlCommand("SELECT pg_advisory_lock($1)", connection))
         {
-            command.Parameters.Add(new NpgsqlParameter { Value = MigrationLock });
+            command.Parameters.Add(new NpgsqlParameter { Value = key });
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
         try
+        {
+            return await work();
+        }
+        finally
+        {
+            await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock($1)", connection);
+            unlock.Parameters.Add(new NpgsqlParameter { Value = key });
+            await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    private async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await WithAdvisoryLockAsync(connection, MigrationLock, async () =>
         {
             await using (var command = new NpgsqlCommand(
                 "CREATE TABLE IF NOT EXISTS cray_schema_migrations (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())", connection))
@@ -313,12 +341,7 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
                 }
                 await transaction.CommitAsync(cancellationToken);
             }
-        }
-        finally
-        {
-            await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock($1)", connection);
-            unlock.Parameters.Add(new NpgsqlParameter { Value = MigrationLock });
-            await unlock.ExecuteNonQueryAsync(CancellationToken.None);
-        }
+            return true;
+        }, cancellationToken);
     }
 }

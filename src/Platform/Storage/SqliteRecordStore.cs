@@ -28,11 +28,16 @@ public sealed class SqliteRecordStore : IRecordStore
     private const int ClaimCandidates = 64;
 
     private readonly string connectionString;
+    private readonly string lockPrefix;
     private readonly RecordChanges changes = new();
+
+    /// <summary>Locks by database and name, for every store of this process: SQLite is never shared between machines.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Work.AsyncLock> Locks = new(StringComparer.Ordinal);
 
     public SqliteRecordStore(string databasePath)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
+        lockPrefix = Path.GetFullPath(databasePath) + "\n";
         connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = databasePath,
@@ -48,6 +53,9 @@ public sealed class SqliteRecordStore : IRecordStore
     public bool IsSharedBetweenMachines => false;
 
     public Task NextChangeAsync(string collection) => changes.Next(collection);
+
+    public Task<T> ExclusiveAsync<T>(string name, Func<Task<T>> work, CancellationToken cancellationToken = default)
+        => Locks.GetOrAdd(lockPrefix + name, _ => new Work.AsyncLock()).RunAsync(work, cancellationToken);
 
     public int SchemaVersion
     {
