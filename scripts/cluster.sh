@@ -204,7 +204,7 @@ run_server() {
       log "$name ($role) is up on $address"
       return 0
     fi
-    is_running "$name" || die "$name exited; the end of $CLUSTER_DIR/$name/server.log says: $(tail -5 "$CLUSTER_DIR/$name/server.log")"
+    is_running "$name" || die "$name exited; the end of $CLUSTER_DIR/$name/server.log says: $(tail -60 "$CLUSTER_DIR/$name/server.log")"
     sleep 0.2
   done
   die "$name did not answer within 60 s; see $CLUSTER_DIR/$name/server.log"

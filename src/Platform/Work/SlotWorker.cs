@@ -42,6 +42,9 @@ public abstract class SlotWorker(RunningWork running, int slots, LeaseSettings l
     /// <summary>At shutdown, once every item has stopped: says in the store that this worker is gone.</summary>
     protected virtual Task WithdrawAsync() => Task.CompletedTask;
 
+    /// <summary>How long a worker waits before claiming again after a claim failed (the store unreachable).</summary>
+    public static readonly TimeSpan ClaimRetryInterval = TimeSpan.FromSeconds(5);
+
     /// <summary>How often the records of running items are looked at: a deletion elsewhere stops the work within this.</summary>
     public static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(2);
 
@@ -57,7 +60,19 @@ public abstract class SlotWorker(RunningWork running, int slots, LeaseSettings l
             while (!stoppingToken.IsCancellationRequested)
             {
                 await free.WaitAsync(stoppingToken);
-                var id = await ClaimNextAsync(() => leases.NewLease(clock.GetUtcNow()), stoppingToken);
+                string id;
+                try
+                {
+                    id = await ClaimNextAsync(() => leases.NewLease(clock.GetUtcNow()), stoppingToken);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    // The store out of reach for a moment must not end the worker: it claims again a little later.
+                    free.Release();
+                    logger.LogWarning(exception, "Claiming work failed; trying again in {Interval}", ClaimRetryInterval);
+                    await Task.Delay(ClaimRetryInterval, clock, stoppingToken);
+                    continue;
+                }
                 held[id] = 0;
                 var cancellation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 var completion = new TaskCompletionSource();
