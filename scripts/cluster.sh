@@ -28,10 +28,11 @@
 # private /24; 10.77.0), CLUSTER_NAME (prefix of the bridge and namespaces; cray), SERVER_DLL (the
 # cray-server.dll to run; the Release build), LEASE_DURATION (the workers' and runner's
 # --lease-duration; 60s), WORKER_SLOTS (each worker's --ims-worker-slots; 2), RUNNER_SLOTS (the
-# runner's --cfs-runner-slots; 2), PG_PORT (15432), RGW_PORT / MON_PORT / MON_V2_PORT /
-# OSD_PORT_MIN / OSD_PORT_MAX (the gateway's; 17580 / 16889 / 13400 / 16950 / 17050). Runs as
-# root (namespaces, the IMS workers). The namespaces have no route beyond the bridge: jobs and
-# playbooks reach the host's bridge address, not the internet.
+# runner's --cfs-runner-slots; 2), START_TIMEOUT (seconds each server may take to answer; 180),
+# PG_PORT (15432), RGW_PORT / MON_PORT / MON_V2_PORT / OSD_PORT_MIN / OSD_PORT_MAX (the gateway's;
+# 17580 / 16889 / 13400 / 16950 / 17050). Runs as root (namespaces, the IMS workers). The namespaces
+# have no route beyond the bridge: jobs and playbooks reach the host's bridge address, not the
+# internet.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -43,6 +44,8 @@ SERVER_DLL="${SERVER_DLL:-$REPOSITORY/src/Cray.Server/bin/Release/net10.0/cray-s
 LEASE_DURATION="${LEASE_DURATION:-60s}"
 WORKER_SLOTS="${WORKER_SLOTS:-2}"
 RUNNER_SLOTS="${RUNNER_SLOTS:-2}"
+# A busy machine (a whole test suite beside the cluster on two cores) can take minutes to start five servers.
+START_TIMEOUT="${START_TIMEOUT:-180}"
 PG_PORT="${PG_PORT:-15432}"
 export RGW_PORT="${RGW_PORT:-17580}" MON_PORT="${MON_PORT:-16889}" MON_V2_PORT="${MON_V2_PORT:-13400}"
 export OSD_PORT_MIN="${OSD_PORT_MIN:-16950}" OSD_PORT_MAX="${OSD_PORT_MAX:-17050}"
@@ -199,7 +202,8 @@ run_server() {
   echo $! >"$CLUSTER_DIR/$name/server.pid"
   local url="http://127.0.0.1:$API_PORT/healthz"
   [ "$role" = api ] && url="https://$address:$API_PORT/healthz"
-  for _ in $(seq 1 300); do
+  local deadline=$((SECONDS + START_TIMEOUT))
+  while [ "$SECONDS" -lt "$deadline" ]; do
     if ip netns exec "$namespace" curl -fsk --max-time 2 "$url" >/dev/null 2>&1; then
       log "$name ($role) is up on $address"
       return 0
@@ -207,7 +211,7 @@ run_server() {
     is_running "$name" || die "$name exited; the end of $CLUSTER_DIR/$name/server.log says: $(tail -60 "$CLUSTER_DIR/$name/server.log")"
     sleep 0.2
   done
-  die "$name did not answer within 60 s; see $CLUSTER_DIR/$name/server.log"
+  die "$name did not answer within $START_TIMEOUT s; the end of $CLUSTER_DIR/$name/server.log says: $(tail -60 "$CLUSTER_DIR/$name/server.log")"
 }
 
 print_env() {

@@ -55,7 +55,13 @@ public abstract class RecordStoreContract
         Assert.Equal(1, most);
 
         var release = new TaskCompletionSource<bool>();
-        var holding = store.ExclusiveAsync("ims.images", () => release.Task);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holding = store.ExclusiveAsync("ims.images", async () =>
+        {
+            entered.SetResult();
+            return await release.Task;
+        });
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.True(await other.ExclusiveAsync("ims.recipes", () => Task.FromResult(true)).WaitAsync(TimeSpan.FromSeconds(10)));
         var waiting = other.ExclusiveAsync("ims.images", () => Task.FromResult(true));
         await Task.Delay(100);
@@ -364,5 +370,30 @@ public sealed class PostgresRecordStoreTests(PostgresTestServer server) : Record
         await Task.WhenAll(Enumerable.Range(0, 20).Select(index => Task.Run(() =>
             (index % 2 == 0 ? first : second).UpdateAsync<Counter>("counters", "shared", current => current with { Value = current.Value + 1 }))));
         Assert.Equal(20, (await second.GetAsync<Counter>("counters", "shared"))!.Value);
+    }
+
+    [Fact]
+    public async Task AWriteThroughAnotherServerWakesThisServersWaitersOfThatCollectionOnly()
+    {
+        await using var second = await PostgresRecordStore.OpenAsync(connectionString);
+        // This store's listener starts as it opens: it is up once it hears a write of the other's.
+        var heard = postgres!.NextChangeAsync("warmup");
+        for (var attempt = 0; !heard.IsCompleted; attempt++)
+        {
+            Assert.True(attempt < 50, "the listener never heard the other store");
+            await second.WriteAsync(RecordWrite.Upsert("warmup", "w", new Counter("w", attempt)));
+            await Task.WhenAny(heard, Task.Delay(200));
+        }
+
+        var jobs = postgres.NextChangeAsync("ims.jobs");
+        var sessions = postgres.NextChangeAsync("cfs.sessions");
+        await second.WriteAsync(RecordWrite.Insert("ims.jobs", "j1", new Counter("j1", 1)));
+        await jobs.WaitAsync(TimeSpan.FromSeconds(10));
+        await Task.Delay(200);
+        Assert.False(sessions.IsCompleted);
+
+        var updated = postgres.NextChangeAsync("ims.jobs");
+        await second.UpdateAsync<Counter>("ims.jobs", "j1", current => current with { Value = 2 });
+        await updated.WaitAsync(TimeSpan.FromSeconds(10));
     }
 }

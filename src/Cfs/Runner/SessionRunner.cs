@@ -40,11 +40,15 @@ public sealed class SessionRunner(
     {
         while (true)
         {
+            // Taken before the claim, so that a session created between the claim and the wait is not missed.
+            var changed = sessions.NextChangeAsync();
             if (await sessions.ClaimNextAsync($"cfs-{Guid.NewGuid()}", lease(), cancellationToken) is { } claimed)
             {
                 return claimed.Name;
             }
-            await Task.Delay(PollInterval, Clock, cancellationToken);
+            // Any server's write to the sessions wakes this at once (LISTEN/NOTIFY on PostgreSQL); the poll bounds the wait.
+            await Task.WhenAny(changed, Task.Delay(PollInterval, Clock, cancellationToken));
+            cancellationToken.ThrowIfCancellationRequested();
         }
     }
 

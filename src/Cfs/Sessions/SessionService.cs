@@ -164,6 +164,9 @@ public sealed class SessionService(IRecordStore store, ConfigurationService conf
             session.Runner?.Holder == lease.Holder && session.Status.Session.Status != SessionStates.Complete ? session with { Runner = lease } : null,
             cancellationToken);
 
+    /// <summary>Completes at the next write to the sessions, by any server sharing the store.</summary>
+    public Task NextChangeAsync() => store.NextChangeAsync(CfsCollections.Sessions);
+
     /// <summary>Sessions an older server stored have no stage yet: gives them theirs (from here on every write keeps it).</summary>
     public Task RestageAsync(CancellationToken cancellationToken) => store.RestageAsync<SessionRecord>(CfsCollections.Sessions, cancellationToken);
 

@@ -183,7 +183,6 @@ public sealed class JobService(
     {
         await store.WriteAsync(RecordWrite.Insert(Collection, document.Job.Id, document), cancellationToken);
         logs.Append(document.Job.Id, logLine);
-        control.NotifyCreated(document.Job.Id);
     }
 
     /// <summary>No transition rules, as in the reference: an operator can set any status.</summary>

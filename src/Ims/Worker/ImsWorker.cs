@@ -38,6 +38,8 @@ public sealed class ImsWorker(
     {
         while (true)
         {
+            // Taken before the claim, so that a job created between the claim and the wait is not missed.
+            var changed = store.NextChangeAsync(JobService.Collection);
             // A query on the waiting stage, not a read of every job: the poll costs the same with a million finished jobs.
             var claimed = await store.ClaimAsync<JobDocument>(JobService.Collection, RecordStages.Waiting,
                 document => document.Worker is null && document.Job.Status == JobStatuses.Creating && options.Architectures.Contains(document.Job.Arch)
@@ -49,19 +51,10 @@ public sealed class ImsWorker(
                 logs.Append(claimed.Job.Id, $"Claimed by worker {WorkerName}.");
                 return claimed.Job.Id;
             }
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            wait.CancelAfter(PollInterval);
-            try
-            {
-                await control.Created.WaitToReadAsync(wait.Token);
-                while (control.Created.TryRead(out _))
-                {
-                }
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                // Poll again: another process may have created jobs.
-            }
+            // A write to the jobs by any server wakes this at once (LISTEN/NOTIFY on PostgreSQL); the
+            // poll bounds the wait when a notification is lost.
+            await Task.WhenAny(changed, Task.Delay(PollInterval, Clock, cancellationToken));
+            cancellationToken.ThrowIfCancellationRequested();
         }
     }
 
@@ -104,7 +97,6 @@ public sealed class ImsWorker(
                 if (requeued is not null)
                 {
                     logs.Append(document.Job.Id, $"Worker {document.Worker} stopped before it started the job; the job waits for another worker.");
-                    control.NotifyCreated(document.Job.Id);
                 }
             }
             else

@@ -65,8 +65,9 @@ public interface IRecordStore
     Task WriteAsync(IReadOnlyList<RecordWrite> writes, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Completes at the next write this store commits to the collection. Writers in other processes
-    /// sharing the database do not complete it, so wait on it with a bound and read again.
+    /// Completes at the next write committed to the collection: by this store, and on a store shared
+    /// between machines by any server. A notification can be lost (a dropped connection), so wait on
+    /// it with a bound and read again.
     /// </summary>
     Task NextChangeAsync(string collection);
 }

@@ -45,8 +45,16 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
     /// <summary>Rows a scan reads at a time: a page of the API (at most 1,000 with the default page size) in one or a few reads.</summary>
     private const int ScanBatch = 250;
 
+    /// <summary>The notification channel every commit names its collections on, so that every server's waiters wake.</summary>
+    private const string ChangeChannel = "cray_records";
+
     private readonly NpgsqlDataSource dataSource;
     private readonly RecordChanges changes = new();
+    private readonly CancellationTokenSource listening = new();
+
+    /// <summary>Names this store in its notifications: it signals its own writes at once, so its listener skips their echo.</summary>
+    private readonly string instance = Guid.NewGuid().ToString("N");
+    private Task listener = Task.CompletedTask;
 
     private PostgresRecordStore(NpgsqlDataSource dataSource) => this.dataSource = dataSource;
 
@@ -57,6 +65,7 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
         try
         {
             await store.MigrateAsync(cancellationToken);
+            store.listener = store.ListenAsync(store.listening.Token);
             return store;
         }
         catch
@@ -70,9 +79,79 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
 
     public bool IsSharedBetweenMachines => true;
 
-    public ValueTask DisposeAsync() => dataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await listening.CancelAsync();
+        await listener;
+        listening.Dispose();
+        await dataSource.DisposeAsync();
+    }
 
+    /// <summary>Completes at the next write to the collection committed by any server on the database (LISTEN/NOTIFY).</summary>
     public Task NextChangeAsync(string collection) => changes.Next(collection);
+
+    /// <summary>
+    /// Holds one connection that LISTENs on the change channel and wakes this process's waiters for
+    /// every collection another server (or this one) commits to; reconnects after a lost connection,
+    /// waking every waiter once, since changes made meanwhile were not heard.
+    /// </summary>
+    private async Task ListenAsync(CancellationToken stopping)
+    {
+        var reconnecting = false;
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(stopping);
+                connection.Notification += (_, notification) =>
+                {
+                    var separator = notification.Payload.IndexOf(':', StringComparison.Ordinal);
+                    if (separator > 0 && notification.Payload[..separator] != instance)
+                    {
+                        changes.Signal([notification.Payload[(separator + 1)..]]);
+                    }
+                };
+                await using (var listen = new NpgsqlCommand($"LISTEN {ChangeChannel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stopping);
+                }
+                if (reconnecting)
+                {
+                    changes.SignalAll();
+                }
+                reconnecting = true;
+                while (true)
+                {
+                    await connection.WaitAsync(stopping);
+                }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception) when (exception is NpgsqlException or System.Net.Sockets.SocketException or IOException or TimeoutException)
+            {
+                // The database went away for a moment: waiters still wake at their own bound; listen again shortly.
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), stopping);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Tells every server's listener, at this transaction's commit, which collections it wrote.</summary>
+    private async Task NotifyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, IEnumerable<string> collections, CancellationToken cancellationToken)
+    {
+        await using var notify = new NpgsqlCommand($"SELECT pg_notify('{ChangeChannel}', $2 || ':' || collection) FROM unnest($1::text[]) AS collection", connection, transaction);
+        notify.Parameters.Add(new NpgsqlParameter { Value = collections.Distinct(StringComparer.Ordinal).ToArray() });
+        notify.Parameters.Add(new NpgsqlParameter { Value = instance });
+        await notify.ExecuteNonQueryAsync(cancellationToken);
+    }
 
     public async Task<int> SchemaVersionAsync(CancellationToken cancellationToken = default)
     {
@@ -149,6 +228,7 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
             return null;
         }
         await WriteBackAsync(connection, transaction, collection, id, changed, cancellationToken);
+        await NotifyAsync(connection, transaction, [collection], cancellationToken);
         await transaction.CommitAsync(CancellationToken.None);
         changes.Signal([collection]);
         return changed;
@@ -182,6 +262,7 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
             if (change(RecordDocuments.Deserialize<T>(body)) is { } claimed)
             {
                 await WriteBackAsync(connection, transaction, collection, id, claimed, cancellationToken);
+                await NotifyAsync(connection, transaction, [collection], cancellationToken);
                 await transaction.CommitAsync(CancellationToken.None);
                 changes.Signal([collection]);
                 return claimed;
@@ -258,6 +339,7 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
                 throw new RecordConflictException(write.Collection, write.Id);
             }
         }
+        await NotifyAsync(connection, transaction, writes.Select(write => write.Collection), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         changes.Signal(writes.Select(write => write.Collection));
     }
