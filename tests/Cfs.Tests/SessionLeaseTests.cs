@@ -42,6 +42,21 @@ public sealed class SessionLeaseTests : IDisposable
             Runner = lease,
         }));
 
+    /// <summary>An IMS job as a runner starts one for an image session (no worker runs here, so it stays creating).</summary>
+    private async Task<string> CreateImsJobAsync()
+    {
+        var (_, image) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/images", """{"name":"source"}""");
+        var imageId = (string)image!["id"]!;
+        var manifest = await server.UploadImageFilesAsync(imageId);
+        Assert.Equal(200, (await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/images/{imageId}", $$$"""{"link":{"type":"s3","path":"{{{manifest}}}"}}""")).Status);
+        var (_, key) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/public-keys",
+            """{"name":"k","public_key":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMEZRIANJyilkCr1XGnalDzZZY+CviXR1C4FYmlxBUzX user@host"}""");
+        var (status, job) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs",
+            $$$"""{"job_type":"customize","artifact_id":"{{{imageId}}}","public_key_id":"{{{key!["id"]}}}","image_root_archive_name":"result"}""");
+        Assert.Equal(201, status);
+        return (string)job!["id"]!;
+    }
+
     private async Task<JsonNode> SessionAsync(string name) => (await server.SendAsync(HttpMethod.Get, $"/apis/cfs/v3/sessions/{name}")).Body!;
 
     [Fact]
@@ -52,6 +67,9 @@ public sealed class SessionLeaseTests : IDisposable
         await CreateSessionAsync("live-runner");
         await HoldAsync("dead-runner", new WorkLease("gone-host", clock.GetUtcNow().AddSeconds(-1)));
         await HoldAsync("live-runner", new WorkLease("other-host", clock.GetUtcNow().AddMinutes(3)));
+        // The IMS job the dead runner had started waits for a signal that will never come.
+        var imsJob = await CreateImsJobAsync();
+        await Store.UpdateAsync<SessionRecord>(CfsCollections.Sessions, "dead-runner", session => session with { ImsJobs = [imsJob] });
 
         await clock.AdvanceUntilAsync(async () => (string?)(await SessionAsync("dead-runner"))["status"]!["session"]!["status"] == "complete", TimeSpan.FromMinutes(1));
         var dead = await SessionAsync("dead-runner");
@@ -59,6 +77,9 @@ public sealed class SessionLeaseTests : IDisposable
         Assert.Null(dead["runner"]);
         var log = await File.ReadAllTextAsync(server.Services.GetRequiredService<SessionLogs>().PathOf("dead-runner"));
         Assert.Contains("runner gone-host stopped (its lease expired at", log);
+        Assert.Contains($"Deleted IMS job {imsJob}, which the interrupted session had started.", log);
+        Assert.Equal(404, (await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/jobs/{imsJob}")).Status);
+        Assert.Null(dead["ims_jobs"]);
         Assert.Equal("running", (string?)(await SessionAsync("live-runner"))["status"]!["session"]!["status"]);
 
         // The other runner stops renewing too: once its lease is over, its session ends the same way.

@@ -131,6 +131,7 @@ public static class SessionsApi
         // Which runner holds the session is the servers' business, not the reference's shape.
         shaped.Remove("runner");
         shaped.Remove("debug_hold");
+        shaped.Remove("ims_jobs");
         if (version == CfsApiVersion.V3)
         {
             if (logsUrl is not null)

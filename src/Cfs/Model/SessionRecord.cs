@@ -59,6 +59,11 @@ public sealed record SessionRecord(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public WorkLease? Runner { get; init; }
 
+    /// <summary>Every IMS job the runner started for the session: whoever ends the session after its runner is gone deletes them.</summary>
+    [JsonPropertyName("ims_jobs")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? ImsJobs { get; init; }
+
     /// <summary>While a failed debug_on_failure session holds: until when, and whether it was released through an API server.</summary>
     [JsonPropertyName("debug_hold")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

@@ -97,6 +97,7 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
             await sessions.UpdateAsync(session.Name, current => current with
             {
                 Status = current.Status with { Session = current.Status.Session with { ImsJob = host.JobId } },
+                ImsJobs = [.. current.ImsJobs ?? [], host.JobId],
             }, cancellationToken);
         }
         await Task.WhenAll(workspace.Images.Select(image => WaitUntilServedAsync(session.Name, image, workspace, log, cancellationToken)));

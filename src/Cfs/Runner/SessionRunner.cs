@@ -18,6 +18,7 @@ public sealed class SessionRunner(
     SessionLogs logs,
     CfsRunnerOptions options,
     NodeIdentity nodeIdentity,
+    ImsClient ims,
     TimeProvider clock,
     ILogger<SessionRunner> logger) : SlotWorker(control, options.Slots, options.Leases, clock, logger)
 {
@@ -139,8 +140,29 @@ public sealed class SessionRunner(
             : null, cancellationToken);
         if (completed is not null)
         {
-            logs.Append(name, $"{reason}; it ends as failed (its IMS jobs are ended by the IMS workers). Create a new session to run it again.");
+            logs.Append(name, $"{reason}; it ends as failed. Create a new session to run it again.");
             logger.LogWarning("Session {Session}: {Reason}; completed it as failed", name, reason);
+            await DeleteImsJobsAsync(completed, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The IMS jobs an interrupted session started would wait for its signal until their user-wait
+    /// timeout; deleting them stops their jails on whichever worker runs them and keeps no image.
+    /// </summary>
+    private async Task DeleteImsJobsAsync(SessionRecord session, CancellationToken cancellationToken)
+    {
+        foreach (var jobId in session.ImsJobs ?? [])
+        {
+            try
+            {
+                await ims.DeleteJobAsync(jobId, cancellationToken);
+                logs.Append(session.Name, $"Deleted IMS job {jobId}, which the interrupted session had started.");
+            }
+            catch (Exception exception) when ((exception is HttpRequestException or SessionFailedException or TaskCanceledException) && !cancellationToken.IsCancellationRequested)
+            {
+                logs.Append(session.Name, $"Could not delete IMS job {jobId} ({exception.Message}); it ends at its user-wait timeout, or delete it with cray ims jobs delete {jobId}.");
+            }
         }
     }
 }
