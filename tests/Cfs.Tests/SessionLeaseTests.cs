@@ -71,14 +71,16 @@ public sealed class SessionLeaseTests : IDisposable
         var imsJob = await CreateImsJobAsync();
         await Store.UpdateAsync<SessionRecord>(CfsCollections.Sessions, "dead-runner", session => session with { ImsJobs = [imsJob] });
 
-        await clock.AdvanceUntilAsync(async () => (string?)(await SessionAsync("dead-runner"))["status"]!["session"]!["status"] == "complete", TimeSpan.FromMinutes(1));
+        // The session completes first, then its IMS jobs are deleted, each saying so in its log.
+        var logPath = server.Services.GetRequiredService<SessionLogs>().PathOf("dead-runner");
+        await clock.AdvanceUntilAsync(async () => File.Exists(logPath) && (await File.ReadAllTextAsync(logPath)).Contains($"Deleted IMS job {imsJob}"), TimeSpan.FromMinutes(1));
+        Assert.Equal(404, (await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/jobs/{imsJob}")).Status);
         var dead = await SessionAsync("dead-runner");
         Assert.Equal("false", (string?)dead["status"]!["session"]!["succeeded"]);
         Assert.Null(dead["runner"]);
         var log = await File.ReadAllTextAsync(server.Services.GetRequiredService<SessionLogs>().PathOf("dead-runner"));
         Assert.Contains("runner gone-host stopped (its lease expired at", log);
         Assert.Contains($"Deleted IMS job {imsJob}, which the interrupted session had started.", log);
-        Assert.Equal(404, (await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/jobs/{imsJob}")).Status);
         Assert.Null(dead["ims_jobs"]);
         Assert.Equal("running", (string?)(await SessionAsync("live-runner"))["status"]!["session"]!["status"]);
 
