@@ -82,25 +82,38 @@ start_network() {
     ip address add "$HOST_ADDRESS/24" dev "$BRIDGE"
   fi
   ip link set "$BRIDGE" up
-  local entry name role octet namespace
+  local entry name role octet
   for entry in "${SERVERS[@]}"; do
     read -r name role octet <<<"$entry"
-    namespace=$(namespace_of "$name")
-    ip netns list | grep -qw "^$namespace" && continue
-    ip netns add "$namespace"
-    # ip netns exec puts these over /etc/hosts and /etc/resolv.conf: names for the cluster's
-    # addresses, and no DNS server (the host's is unreachable from here, so lookups, reverse ones
-    # included, would each wait for a timeout instead of failing at once).
-    mkdir -p "/etc/netns/$namespace"
-    cluster_hosts >"/etc/netns/$namespace/hosts"
-    echo "# the cluster's private network has no DNS server; names are in /etc/hosts" >"/etc/netns/$namespace/resolv.conf"
-    ip link add "${CLUSTER_NAME}h$octet" type veth peer name eth0 netns "$namespace"
-    ip link set "${CLUSTER_NAME}h$octet" master "$BRIDGE" up
-    ip -n "$namespace" address add "$CLUSTER_NET.$octet/24" dev eth0
-    ip -n "$namespace" link set lo up
-    ip -n "$namespace" link set eth0 up
-    ip -n "$namespace" route add default via "$HOST_ADDRESS"
+    start_server_network "$name" "$octet"
   done
+}
+
+# One server's namespace, its end of a veth pair on the bridge and its address. A namespace whose
+# file under /run/netns is no longer a namespace (its mount lost) is made again, as a machine's
+# network comes back with it.
+start_server_network() {
+  local name=$1 octet=$2 namespace
+  namespace=$(namespace_of "$name")
+  if [ -e "/run/netns/$namespace" ]; then
+    [ "$(stat -f -c %T "/run/netns/$namespace")" = nsfs ] && return 0
+    log "the network namespace $namespace is gone; making it again"
+    ip netns delete "$namespace" 2>/dev/null || rm -f "/run/netns/$namespace"
+    ip link delete "${CLUSTER_NAME}h$octet" 2>/dev/null || true
+  fi
+  ip netns add "$namespace"
+  # ip netns exec puts these over /etc/hosts and /etc/resolv.conf: names for the cluster's
+  # addresses, and no DNS server (the host's is unreachable from here, so lookups, reverse ones
+  # included, would each wait for a timeout instead of failing at once).
+  mkdir -p "/etc/netns/$namespace"
+  cluster_hosts >"/etc/netns/$namespace/hosts"
+  echo "# the cluster's private network has no DNS server; names are in /etc/hosts" >"/etc/netns/$namespace/resolv.conf"
+  ip link add "${CLUSTER_NAME}h$octet" type veth peer name eth0 netns "$namespace"
+  ip link set "${CLUSTER_NAME}h$octet" master "$BRIDGE" up
+  ip -n "$namespace" address add "$CLUSTER_NET.$octet/24" dev eth0
+  ip -n "$namespace" link set lo up
+  ip -n "$namespace" link set eth0 up
+  ip -n "$namespace" route add default via "$HOST_ADDRESS"
 }
 
 cluster_hosts() {
@@ -184,6 +197,7 @@ run_server() {
   address=$(server_field "$name" address)
   namespace=$(namespace_of "$name")
   is_running "$name" && return 0
+  start_server_network "$name" "${address##*.}"
   mkdir -p "$CLUSTER_DIR/$name"
   arguments=(--data-dir "$CLUSTER_DIR/$name/data" --roles "$role" --worker-name "$name" --lease-duration "$LEASE_DURATION"
     --store "$(store_address)" --store-password-file "$CLUSTER_DIR/postgres-password"
@@ -280,7 +294,16 @@ case "${1:-}" in
       if is_running "$name"; then echo "$name ($role, $CLUSTER_NET.$octet): running"; else echo "$name ($role, $CLUSTER_NET.$octet): stopped"; fi
     done
     ;;
-  kill) [ -n "${2:-}" ] || die "usage: $0 kill NAME"; server_field "$2" role >/dev/null; kill -KILL "$(pid_of "$2")"; rm -f "$CLUSTER_DIR/$2/server.pid" ;;
+  kill)
+    [ -n "${2:-}" ] || die "usage: $0 kill NAME"
+    server_field "$2" role >/dev/null
+    pid=$(pid_of "$2")
+    [ -n "$pid" ] || die "$2 is not running"
+    kill -KILL "$pid"
+    # Gone, or a zombie nobody has reaped yet: either way it runs no more.
+    while [ -e "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; do sleep 0.05; done
+    rm -f "$CLUSTER_DIR/$2/server.pid"
+    ;;
   run) [ -n "${2:-}" ] || die "usage: $0 run NAME"; run_server "$2" ;;
   stop) stop_all ;;
   *) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;

@@ -184,6 +184,30 @@ public sealed class SandboxTests(JobEnvironment environment) : IClassFixture<Job
     }
 
     [Fact]
+    public async Task AJobsNetworkLeavesTheHostsMountsAlone()
+    {
+        // A named network namespace of the host's (ip netns add), as other software on a worker keeps
+        // them: slirp4netns's sandbox, started in the host's mount namespace, used to unmount these.
+        var name = "cray-probe-" + Guid.NewGuid().ToString("n")[..8];
+        await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("ip", ["netns", "add", name]));
+        try
+        {
+            var jobId = (string)(await environment.CreateJobAsync("mounts-kept"))["id"]!;
+            var port = JobEnvironment.SshPort(await environment.WaitAsync(jobId, until: "waiting_on_user"));
+            Assert.True((await environment.SshAsync(port, "true")).Succeeded);
+            Assert.Contains(File.ReadLines("/proc/self/mountinfo"), line => line.Contains($"/run/netns/{name} ", StringComparison.Ordinal));
+            var inside = await ProcessRunner.Instance.RunAsync(new ProcessRequest("ip", ["netns", "exec", name, "true"]));
+            Assert.True(inside.Succeeded, inside.Output);
+            await environment.SshAsync(port, "touch /tmp/failed");
+            Assert.Equal("error", (string?)(await environment.WaitAsync(jobId))["status"]);
+        }
+        finally
+        {
+            await ProcessRunner.Instance.RunAsync(new ProcessRequest("ip", ["netns", "delete", name]));
+        }
+    }
+
+    [Fact]
     public async Task ADeviceNodeThatTheImageBringsCannotBeOpened()
     {
         // An image whose root holds a block device node for the host's disk, as a vendor image could.

@@ -36,8 +36,13 @@ public sealed class IsolatedNetwork : IAsyncDisposable
         {
             created.network = await HeldNamespace.CreateAsync(runner, "net", ["--net"], ownerDirectory, cancellationToken, owner: userNamespace);
             File.Delete(controlSocket);
-            created.translator = runner.RunAsync(new ProcessRequest(Program,
+            // slirp4netns 1.2.0's sandbox makes only / private before it detaches the old root, so
+            // its unmounts reach every shared mount of the namespace it started in: run in the host's,
+            // it took the host's /run/netns/* namespaces away. It starts in a private copy instead
+            // (unshare executes it, so its process and command line stay slirp4netns's).
+            created.translator = runner.RunAsync(new ProcessRequest("unshare",
             [
+                "--mount", "--propagation", "private", "--", Program,
                 "--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox", "--enable-seccomp", "--api-socket", controlSocket,
                 created.network.HolderProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), Device,
             ])

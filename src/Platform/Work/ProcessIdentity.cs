@@ -24,13 +24,20 @@ public sealed record ProcessIdentity(
 
     private static string ReadBootId() => File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim();
 
-    /// <summary>Field 22 of /proc/PID/stat, after the command name (which may hold spaces and parentheses).</summary>
+    /// <summary>
+    /// Field 22 of /proc/PID/stat, after the command name (which may hold spaces and parentheses);
+    /// null for a process that has ended, a zombie its parent has not reaped included.
+    /// </summary>
     private static long? StartTicksOf(int processId)
     {
         try
         {
             var stat = File.ReadAllText($"/proc/{processId}/stat");
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            if (fields[0] is "Z" or "X")
+            {
+                return null;
+            }
             return long.Parse(fields[19], CultureInfo.InvariantCulture);
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
