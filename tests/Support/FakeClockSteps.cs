@@ -12,7 +12,9 @@ public static class FakeClockSteps
         {
             Assert.True(clock.GetUtcNow() < until, "the condition was not met in time");
             clock.Advance(TimeSpan.FromSeconds(1));
-            await Task.Delay(5);
+            // Real time for the work the step wakes (a store write, a claim) before the next step: on a busy
+            // machine a shorter pause lets fake time run past a bound before the work could happen.
+            await Task.Delay(20);
         }
     }
 }
