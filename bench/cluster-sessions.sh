@@ -6,14 +6,11 @@
 #   bench/cluster-sessions.sh      (as root; WORKER_SLOTS, 2 by default, is each worker's slots)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dotnet build Cray.slnx -c Release -nologo -v quiet >/dev/null
 export CLUSTER_DIR=/var/lib/cray-bench-cluster CLUSTER_NET=10.78.0 CLUSTER_NAME=crb RUNNER_SLOTS=8 LEASE_DURATION=10s
-work=$(mktemp -d /var/lib/cray-bench.XXXXXX)
-chmod 755 "$work"
-trap 'scripts/cluster.sh stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+source bench/lib.sh
+bench_cleanup_extra() { scripts/cluster.sh stop >/dev/null 2>&1 || true; }
 eval "$(scripts/cluster.sh start)"
 export CRAY_CONFIG_DIR="$work/config"
-cray() { dotnet src/Cray.Cli/bin/Release/net10.0/cray.dll "$@"; }
 cray init --hostname "$CLUSTER_API_1" --no-auth >/dev/null
 
 base_image=$(scripts/base-image.sh)
@@ -21,14 +18,7 @@ images=()
 for index in 1 2 3 4; do
   images+=("$(cray ims images import --name "bench-$index" --rootfs "$base_image" --format json --quiet | jq -r .id)")
 done
-repo="$work/example-repo"
-mkdir -p "$repo"
-cp examples/ansible-example/site.yml "$repo/"
-git -C "$repo" init -q -b main
-git -C "$repo" add site.yml
-git -C "$repo" -c user.name=b -c user.email=b@example.com commit -q -m example
-printf '{"layers":[{"name":"example","clone_url":"%s","branch":"main","playbook":"site.yml"}]}\n' "$repo" >"$work/configuration.json"
-cray cfs v3 configurations update configurations-example --file "$work/configuration.json" >/dev/null
+store_example_configuration
 
 # Which worker ran each session's IMS job: "worker-1=4 worker-2=4".
 jobs_per_worker() {

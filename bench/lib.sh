@@ -87,3 +87,15 @@ start_bench_server() {
 }
 
 cray() { dotnet "$cli_dll" "$@"; }
+
+# The seed's configuration: the five-task example layer in a git repository at $repo ($work/example-repo).
+store_example_configuration() {
+  repo="$work/example-repo"
+  mkdir -p "$repo"
+  cp examples/ansible-example/site.yml "$repo/"
+  git -C "$repo" init -q -b main
+  git -C "$repo" add site.yml
+  git -C "$repo" -c user.name=b -c user.email=b@example.com commit -q -m example
+  printf '{"layers":[{"name":"example","clone_url":"%s","branch":"main","playbook":"site.yml"}]}\n' "$repo" >"$work/configuration.json"
+  cray cfs v3 configurations update configurations-example --file "$work/configuration.json" >/dev/null
+}

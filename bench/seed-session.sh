@@ -24,14 +24,7 @@ bench_cleanup_extra() {
 start_bench_server
 
 image_id=$(cray ims images import --name bench-base --rootfs "$base_image" --format json --quiet | jq -r .id)
-repo="$work/example-repo"
-mkdir -p "$repo"
-cp examples/ansible-example/site.yml "$repo/"
-git -C "$repo" init -q -b main
-git -C "$repo" add site.yml
-git -C "$repo" -c user.name=b -c user.email=b@example.com commit -q -m example
-printf '{"layers":[{"name":"example","clone_url":"%s","branch":"main","playbook":"site.yml"}]}\n' "$repo" >"$work/configuration.json"
-cray cfs v3 configurations update configurations-example --file "$work/configuration.json" >/dev/null
+store_example_configuration
 
 run_session() {
   local name=$1
