@@ -137,7 +137,11 @@ stop_network() {
 }
 
 start_postgres() {
-  local directory="$CLUSTER_DIR/postgres" binaries run=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
+  local directory="$CLUSTER_DIR/postgres" binaries run=(setpriv --reuid=65534 --regid=65534 --clear-groups --) pid
+  pid=$(cat "$CLUSTER_DIR/postgres.pid" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    return 0
+  fi
   binaries=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
   if [ ! -d "$directory/data" ]; then
     mkdir -p "$directory"
@@ -186,8 +190,8 @@ make_tokens() {
   for name in admin runner-1; do
     [ -s "$CLUSTER_DIR/$name-token.json" ] && continue
     (umask 077; dotnet "$SERVER_DLL" tokens create "$name" --data-dir "$CLUSTER_DIR/api-1" --store "$(store_address)" \
-      --store-password-file "$CLUSTER_DIR/postgres-password" >"$CLUSTER_DIR/$name-token.json" 2>/dev/null) ||
-      die "cray-server tokens create $name failed"
+      --store-password-file "$CLUSTER_DIR/postgres-password" >"$CLUSTER_DIR/$name-token.json" 2>"$CLUSTER_DIR/tokens.log") ||
+      die "cray-server tokens create $name failed: $(cat "$CLUSTER_DIR/tokens.log")"
   done
 }
 
@@ -260,7 +264,10 @@ stop_all() {
   if [ -n "$pid" ]; then
     kill -INT "$pid" 2>/dev/null || true
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
   fi
+  # What a killed server left (a job's sshd, sandboxes) names its directory on its command line.
+  pkill -KILL -f -- "$CLUSTER_DIR/" 2>/dev/null || true
   stop_network
   rm -rf "$CLUSTER_DIR"
 }

@@ -47,7 +47,15 @@ public static class ServerComposition
         }));
         services.AddIms(options.ImsWorker);
         services.AddCfs(options.CfsRunner);
-        services.AddKeyRingInStore(options.KeyRingSecret ?? KeyRingSecret.InDataDirectory(options.DataDirectory));
+        if (options.ReadsSourceCredentials)
+        {
+            services.AddKeyRingInStore(options.KeyRingSecret ?? KeyRingSecret.InDataDirectory(options.DataDirectory));
+        }
+        else
+        {
+            // An IMS worker alone never reads source credentials, so it needs no key-ring secret.
+            services.AddSingleton<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider, Microsoft.AspNetCore.DataProtection.EphemeralDataProtectionProvider>();
+        }
         if (options.HasRole(ServerOptions.CfsRunnerRole))
         {
             services.AddCfsRunner();
@@ -79,7 +87,10 @@ public static class ServerComposition
         // Open the store and the artifact repository now, so a bad data dir fails at start rather than on the first request.
         app.Services.GetRequiredService<IRecordStore>();
         app.Services.GetRequiredService<IArtifactStore>();
-        OpenKeyRing(app, options);
+        if (options.ReadsSourceCredentials)
+        {
+            OpenKeyRing(app, options);
+        }
 
         app.UseProblemResponses();
         if (options.RequireTokens)

@@ -61,6 +61,9 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
     /// <summary>--artifacts: files in the data directory, or an S3 service.</summary>
     public required ArtifactStoreAddress Artifacts { get; init; }
 
+    /// <summary>The API and the CFS runner decrypt source credentials; an IMS worker alone does not.</summary>
+    public bool ReadsSourceCredentials => HasRole(ApiRole) || HasRole(CfsRunnerRole);
+
     /// <summary>--key-ring-secret-file or CRAY_KEY_RING_SECRET; null when the server keeps its own in the data directory.</summary>
     public Cray.Platform.KeyRing.KeyRingSecret? KeyRingSecret { get; init; }
 

@@ -81,6 +81,8 @@ public sealed class SessionLeaseTests : IDisposable
         var log = await File.ReadAllTextAsync(server.Services.GetRequiredService<SessionLogs>().PathOf("dead-runner"));
         Assert.Contains("runner gone-host stopped (its lease expired at", log);
         Assert.Contains($"Deleted IMS job {imsJob}, which the interrupted session had started.", log);
+        // Kept in the record for whoever ends the session, never shown.
+        Assert.Equal([imsJob], (await Store.GetAsync<SessionRecord>(CfsCollections.Sessions, "dead-runner"))!.ImsJobs);
         Assert.Null(dead["ims_jobs"]);
         Assert.Equal("running", (string?)(await SessionAsync("live-runner"))["status"]!["session"]!["status"]);
 

@@ -22,7 +22,8 @@ public sealed class ClusterEnvironment : IAsyncLifetime
         Directory = Path.Combine(CrayEnvironment.TestsDirectory, "cluster-" + suffix);
     }
 
-    public const string LeaseDuration = "6s";
+    /// <summary>Short, so a lost worker is noticed in seconds; long enough that a busy machine's stall of a few seconds loses no lease.</summary>
+    public const string LeaseDuration = "15s";
 
     /// <summary>Only the variables the script reads, so that a caller's CLUSTER_* settings do not leak in.</summary>
     private Dictionary<string, string?> ScriptEnvironment() => new()
@@ -273,7 +274,7 @@ public sealed class ClusterTests(ClusterEnvironment cluster) : IClassFixture<Clu
 
         var killed = await cluster.ScriptAsync("kill", lost);
         Assert.True(killed.Succeeded, killed.Output);
-        await cluster.WaitForJobAsync(1, first, job => (string?)job["status"] == "error", TimeSpan.FromSeconds(40), "the lost worker's job to end");
+        await cluster.WaitForJobAsync(1, first, job => (string?)job["status"] == "error", TimeSpan.FromSeconds(90), "the lost worker's job to end");
         // The other worker writes the reason just after the status.
         await ClusterEnvironment.WaitForAsync(async () => (await cluster.CrayAsync(2, "ims", "jobs", "logs", first)).Output
             .Contains($"worker {lost} stopped while the job was waiting_on_user (its lease expired at") ? new JsonObject() : null,

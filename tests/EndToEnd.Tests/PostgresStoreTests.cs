@@ -69,4 +69,49 @@ public sealed class PostgresStoreTests : IClassFixture<PostgresTestServer>, IAsy
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("cray-server: --key-ring-secret-file: servers sharing a PostgreSQL store need the same key-ring secret", result.Output);
     }
+
+    [Fact]
+    public async Task AnImsWorkerAloneOnASharedStoreNeedsNoKeyRingSecret()
+    {
+        var port = CrayEnvironment.FreePort();
+        var dataDirectory = Path.Combine(Cray.Root, "worker-only");
+        using var stop = new CancellationTokenSource();
+        var server = ProcessRunner.Instance.RunAsync(new ProcessRequest("dotnet",
+            [CrayEnvironment.BuiltAssembly("Cray.Server", "cray-server.dll"), "--listen", $"127.0.0.1:{port}", "--data-dir", dataDirectory,
+                "--roles", "ims-worker", "--worker-name", "worker-only", "--store", await postgres.CreateDatabaseAddressAsync()])
+        {
+            Timeout = TimeSpan.FromMinutes(2),
+            Environment = new Dictionary<string, string?> { ["CRAY_KEY_RING_SECRET"] = null },
+        }, stop.Token);
+        using var http = new HttpClient();
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (!await AnswersAsync(http, $"http://127.0.0.1:{port}/healthz"))
+        {
+            Assert.False(server.IsCompleted, server.IsCompleted ? (await server).Output : "");
+            Assert.True(DateTime.UtcNow < deadline, "the worker did not answer");
+            await Task.Delay(200);
+        }
+        await stop.CancelAsync();
+        try
+        {
+            await server;
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping it was the point.
+        }
+        Assert.False(File.Exists(Path.Combine(dataDirectory, "key-ring.secret")));
+    }
+
+    private static async Task<bool> AnswersAsync(HttpClient http, string url)
+    {
+        try
+        {
+            return (await http.GetAsync(url)).IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
 }

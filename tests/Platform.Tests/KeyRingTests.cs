@@ -66,25 +66,38 @@ public sealed class KeyRingTests(PostgresTestServer postgres) : IClassFixture<Po
         Assert.StartsWith("the key ring in the record store does not open with the key-ring secret from --key-ring-secret-file /etc/other (key key-", problem.Message);
     }
 
-    [Fact]
-    public async Task KeysAnOlderServerKeptAsFilesMoveIntoTheStoreAndStillOpenWhatTheyProtected()
+    /// <summary>What an older server protected with a key ring it kept as files in <paramref name="keys"/>.</summary>
+    private static string ProtectAsAnOlderServer(string keys, string plain)
     {
-        var keys = Path.Combine(directory, "keys");
-        string secret;
-        using (var older = new ServiceCollection().AddDataProtection().SetApplicationName("cray-server").PersistKeysToFileSystem(new DirectoryInfo(keys)).Services.BuildServiceProvider())
-        {
-            secret = older.GetRequiredService<IDataProtectionProvider>().CreateProtector("Cray.Cfs.Sources.Credentials").Protect("credentials");
-        }
-        Assert.Single(Directory.GetFiles(keys, "*.xml"));
+        using var older = new ServiceCollection().AddDataProtection().SetApplicationName("cray-server").PersistKeysToFileSystem(new DirectoryInfo(keys)).Services.BuildServiceProvider();
+        return older.GetRequiredService<IDataProtectionProvider>().CreateProtector("Cray.Cfs.Sources.Credentials").Protect(plain);
+    }
+
+    [Fact]
+    public async Task KeysOlderServersKeptAsFilesMoveIntoTheStoreAndStillOpenWhatTheyProtected()
+    {
+        // Two servers upgraded onto one store, each with a key ring of its own on its disk.
+        var firstKeys = Path.Combine(directory, "first", "keys");
+        var secondKeys = Path.Combine(directory, "second", "keys");
+        var first = ProtectAsAnOlderServer(firstKeys, "first credentials");
+        var second = ProtectAsAnOlderServer(secondKeys, "second credentials");
+
+        var firstKeyFile = Assert.Single(Directory.GetFiles(firstKeys, "*.xml"));
+        var copy = File.ReadAllText(firstKeyFile);
 
         await using var store = await PostgresRecordStore.OpenAsync(connectionString);
         var repository = new RecordStoreXmlRepository(store, KeyRingSecret.FromText(Secret, "test"));
-        Assert.Equal(1, await repository.ImportFromDirectoryAsync(keys, CancellationToken.None));
-        Assert.False(Directory.Exists(keys));
-        Assert.Equal("credentials", (await ServerAsync()).Unprotect(secret));
-        // Only into an empty key ring: a second import finds keys there and moves nothing.
-        Directory.CreateDirectory(keys);
-        Assert.Equal(0, await repository.ImportFromDirectoryAsync(keys, CancellationToken.None));
+        Assert.Equal(1, await repository.ImportFromDirectoryAsync(firstKeys, CancellationToken.None));
+        Assert.Equal(1, await repository.ImportFromDirectoryAsync(secondKeys, CancellationToken.None));
+        Assert.False(Directory.Exists(firstKeys));
+        var protector = await ServerAsync();
+        Assert.Equal("first credentials", protector.Unprotect(first));
+        Assert.Equal("second credentials", protector.Unprotect(second));
+        // A key the store has already is not imported again (its file is still removed).
+        Directory.CreateDirectory(firstKeys);
+        File.WriteAllText(firstKeyFile, copy);
+        Assert.Equal(0, await repository.ImportFromDirectoryAsync(firstKeys, CancellationToken.None));
+        Assert.False(File.Exists(firstKeyFile));
     }
 
     [Fact]

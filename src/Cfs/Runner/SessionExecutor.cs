@@ -74,6 +74,11 @@ public sealed class SessionExecutor(
             stopped = true;
             failure = "The session was stopped (deleted, or cray-server is shutting down).";
         }
+        catch (SessionDeletedException exception)
+        {
+            stopped = true;
+            failure = exception.Message;
+        }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             failure = $"The session ran longer than the session_timeout option allows and was stopped.";
@@ -203,8 +208,10 @@ public sealed class SessionExecutor(
         while (releasedBy is null && clock.GetUtcNow() < deadline)
         {
             await Task.Delay(runnerOptions.PollInterval, clock, cancellationToken);
+            // Deleted while it held: noticed here, before the deletion watch stops the session.
+            var current = await sessions.FindAsync(name, cancellationToken) ?? throw new SessionDeletedException();
             releasedBy = File.Exists(release) ? "the release file"
-                : (await sessions.GetAsync(name, cancellationToken)).DebugHold?.Released == true ? "cray cfs v3 sessions release" : null;
+                : current.DebugHold?.Released == true ? "cray cfs v3 sessions release" : null;
         }
         await sessions.UpdateAsync(name, session => session with { DebugHold = null }, cancellationToken);
         log(releasedBy is not null ? $"debug_on_failure: released ({releasedBy})." : "debug_on_failure: debug_wait_time is over.");

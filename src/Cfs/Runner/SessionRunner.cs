@@ -142,7 +142,8 @@ public sealed class SessionRunner(
         {
             logs.Append(name, $"{reason}; it ends as failed. Create a new session to run it again.");
             logger.LogWarning("Session {Session}: {Reason}; completed it as failed", name, reason);
-            await DeleteImsJobsAsync(completed, cancellationToken);
+            // Not awaited: each deletion may wait minutes for a busy IMS, and this runs in the loop that renews leases.
+            _ = DeleteImsJobsAsync(completed);
         }
     }
 
@@ -150,16 +151,16 @@ public sealed class SessionRunner(
     /// The IMS jobs an interrupted session started would wait for its signal until their user-wait
     /// timeout; deleting them stops their jails on whichever worker runs them and keeps no image.
     /// </summary>
-    private async Task DeleteImsJobsAsync(SessionRecord session, CancellationToken cancellationToken)
+    private async Task DeleteImsJobsAsync(SessionRecord session)
     {
         foreach (var jobId in session.ImsJobs ?? [])
         {
             try
             {
-                await ims.DeleteJobAsync(jobId, cancellationToken);
+                await ims.DeleteJobAsync(jobId, CancellationToken.None);
                 logs.Append(session.Name, $"Deleted IMS job {jobId}, which the interrupted session had started.");
             }
-            catch (Exception exception) when ((exception is HttpRequestException or SessionFailedException or TaskCanceledException) && !cancellationToken.IsCancellationRequested)
+            catch (Exception exception)
             {
                 logs.Append(session.Name, $"Could not delete IMS job {jobId} ({exception.Message}); it ends at its user-wait timeout, or delete it with cray ims jobs delete {jobId}.");
             }

@@ -175,7 +175,11 @@ public sealed class SessionService(IRecordStore store, ConfigurationService conf
         => await store.ListInStageAsync<SessionRecord>(CfsCollections.Sessions, RecordStages.Running, cancellationToken).ToListAsync(cancellationToken);
 
     public async Task<bool> ExistsAsync(string name, CancellationToken cancellationToken)
-        => await store.GetAsync<SessionRecord>(CfsCollections.Sessions, name, cancellationToken) is not null;
+        => await FindAsync(name, cancellationToken) is not null;
+
+    /// <summary>The session, or null once it is gone.</summary>
+    public Task<SessionRecord?> FindAsync(string name, CancellationToken cancellationToken)
+        => store.GetAsync<SessionRecord>(CfsCollections.Sessions, name, cancellationToken);
 
     /// <summary>Applies a change when <paramref name="change"/> returns one; null when it did not (or the session is gone).</summary>
     public Task<SessionRecord?> TryUpdateAsync(string name, Func<SessionRecord, SessionRecord?> change, CancellationToken cancellationToken)

@@ -91,7 +91,7 @@ public sealed class ImsWorker(
                 // Claimed but not started: nothing happened that a retry could repeat, so it goes back to the queue.
                 var requeued = await store.UpdateAsync<JobDocument>(JobService.Collection, document.Job.Id,
                     current => current.Worker == document.Worker && IsExpired(current, now) && current.Job.Status == JobStatuses.Creating
-                        ? current with { Worker = null, LeaseExpires = null }
+                        ? current with { Worker = null, LeaseExpires = null, Job = current.Job with { RemoteBuildNode = "" } }
                         : null,
                     cancellationToken);
                 if (requeued is not null)

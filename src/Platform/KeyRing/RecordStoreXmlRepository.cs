@@ -51,20 +51,29 @@ public sealed class RecordStoreXmlRepository(IRecordStore store, KeyRingSecret s
 
     /// <summary>
     /// Moves the keys an older server kept as plain files in <paramref name="directory"/> into the
-    /// store, sealed, and deletes the files; only when the store has no keys yet. Returns how many.
+    /// store, sealed, and deletes the files. Every server's own keys join the ring (several servers
+    /// upgraded onto one store each bring theirs); a key the store has already is left as it is.
+    /// Returns how many were added.
     /// </summary>
     public async Task<int> ImportFromDirectoryAsync(string directory, CancellationToken cancellationToken)
     {
-        if (!Directory.Exists(directory) || (await store.ListAsync<SealedElement>(Collection, cancellationToken)).Count > 0)
+        if (!Directory.Exists(directory))
         {
             return 0;
         }
+        var stored = (await store.ListAsync<SealedElement>(Collection, cancellationToken)).Select(element => element.Name).ToHashSet(StringComparer.Ordinal);
         var files = Directory.GetFiles(directory, "*.xml");
+        var added = 0;
         foreach (var file in files)
         {
             var name = Path.GetFileNameWithoutExtension(file);
+            if (stored.Contains(name))
+            {
+                continue;
+            }
             var element = XElement.Load(file);
             await store.WriteAsync(RecordWrite.Upsert(Collection, name, new SealedElement(name, Seal(name, element.ToString(SaveOptions.DisableFormatting)))), cancellationToken);
+            added++;
         }
         foreach (var file in files)
         {
@@ -74,7 +83,7 @@ public sealed class RecordStoreXmlRepository(IRecordStore store, KeyRingSecret s
         {
             Directory.Delete(directory);
         }
-        return files.Length;
+        return added;
     }
 
     private string Seal(string name, string text)

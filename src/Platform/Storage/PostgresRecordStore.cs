@@ -51,6 +51,7 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
     private readonly NpgsqlDataSource dataSource;
     private readonly RecordChanges changes = new();
     private readonly CancellationTokenSource listening = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Work.AsyncLock> localLocks = new(StringComparer.Ordinal);
 
     /// <summary>Names this store in its notifications: it signals its own writes at once, so its listener skips their echo.</summary>
     private readonly string instance = Guid.NewGuid().ToString("N");
@@ -129,9 +130,10 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
             {
                 return;
             }
-            catch (Exception exception) when (exception is NpgsqlException or System.Net.Sockets.SocketException or IOException or TimeoutException)
+            catch (Exception)
             {
-                // The database went away for a moment: waiters still wake at their own bound; listen again shortly.
+                // The database went away for a moment (or anything else broke the connection): waiters
+                // still wake at their own bound; listen again shortly rather than never.
                 try
                 {
                     await Task.Delay(TimeSpan.FromSeconds(1), stopping);
@@ -356,11 +358,14 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
         Value = RecordDocuments.StageOf(record),
     };
 
-    public async Task<T> ExclusiveAsync<T>(string name, Func<Task<T>> work, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await WithAdvisoryLockAsync(connection, LockKey(name), work, cancellationToken);
-    }
+    public Task<T> ExclusiveAsync<T>(string name, Func<Task<T>> work, CancellationToken cancellationToken = default)
+        // This process's callers queue in memory first: one pooled connection per name waits on the
+        // database's lock, not one per caller (which could take the whole pool from the work itself).
+        => localLocks.GetOrAdd(name, _ => new Work.AsyncLock()).RunAsync(async () =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            return await WithAdvisoryLockAsync(connection, LockKey(name), work, cancellationToken);
+        }, cancellationToken);
 
     /// <summary>A name's advisory lock key: 64 bits of its hash, apart from the migration lock's small key.</summary>
     private static long LockKey(string name)
