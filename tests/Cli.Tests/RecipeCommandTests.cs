@@ -112,15 +112,8 @@ public sealed class RecipeCommandTests : RecordedCommandTests
     [InlineData("ims deleted recipes describe R1", "GET", "/apis/ims/v3/deleted/recipes/R1")]
     [InlineData("ims deleted recipes delete R1", "DELETE", "/apis/ims/v3/deleted/recipes/R1")]
     [InlineData("ims deleted recipes deleteall", "DELETE", "/apis/ims/v3/deleted/recipes")]
-    public async Task CommandsWithoutABodyUseTheirRoute(string command, string method, string path)
-    {
-        var result = await Cray.RunAsync(command.Split(' '));
-        Assert.Equal(0, result.ExitCode);
-        var request = Assert.Single(Server.Requests);
-        Assert.Equal(method, request.Method);
-        Assert.Equal(path, request.Path);
-        Assert.Null(request.Body);
-    }
+    public Task CommandsWithoutABodyUseTheirRoute(string command, string method, string path)
+        => AssertSendsNoBodyToAsync(command, method, path);
 
     [Fact]
     public async Task DeletedRecipesUpdateSendsTheUndeleteOperation()

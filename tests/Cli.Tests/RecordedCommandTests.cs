@@ -10,6 +10,17 @@ public abstract class RecordedCommandTests : IAsyncLifetime
     public async Task InitializeAsync()
         => Assert.Equal(0, (await Cray.RunAsync("init", "--hostname", $"127.0.0.1:{Server.Port}", "--no-auth")).ExitCode);
 
+    /// <summary>Runs a command that sends no body and checks the one request it made.</summary>
+    protected async Task AssertSendsNoBodyToAsync(string command, string method, string path)
+    {
+        var result = await Cray.RunAsync(command.Split(' '));
+        Assert.Equal(0, result.ExitCode);
+        var request = Assert.Single(Server.Requests);
+        Assert.Equal(method, request.Method);
+        Assert.Equal(path, request.Path);
+        Assert.Null(request.Body);
+    }
+
     public Task DisposeAsync()
     {
         Server.Dispose();
