@@ -195,6 +195,8 @@ make_tokens() {
   done
 }
 
+log_end() { echo "the end of $CLUSTER_DIR/$1/server.log says: $(tail -60 "$CLUSTER_DIR/$1/server.log")"; }
+
 run_server() {
   local name=$1 role address namespace arguments
   role=$(server_field "$name" role)
@@ -226,10 +228,10 @@ run_server() {
       log "$name ($role) is up on $address"
       return 0
     fi
-    is_running "$name" || die "$name exited; the end of $CLUSTER_DIR/$name/server.log says: $(tail -60 "$CLUSTER_DIR/$name/server.log")"
+    is_running "$name" || die "$name exited; $(log_end "$name")"
     sleep 0.2
   done
-  die "$name did not answer within $START_TIMEOUT s; the end of $CLUSTER_DIR/$name/server.log says: $(tail -60 "$CLUSTER_DIR/$name/server.log")"
+  die "$name did not answer within $START_TIMEOUT s; $(log_end "$name")"
 }
 
 print_env() {

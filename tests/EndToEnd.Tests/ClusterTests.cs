@@ -11,7 +11,7 @@ namespace Cray.EndToEnd.Tests;
 /// </summary>
 public sealed class ClusterEnvironment : IAsyncLifetime
 {
-    private readonly Dictionary<string, string> exports = new(StringComparer.Ordinal);
+    private IReadOnlyDictionary<string, string> exports = new Dictionary<string, string>();
     private readonly string suffix = Guid.NewGuid().ToString("n")[..5];
 
     public string Directory { get; }
@@ -62,13 +62,7 @@ public sealed class ClusterEnvironment : IAsyncLifetime
         environment["OSD_PORT_MAX"] = (int.Parse(environment["OSD_PORT_MIN"]!) + 99).ToString();
         var started = await ScriptAsync("start");
         Assert.True(started.Succeeded, started.Output);
-        foreach (var line in started.Output.Split('\n'))
-        {
-            if (line.StartsWith("export ", StringComparison.Ordinal) && line.IndexOf('=') is var equals and > 0)
-            {
-                exports[line["export ".Length..equals]] = line[(equals + 1)..].Trim().Trim('\'', '"');
-            }
-        }
+        exports = ShellExports.Parse(started.Output);
         foreach (var (server, hostname) in new[] { (1, Api1), (2, Api2) })
         {
             Assert.Equal(0, (await CrayEnvironment.CrayWithConfigAsync(ConfigDirectory(server), "init", "--hostname", hostname, "--no-auth")).ExitCode);
@@ -113,10 +107,7 @@ public sealed class ClusterEnvironment : IAsyncLifetime
         var repository = Path.Combine(Directory, "layer-" + name);
         System.IO.Directory.CreateDirectory(repository);
         await File.WriteAllTextAsync(Path.Combine(repository, "site.yml"), playbook);
-        foreach (var arguments in new[] { new[] { "init", "-q", "-b", "main" }, ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "layer"] })
-        {
-            await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("git", ["-C", repository, .. arguments]));
-        }
+        await GitRepositories.CommitAllAsync(repository);
         var file = Path.Combine(Directory, name + ".json");
         await File.WriteAllTextAsync(file, $$$"""{"layers":[{"name":"{{{name}}}","clone_url":"{{{repository}}}","branch":"main","playbook":"site.yml"}]}""");
         var update = await CrayAsync(1, "cfs", "v3", "configurations", "update", name, "--file", file);
@@ -143,24 +134,6 @@ public sealed class ClusterEnvironment : IAsyncLifetime
 
     public Task<JsonNode> WaitForJobAsync(int server, string jobId, Func<JsonNode, bool> condition, TimeSpan limit, string what)
         => WaitForAsync(async () => await JsonAsync(server, "ims", "jobs", "describe", jobId) is var job && condition(job) ? job : null, limit, what);
-
-    /// <summary>Processes whose command line holds <paramref name="text"/>, on the host (every namespace's processes are visible there).</summary>
-    public static IReadOnlyList<string> ProcessesMentioning(string text)
-        => System.IO.Directory.EnumerateDirectories("/proc")
-            .Where(path => int.TryParse(Path.GetFileName(path), out _))
-            .Select(path =>
-            {
-                try
-                {
-                    return File.ReadAllText(Path.Combine(path, "cmdline")).Replace('\0', ' ');
-                }
-                catch (IOException)
-                {
-                    return "";
-                }
-            })
-            .Where(commandLine => commandLine.Contains(text, StringComparison.Ordinal))
-            .ToList();
 }
 
 /// <summary>The issue's cluster scenarios, in one cluster (the tests of a class run one at a time).</summary>
@@ -227,15 +200,15 @@ public sealed class ClusterTests(ClusterEnvironment cluster) : IClassFixture<Clu
         Assert.Equal(0, (await cluster.CrayAsync(1, "cfs", "sessions", "create", "--name", "doomed", "--configuration-name", "long",
             "--target-definition", "image", "--target-group", "Compute", cluster.BaseImageId)).ExitCode);
         await ClusterEnvironment.WaitForAsync(async () => (await cluster.CrayAsync(2, "cfs", "sessions", "logs", "doomed")).Output.Contains("Phase layer 0 (long) started")
-            && ClusterEnvironment.ProcessesMentioning("sleep 300").Count > 0 ? new JsonObject() : null, TimeSpan.FromMinutes(2), "the layer to run");
+            && JobEnvironment.ProcessesFor("sleep 300").Count > 0 ? new JsonObject() : null, TimeSpan.FromMinutes(2), "the layer to run");
         var imsJob = await ImsJobOfAsync("doomed");
 
         Assert.Equal(0, (await cluster.CrayAsync(2, "cfs", "sessions", "delete", "doomed")).ExitCode);
-        await ClusterEnvironment.WaitForAsync(async () => ClusterEnvironment.ProcessesMentioning("sleep 300").Count == 0
-            && ClusterEnvironment.ProcessesMentioning("/sessions/doomed").Count == 0
+        await ClusterEnvironment.WaitForAsync(async () => JobEnvironment.ProcessesFor("sleep 300").Count == 0
+            && JobEnvironment.ProcessesFor("/sessions/doomed").Count == 0
             && (await cluster.CrayAsync(1, "ims", "jobs", "describe", imsJob)).ExitCode != 0 ? new JsonObject() : null,
             TimeSpan.FromSeconds(30), "the session's Ansible and IMS job to stop");
-        Assert.Empty(ClusterEnvironment.ProcessesMentioning(imsJob));
+        Assert.Empty(JobEnvironment.ProcessesFor(imsJob));
     }
 
     [Fact]

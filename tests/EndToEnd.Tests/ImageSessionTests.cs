@@ -72,10 +72,7 @@ public sealed class ImageSessionTests(JobEnvironment environment) : IClassFixtur
                     cp /usr/bin/true /usr/bin/cray-captest &&
                     python3 -c "import os; os.setxattr('/usr/bin/cray-captest', 'security.capability', bytes.fromhex('0100000200200000000000000000000000000000'))"
             """);
-        foreach (var arguments in new[] { new[] { "init", "-q", "-b", "main" }, ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "layer"] })
-        {
-            await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("git", ["-C", repository, .. arguments]));
-        }
+        await GitRepositories.CommitAllAsync(repository);
         var file = Path.Combine(Cray.Root, "sandbox.json");
         await File.WriteAllTextAsync(file, $$$"""{"layers":[{"name":"sandbox","clone_url":"{{{repository}}}","branch":"main","playbook":"sandbox.yml"}]}""");
         Assert.Equal(0, (await Cray.CrayAsync("cfs", "v3", "configurations", "update", "sandboxed", "--file", file)).ExitCode);

@@ -86,17 +86,10 @@ public sealed class NodeSessionTests(NodeEnvironment node) : IClassFixture<NodeE
                     content: "configured by {{{name}}} on {{ inventory_hostname }}\n"
 
             """);
-        await CommitAllAsync(repository);
+        await GitRepositories.CommitAllAsync(repository);
         return repository;
     }
 
-    private static async Task CommitAllAsync(string repository)
-    {
-        foreach (var arguments in new[] { new[] { "init", "-q", "-b", "main" }, ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "commit"] })
-        {
-            await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("git", ["-C", repository, .. arguments]));
-        }
-    }
 
     private async Task StoreConfigurationAsync(string name, string body)
     {
@@ -187,7 +180,7 @@ public sealed class NodeSessionTests(NodeEnvironment node) : IClassFixture<NodeE
 
             """);
         await File.WriteAllTextAsync(Path.Combine(inventory, "legacy.ini"), "[Compute]\nx9 ansible_host=127.0.0.9\n");
-        await CommitAllAsync(inventory);
+        await GitRepositories.CommitAllAsync(inventory);
         await StoreConfigurationAsync("repo-config", $$$"""
             {"layers":[{"name":"site","clone_url":"{{{layer}}}","branch":"main","playbook":"site.yml"}],
              "additional_inventory":{"clone_url":"{{{inventory}}}","branch":"main"}}

@@ -14,6 +14,13 @@ public sealed class PostgresStoreTests : IClassFixture<PostgresTestServer>, IAsy
 
     private CrayEnvironment Cray => cray!;
 
+    /// <summary>A cray-server of its own on loopback at <paramref name="port"/>, with these flags.</summary>
+    private static ProcessRequest Server(string dataDirectory, int port, params string[] flags)
+        => new("dotnet", [CrayEnvironment.BuiltAssembly("Cray.Server", "cray-server.dll"), "--listen", $"127.0.0.1:{port}", "--data-dir", dataDirectory, .. flags])
+        {
+            Timeout = TimeSpan.FromMinutes(2),
+        };
+
     public async Task InitializeAsync()
     {
         cray = new CrayEnvironment { ExtraServerArguments = ["--roles", "api", "--store", await postgres.CreateDatabaseAddressAsync(), "--key-ring-secret-file", postgres.KeyRingSecretFile] };
@@ -46,12 +53,8 @@ public sealed class PostgresStoreTests : IClassFixture<PostgresTestServer>, IAsy
     [Fact]
     public async Task AStoreThatCannotBeReachedStopsTheStartWithItsReason()
     {
-        var result = await ProcessRunner.Instance.RunAsync(new ProcessRequest("dotnet",
-            [CrayEnvironment.BuiltAssembly("Cray.Server", "cray-server.dll"), "--listen", $"127.0.0.1:{CrayEnvironment.FreePort()}", "--data-dir", Cray.Root,
-                "--roles", "api", "--store", "postgresql://cray@localhost/none?host=/nonexistent-socket-directory", "--key-ring-secret-file", postgres.KeyRingSecretFile])
-        {
-            Timeout = TimeSpan.FromMinutes(2),
-        });
+        var result = await ProcessRunner.Instance.RunAsync(Server(Cray.Root, CrayEnvironment.FreePort(),
+            "--roles", "api", "--store", "postgresql://cray@localhost/none?host=/nonexistent-socket-directory", "--key-ring-secret-file", postgres.KeyRingSecretFile));
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("cray-server: cannot open the record store (PostgreSQL database none on /nonexistent-socket-directory as cray)", result.Output);
     }
@@ -59,11 +62,8 @@ public sealed class PostgresStoreTests : IClassFixture<PostgresTestServer>, IAsy
     [Fact]
     public async Task AnAPIServerOnASharedStoreWithoutAKeyRingSecretDoesNotStartAndSaysWhy()
     {
-        var result = await ProcessRunner.Instance.RunAsync(new ProcessRequest("dotnet",
-            [CrayEnvironment.BuiltAssembly("Cray.Server", "cray-server.dll"), "--listen", $"127.0.0.1:{CrayEnvironment.FreePort()}", "--data-dir", Cray.Root,
-                "--roles", "api", "--store", await postgres.CreateDatabaseAddressAsync()])
+        var result = await ProcessRunner.Instance.RunAsync(Server(Cray.Root, CrayEnvironment.FreePort(), "--roles", "api", "--store", await postgres.CreateDatabaseAddressAsync()) with
         {
-            Timeout = TimeSpan.FromMinutes(2),
             Environment = new Dictionary<string, string?> { ["CRAY_KEY_RING_SECRET"] = null },
         });
         Assert.Equal(2, result.ExitCode);
@@ -73,16 +73,14 @@ public sealed class PostgresStoreTests : IClassFixture<PostgresTestServer>, IAsy
     [Fact]
     public async Task AnImsWorkerAloneOnASharedStoreNeedsNoKeyRingSecret()
     {
-        var port = CrayEnvironment.FreePort();
         var dataDirectory = Path.Combine(Cray.Root, "worker-only");
+        var port = CrayEnvironment.FreePort();
         using var stop = new CancellationTokenSource();
-        var server = ProcessRunner.Instance.RunAsync(new ProcessRequest("dotnet",
-            [CrayEnvironment.BuiltAssembly("Cray.Server", "cray-server.dll"), "--listen", $"127.0.0.1:{port}", "--data-dir", dataDirectory,
-                "--roles", "ims-worker", "--worker-name", "worker-only", "--store", await postgres.CreateDatabaseAddressAsync()])
+        var request = Server(dataDirectory, port, "--roles", "ims-worker", "--worker-name", "worker-only", "--store", await postgres.CreateDatabaseAddressAsync()) with
         {
-            Timeout = TimeSpan.FromMinutes(2),
             Environment = new Dictionary<string, string?> { ["CRAY_KEY_RING_SECRET"] = null },
-        }, stop.Token);
+        };
+        var server = ProcessRunner.Instance.RunAsync(request, stop.Token);
         using var http = new HttpClient();
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (!await AnswersAsync(http, $"http://127.0.0.1:{port}/healthz"))

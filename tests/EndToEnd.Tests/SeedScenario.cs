@@ -12,10 +12,7 @@ public static class SeedScenario
         Directory.CreateDirectory(repository);
         File.Copy(Path.Combine(CrayEnvironment.RepositoryRoot, "examples", "ansible-example", "site.yml"), Path.Combine(repository, "site.yml"));
         await File.WriteAllTextAsync(Path.Combine(repository, "fail.yml"), "- hosts: Compute\n  gather_facts: false\n  tasks:\n    - ansible.builtin.command: /bin/false\n");
-        foreach (var arguments in new[] { new[] { "init", "-q", "-b", "main" }, ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "layer"] })
-        {
-            await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("git", ["-C", repository, .. arguments]));
-        }
+        await GitRepositories.CommitAllAsync(repository);
         var file = Path.Combine(cray.Root, name + ".json");
         await File.WriteAllTextAsync(file, $$$"""{"layers":[{"name":"example","clone_url":"{{{repository}}}","branch":"main","playbook":"{{{playbookFile}}}"}]}""");
         var update = await cray.CrayAsync("cfs", "v3", "configurations", "update", name, "--file", file);

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Cray.Processes;
 
 namespace Cray.EndToEnd.Tests;
 
@@ -14,10 +13,7 @@ public sealed class SessionLifecycleTests(JobEnvironment environment) : IClassFi
         var repository = Path.Combine(Cray.Root, "repo-" + name);
         Directory.CreateDirectory(repository);
         await File.WriteAllTextAsync(Path.Combine(repository, "site.yml"), playbook);
-        foreach (var arguments in new[] { new[] { "init", "-q", "-b", "main" }, ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "x"] })
-        {
-            await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("git", ["-C", repository, .. arguments]));
-        }
+        await GitRepositories.CommitAllAsync(repository);
         var file = Path.Combine(Cray.Root, name + ".json");
         await File.WriteAllTextAsync(file, $$$"""{"layers":[{"clone_url":"{{{repository}}}","branch":"main","playbook":"site.yml"}]}""");
         Assert.Equal(0, (await Cray.CrayAsync("cfs", "v3", "configurations", "update", name, "--file", file)).ExitCode);

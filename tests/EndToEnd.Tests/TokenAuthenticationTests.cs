@@ -65,10 +65,7 @@ public sealed class TokenAuthenticationTests(TokenAuthenticationEnvironment envi
         var repository = Path.Combine(Cray.Root, "layer");
         Directory.CreateDirectory(repository);
         File.Copy(Path.Combine(CrayEnvironment.RepositoryRoot, "examples", "ansible-example", "site.yml"), Path.Combine(repository, "site.yml"));
-        foreach (var arguments in new[] { new[] { "init", "-q", "-b", "main" }, ["add", "."], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "layer"] })
-        {
-            await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("git", ["-C", repository, .. arguments]));
-        }
+        await GitRepositories.CommitAllAsync(repository);
         var file = Path.Combine(Cray.Root, "configuration.json");
         await File.WriteAllTextAsync(file, $$$"""{"layers":[{"name":"example","clone_url":"{{{repository}}}","branch":"main","playbook":"site.yml"}]}""");
         Assert.Equal(0, (await Cray.CrayAsync("cfs", "v3", "configurations", "update", "configurations-example", "--file", file)).ExitCode);

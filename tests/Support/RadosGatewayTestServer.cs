@@ -12,7 +12,7 @@ public sealed class RadosGatewayTestServer : IAsyncLifetime
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
 
     private readonly string stateDirectory = Path.Combine("/tmp", "rgw-test-" + Guid.NewGuid().ToString("n")[..12]);
-    private readonly Dictionary<string, string> exports = new(StringComparer.Ordinal);
+    private IReadOnlyDictionary<string, string> exports = new Dictionary<string, string>();
 
     // Chosen up front: a server's flags name the endpoint before the gateway is started.
     private readonly int port = FreeTcpPort.Find();
@@ -44,13 +44,7 @@ public sealed class RadosGatewayTestServer : IAsyncLifetime
         {
             throw new InvalidOperationException($"scripts/rgw.sh start failed ({started.ExitCode}):\n{started.Output}");
         }
-        foreach (var line in started.Output.Split('\n'))
-        {
-            if (line.StartsWith("export ", StringComparison.Ordinal) && line.IndexOf('=') is var equals and > 0)
-            {
-                exports[line["export ".Length..equals]] = line[(equals + 1)..].Trim().Trim('\'', '"');
-            }
-        }
+        exports = ShellExports.Parse(started.Output);
     }
 
     public async Task DisposeAsync()

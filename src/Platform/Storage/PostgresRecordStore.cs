@@ -51,7 +51,7 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
     private readonly NpgsqlDataSource dataSource;
     private readonly RecordChanges changes = new();
     private readonly CancellationTokenSource listening = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Work.AsyncLock> localLocks = new(StringComparer.Ordinal);
+    private readonly Work.NamedLocks localLocks = new();
 
     /// <summary>Names this store in its notifications: it signals its own writes at once, so its listener skips their echo.</summary>
     private readonly string instance = Guid.NewGuid().ToString("N");
@@ -361,7 +361,7 @@ public sealed class PostgresRecordStore : IRecordStore, IAsyncDisposable
     public Task<T> ExclusiveAsync<T>(string name, Func<Task<T>> work, CancellationToken cancellationToken = default)
         // This process's callers queue in memory first: one pooled connection per name waits on the
         // database's lock, not one per caller (which could take the whole pool from the work itself).
-        => localLocks.GetOrAdd(name, _ => new Work.AsyncLock()).RunAsync(async () =>
+        => localLocks.RunAsync(name, async () =>
         {
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
             return await WithAdvisoryLockAsync(connection, LockKey(name), work, cancellationToken);

@@ -32,7 +32,7 @@ public sealed class SqliteRecordStore : IRecordStore
     private readonly RecordChanges changes = new();
 
     /// <summary>Locks by database and name, for every store of this process: SQLite is never shared between machines.</summary>
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Work.AsyncLock> Locks = new(StringComparer.Ordinal);
+    private static readonly Work.NamedLocks Locks = new();
 
     public SqliteRecordStore(string databasePath)
     {
@@ -55,7 +55,7 @@ public sealed class SqliteRecordStore : IRecordStore
     public Task NextChangeAsync(string collection) => changes.Next(collection);
 
     public Task<T> ExclusiveAsync<T>(string name, Func<Task<T>> work, CancellationToken cancellationToken = default)
-        => Locks.GetOrAdd(lockPrefix + name, _ => new Work.AsyncLock()).RunAsync(work, cancellationToken);
+        => Locks.RunAsync(lockPrefix + name, work, cancellationToken);
 
     public int SchemaVersion
     {

@@ -29,3 +29,12 @@ public sealed class AsyncLock
             return true;
         }, cancellationToken);
 }
+
+/// <summary>One <see cref="AsyncLock"/> per name, made on first use.</summary>
+public sealed class NamedLocks
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, AsyncLock> locks = new(StringComparer.Ordinal);
+
+    public Task<T> RunAsync<T>(string name, Func<Task<T>> work, CancellationToken cancellationToken)
+        => locks.GetOrAdd(name, _ => new AsyncLock()).RunAsync(work, cancellationToken);
+}
