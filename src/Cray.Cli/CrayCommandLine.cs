@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Cray.Cli.Artifacts;
+using Cray.Cli.Bootprep;
 using Cray.Cli.Cfs;
 using Cray.Cli.Common;
 using Cray.Cli.Configuration;
@@ -25,6 +26,7 @@ public static class CrayCommandLine
         root.Subcommands.Add(ImsCommands.Build());
         root.Subcommands.Add(ArtifactsCommands.Build());
         root.Subcommands.Add(CfsCommands.Build());
+        root.Subcommands.Add(BootprepCommands.Build());
         var version = root.Options.OfType<VersionOption>().FirstOrDefault();
         if (version is not null)
         {

@@ -11,38 +11,6 @@ public sealed class RecipeBuildJobTests(JobEnvironment environment) : IClassFixt
 {
     private CrayEnvironment Cray => environment.Cray;
 
-    private const string Description = """
-        <?xml version="1.0" encoding="utf-8"?>
-        <image schemaversion="7.4" name="cray-test-{{ distribution }}">
-            <description type="system">
-                <author>cray tests</author>
-                <contact>tests@example.com</contact>
-                <specification>A minimal Debian image root</specification>
-            </description>
-            <preferences>
-                <version>1.0.0</version>
-                <packagemanager>apt</packagemanager>
-                <locale>en_US</locale>
-                <keytable>us</keytable>
-                <timezone>UTC</timezone>
-                <rpm-check-signatures>false</rpm-check-signatures>
-                <type image="tbz"/>
-            </preferences>
-            <users>
-                <user password="" home="/root" name="root" groups="root"/>
-            </users>
-            <repository type="apt-deb" alias="debian" distribution="{{ distribution }}" components="main" repository_gpgcheck="false">
-                <source path="http://deb.debian.org/debian"/>
-            </repository>
-            <packages type="image">
-                <package name="python3-minimal"/>
-            </packages>
-            <packages type="bootstrap">
-                <package name="ca-certificates"/>
-            </packages>
-        </image>
-        """;
-
     /// <summary>
     /// kiwi runs a recipe's config.sh as root in the image root once the packages are in: image
     /// code. This one climbs out of kiwi's chroot (python3 is in the image) and tries the host from
@@ -81,22 +49,6 @@ public sealed class RecipeBuildJobTests(JobEnvironment environment) : IClassFixt
         PYTHON
         """;
 
-    private async Task<string> RecipeArchiveAsync(string name = "debian", string description = Description, string? configScript = null)
-    {
-        var source = Path.Combine(Cray.Root, "recipe-source-" + name, "debian");
-        Directory.CreateDirectory(Path.Combine(source, "root", "etc"));
-        await File.WriteAllTextAsync(Path.Combine(source, "config.xml"), description);
-        if (configScript is not null)
-        {
-            await File.WriteAllTextAsync(Path.Combine(source, "config.sh"), configScript);
-        }
-        // kiwi copies the description's root/ overlay into the image: the templated marker lands in /etc.
-        await File.WriteAllTextAsync(Path.Combine(source, "root", "etc", "cray-site"), "built for {{ site_name }}\n");
-        var archive = Path.Combine(Cray.Root, name + ".tar.gz");
-        await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("tar", ["-c", "-z", "-f", archive, "-C", Path.GetDirectoryName(source)!, "debian"]));
-        return archive;
-    }
-
     private async Task<JsonNode> CrayJsonAsync(params string[] arguments)
     {
         var result = await Cray.CrayAsync([.. arguments, "--format", "json"]);
@@ -104,23 +56,11 @@ public sealed class RecipeBuildJobTests(JobEnvironment environment) : IClassFixt
         return JsonNode.Parse(result.Output)!;
     }
 
-    /// <summary>The documented upload: create the record, put the archive in the ims bucket, link it.</summary>
-    private async Task<string> RegisterRecipeAsync(string archive)
-    {
-        var recipe = await CrayJsonAsync("ims", "recipes", "create", "--name", "debian-test", "--recipe-type", "kiwi-ng", "--linux-distribution", "sles15",
-            "--template-dictionary-key", "distribution,site_name", "--template-dictionary-value", "bookworm,hpc-test");
-        var recipeId = (string)recipe["id"]!;
-        var upload = await Cray.CrayAsync("artifacts", "create", "ims", $"recipes/{recipeId}/recipe.tar.gz", archive);
-        Assert.True(upload.ExitCode == 0, upload.Error);
-        await CrayJsonAsync("ims", "recipes", "update", recipeId, "--link-type", "s3", "--link-path", $"s3://ims/recipes/{recipeId}/recipe.tar.gz");
-        return recipeId;
-    }
-
     [Fact]
     public async Task AFailedBuildWithEnableDebugOpensAShellThenEndsInErrorLeavingNothing()
     {
         // Not a kiwi description kiwi accepts (no <description>, no <preferences>): kiwi-ng fails at once.
-        var recipeId = await RegisterRecipeAsync(await RecipeArchiveAsync("broken", """<?xml version="1.0"?><image schemaversion="7.4" name="broken"/>"""));
+        var recipeId = await KiwiRecipes.RegisterAsync(Cray, await KiwiRecipes.ArchiveAsync(Cray, "broken", """<?xml version="1.0"?><image schemaversion="7.4" name="broken"/>"""));
         var imagesBefore = (await CrayJsonAsync("ims", "images", "list")).AsArray().Count;
         var job = await CrayJsonAsync("ims", "jobs", "create", "--job-type", "create", "--artifact-id", recipeId,
             "--public-key-id", environment.PublicKeyId, "--image-root-archive-name", "never", "--enable-debug", "true");
@@ -147,7 +87,7 @@ public sealed class RecipeBuildJobTests(JobEnvironment environment) : IClassFixt
     [InlineData(true)]
     public async Task DeletingAJobOrCrashingWhileKiwiBuildsStopsKiwiAndLeavesNoMountOrDirectory(bool crash)
     {
-        var recipeId = await RegisterRecipeAsync(await RecipeArchiveAsync(crash ? "crashed-while-building" : "deleted-while-building"));
+        var recipeId = await KiwiRecipes.RegisterAsync(Cray, await KiwiRecipes.ArchiveAsync(Cray, crash ? "crashed-while-building" : "deleted-while-building"));
         var job = await CrayJsonAsync("ims", "jobs", "create", "--job-type", "create", "--artifact-id", recipeId,
             "--public-key-id", environment.PublicKeyId, "--image-root-archive-name", "never-finished");
         var jobId = (string)job["id"]!;
@@ -197,7 +137,7 @@ public sealed class RecipeBuildJobTests(JobEnvironment environment) : IClassFixt
         await File.WriteAllTextAsync(hostSecret, "host secret\n");
         File.SetUnixFileMode(hostSecret, UnixFileMode.UserRead);
         var corePattern = await File.ReadAllTextAsync("/proc/sys/kernel/core_pattern");
-        var recipeId = await RegisterRecipeAsync(await RecipeArchiveAsync(configScript: EscapingConfigScript(hostSecret)));
+        var recipeId = await KiwiRecipes.RegisterAsync(Cray, await KiwiRecipes.ArchiveAsync(Cray, configScript: EscapingConfigScript(hostSecret)));
 
         var job = await CrayJsonAsync("ims", "jobs", "create", "--job-type", "create", "--artifact-id", recipeId,
             "--public-key-id", environment.PublicKeyId, "--image-root-archive-name", "debian-built");

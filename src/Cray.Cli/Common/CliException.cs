@@ -6,4 +6,7 @@ public sealed class CliException(string message, int exitCode = 2, bool showUsag
     public int ExitCode { get; } = exitCode;
 
     public bool ShowUsage { get; } = showUsage;
+
+    /// <summary>The server's answer when the failure is an HTTP error status.</summary>
+    public System.Net.HttpStatusCode? Status { get; init; }
 }

@@ -43,10 +43,13 @@ public static class GlobalOptions
         Format.AcceptOnlyFromAmong(OutputFormats.All);
     }
 
-    public static void AddTo(Command command)
+    public static void AddTo(Command command, bool includeFormat = true)
     {
         command.Options.Add(Configuration);
-        command.Options.Add(Format);
+        if (includeFormat)
+        {
+            command.Options.Add(Format);
+        }
         command.Options.Add(Token);
         command.Options.Add(Quiet);
         command.Options.Add(Verbose);

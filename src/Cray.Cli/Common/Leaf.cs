@@ -8,6 +8,22 @@ namespace Cray.Cli.Common;
 public static class Leaf
 {
     public static Command Create(string name, string description, Func<CliContext, CancellationToken, Task<JsonNode?>> run, params Symbol[] symbols)
+        => Build(name, description, includeFormat: true, async (context, cancellationToken) =>
+        {
+            var format = context.Format;
+            var result = await run(context, cancellationToken);
+            if (!ReferenceEquals(result, NoOutput))
+            {
+                CliHost.Current.Out.Write(OutputFormats.Render(result, format));
+            }
+            return 0;
+        }, symbols);
+
+    /// <summary>A leaf that prints its own output (and has its own <c>--format</c>, if any); <paramref name="run"/> returns the exit code.</summary>
+    public static Command CreateWithOwnOutput(string name, string description, Func<CliContext, CancellationToken, Task<int>> run, params Symbol[] symbols)
+        => Build(name, description, includeFormat: false, run, symbols);
+
+    private static Command Build(string name, string description, bool includeFormat, Func<CliContext, CancellationToken, Task<int>> run, Symbol[] symbols)
     {
         var command = new Command(name, description);
         foreach (var symbol in symbols)
@@ -23,23 +39,22 @@ public static class Leaf
             }
         }
         var requiredOptions = TakeRequiredOptions(command);
-        GlobalOptions.AddTo(command);
+        GlobalOptions.AddTo(command, includeFormat);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var context = new CliContext(parseResult, CliHost.Current.Verbosity);
             try
             {
-                var format = context.Format;
+                if (includeFormat)
+                {
+                    // An invalid format is reported before a missing option, as the reference does.
+                    _ = context.Format;
+                }
                 if (requiredOptions.FirstOrDefault(option => !context.IsGiven(option)) is { } missing)
                 {
                     throw new CliException($"Missing option '{missing.Name}'.", showUsage: true);
                 }
-                var result = await run(context, cancellationToken);
-                if (!ReferenceEquals(result, NoOutput))
-                {
-                    CliHost.Current.Out.Write(OutputFormats.Render(result, format));
-                }
-                return 0;
+                return await run(context, cancellationToken);
             }
             catch (CliException exception)
             {

@@ -94,6 +94,19 @@ public sealed class ApiClient : IDisposable
         }
     }
 
+    /// <summary>A GET whose 404 means "there is none": null then.</summary>
+    public async Task<JsonNode?> GetIfFoundAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await SendAsync(HttpMethod.Get, path, cancellationToken: cancellationToken) ?? new JsonObject();
+        }
+        catch (CliException exception) when (exception.Status == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Sends a prepared request; any status but 2xx becomes the reference's error message.</summary>
     public async Task<HttpResponseMessage> SendRawAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken cancellationToken)
     {
@@ -125,7 +138,7 @@ public sealed class ApiClient : IDisposable
             var message = ErrorMessage(response.StatusCode, response.ReasonPhrase, text);
             response.Dispose();
             // The reference's HTTP error is a click usage error, so its usage block comes first.
-            throw new CliException(message, showUsage: true);
+            throw new CliException(message, showUsage: true) { Status = response.StatusCode };
         }
         return response;
     }

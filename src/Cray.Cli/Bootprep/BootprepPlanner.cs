@@ -1,0 +1,226 @@
+namespace Cray.Cli.Bootprep;
+
+/// <summary>
+/// Checks the file's items against each other and the server, in the reference's order, and
+/// decides what happens to each; every problem is collected, and nothing is created here.
+/// </summary>
+public sealed class BootprepPlanner(YamlDocument document, BootprepInput input, ServerInventory inventory, BootprepSections sections,
+    ExistingPolicy policy, TemplateRenderer renderer, Func<string, ExistingAction> ask)
+{
+    private readonly List<string> problems = [];
+
+    public BootprepPlan Plan()
+    {
+        var configurations = sections.HasFlag(BootprepSections.Configurations) ? PlanConfigurations() : [];
+        var images = sections.HasFlag(BootprepSections.Images) || sections.HasFlag(BootprepSections.SessionTemplates) ? PlanImages() : [];
+        if (!sections.HasFlag(BootprepSections.Images))
+        {
+            images = [];
+        }
+        if (problems.Count > 0)
+        {
+            throw new BootprepInputException(document.Path, problems);
+        }
+        return new BootprepPlan(sections, configurations, images,
+            sections.HasFlag(BootprepSections.SessionTemplates) ? input.SessionTemplates : []);
+    }
+
+    private void Problem(string pointer, string message) => problems.Add($"{document.Place(pointer)}: {message}");
+
+    private List<ConfigurationStep> PlanConfigurations()
+        => [.. input.Configurations.Select(item => new ConfigurationStep(item, inventory.Configurations.Contains(item.Name)
+            ? Decide("configuration", item.Name, item.Pointer, item.IfExists, policy.OverwriteConfigurations, policy.SkipExistingConfigurations, "--overwrite-configs", "--skip-existing-configs")
+            : ExistingAction.Create))];
+
+    private ExistingAction Decide(string kind, string name, string pointer, ExistingAction? ifExists, bool overwriteAll, bool skipAll,
+        string overwriteFlag, string skipFlag)
+    {
+        var action = overwriteAll ? ExistingAction.Overwrite
+            : skipAll ? ExistingAction.Skip
+            : ifExists ?? ask($"The {kind} {name} exists");
+        if (action == ExistingAction.Abort)
+        {
+            Problem(pointer, $"the {kind} {name} exists and {(ifExists == ExistingAction.Abort ? "if_exists is abort" : "nothing says what to do")}: " +
+                $"set if_exists (skip or overwrite) or pass {overwriteFlag} or {skipFlag}");
+        }
+        return action;
+    }
+
+    private List<ImageStep> PlanImages()
+    {
+        var images = input.Images;
+        var byReference = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var index = 0; index < images.Count; index++)
+        {
+            if (images[index].ReferenceName is { } reference && !byReference.TryAdd(reference, index))
+            {
+                Problem(images[index].Pointer + "/ref_name", $"the ref_name '{reference}' is also used by {PlaceText(images[byReference[reference]].Pointer)}");
+            }
+        }
+        var dependencies = new int?[images.Count];
+        for (var index = 0; index < images.Count; index++)
+        {
+            if (images[index].Base is { Kind: BaseKind.ImageReference, ImageReference: { } reference })
+            {
+                if (byReference.TryGetValue(reference, out var dependency))
+                {
+                    dependencies[index] = dependency;
+                }
+                else
+                {
+                    Problem(images[index].Pointer + "/base/image_ref", $"no image in the file has ref_name '{reference}'");
+                }
+            }
+        }
+        var order = Order(dependencies);
+        if (order is null)
+        {
+            return [];
+        }
+
+        // Names render in dependency order, because base.name of an image_ref is the name of the image it names.
+        var names = new string?[images.Count];
+        var baseNames = new string?[images.Count];
+        var baseIds = new string?[images.Count];
+        var producedNames = images.Select(image => image.NameTemplate).ToList();
+        foreach (var index in order)
+        {
+            var image = images[index];
+            (baseIds[index], baseNames[index]) = ResolveBase(image, dependencies[index] is { } dependency ? names[dependency] : null, producedNames);
+            if (baseNames[index] is null)
+            {
+                continue;
+            }
+            names[index] = RenderName(image, baseNames[index]!);
+        }
+        for (var index = 0; index < images.Count; index++)
+        {
+            CheckConfiguration(images[index]);
+        }
+        foreach (var duplicate in Enumerable.Range(0, images.Count).Where(index => names[index] is not null).GroupBy(index => names[index]).Where(group => group.Count() > 1))
+        {
+            Problem(images[duplicate.Last()].Pointer + "/name", $"the image name '{duplicate.Key}' is used by {duplicate.Count()} images of the file (bootprep needs unique image names)");
+        }
+        if (problems.Count > 0)
+        {
+            return [];
+        }
+
+        var steps = new ImageStep?[images.Count];
+        foreach (var index in order)
+        {
+            var image = images[index];
+            var name = names[index]!;
+            var existing = inventory.Images.Where(record => record.Name == name).Select(record => record.Id).ToList();
+            var action = existing.Count == 0 ? ExistingAction.Create
+                : Decide("image", name, image.Pointer, image.IfExists, policy.OverwriteImages, policy.SkipExistingImages, "--overwrite-images", "--skip-existing-images");
+            if (action == ExistingAction.Skip && existing.Count > 1)
+            {
+                Problem(image.Pointer, $"{existing.Count} IMS images are named {name} ({string.Join(", ", existing)}); skip cannot tell which to use: delete the others or overwrite");
+            }
+            steps[index] = new ImageStep(index, image, name, action, image.Base.Kind, baseIds[index], baseNames[index]!, dependencies[index],
+                action == ExistingAction.Overwrite ? existing : [], action == ExistingAction.Skip ? existing.FirstOrDefault() : null);
+        }
+        return [.. order.Select(index => steps[index]!)];
+    }
+
+    private string RenderName(ImageItem image, string baseName)
+    {
+        var (name, problem) = renderer.Render(image.NameTemplate,
+            new Dictionary<string, object?> { ["base"] = new Dictionary<string, object?> { ["name"] = baseName } });
+        if (problem is not null)
+        {
+            Problem(image.Pointer + "/name", problem);
+            return image.NameTemplate;
+        }
+        return name!;
+    }
+
+    private (string? Id, string? Name) ResolveBase(ImageItem image, string? dependencyName, List<string> producedNames)
+    {
+        var pointer = image.Pointer + "/base";
+        switch (image.Base)
+        {
+            case { Kind: BaseKind.ImageReference }:
+                return (null, dependencyName);
+            case { Kind: var kind, Id: { } id }:
+                var byId = (kind == BaseKind.Recipe ? inventory.Recipes : inventory.Images).FirstOrDefault(record => record.Id == id);
+                if (byId is null)
+                {
+                    Problem(pointer, $"IMS has no {(kind == BaseKind.Recipe ? "recipe" : "image")} with id {id}");
+                    return (null, null);
+                }
+                return (byId.Id, byId.Name);
+            case { Kind: var kind, Name: { } name }:
+                if (kind == BaseKind.Image && producedNames.Any(produced => produced == name))
+                {
+                    Problem(pointer, $"the base image '{name}' is made by another image of this file: give that image a ref_name and use base.image_ref here");
+                    return (null, null);
+                }
+                var matches = (kind == BaseKind.Recipe ? inventory.Recipes : inventory.Images).Where(record => record.Name == name).ToList();
+                var what = kind == BaseKind.Recipe ? "recipe" : "image";
+                if (matches.Count == 1)
+                {
+                    return (matches[0].Id, name);
+                }
+                Problem(pointer, matches.Count == 0
+                    ? $"IMS has no {what} named '{name}'"
+                    : $"IMS has {matches.Count} {what}s named '{name}' ({string.Join(", ", matches.Select(match => match.Id))}); give base.ims.id instead of name");
+                return (null, null);
+            default:
+                return (null, null);
+        }
+    }
+
+    private void CheckConfiguration(ImageItem image)
+    {
+        if (image.Configuration is not { } name || inventory.Configurations.Contains(name))
+        {
+            return;
+        }
+        var inFile = input.Configurations.Any(configuration => configuration.Name == name);
+        if (!inFile)
+        {
+            Problem(image.Pointer + "/configuration", $"CFS has no configuration named '{name}' and the file does not make one");
+        }
+        else if (!sections.HasFlag(BootprepSections.Configurations))
+        {
+            Problem(image.Pointer + "/configuration", $"the configuration '{name}' is only in the file, and --limit leaves configurations out");
+        }
+    }
+
+    /// <summary>A dependency order (bases first), or null after reporting each cycle.</summary>
+    private List<int>? Order(int?[] dependencies)
+    {
+        var order = new List<int>();
+        var state = new int[dependencies.Length];
+        var cyclic = false;
+        for (var start = 0; start < dependencies.Length; start++)
+        {
+            var chain = new List<int>();
+            var current = (int?)start;
+            while (current is { } index && state[index] == 0)
+            {
+                state[index] = 1;
+                chain.Add(index);
+                current = dependencies[index];
+            }
+            if (current is { } revisited && state[revisited] == 1)
+            {
+                var cycle = chain.SkipWhile(index => index != revisited).ToList();
+                cyclic = true;
+                Problem(input.Images[revisited].Pointer + "/base/image_ref",
+                    "image_ref makes a cycle: " + string.Join(" -> ", cycle.Append(revisited).Select(index => input.Images[index].ReferenceName ?? PlaceText(input.Images[index].Pointer))));
+            }
+            chain.Reverse();
+            foreach (var index in chain)
+            {
+                state[index] = 2;
+                order.Add(index);
+            }
+        }
+        return cyclic ? null : order;
+    }
+
+    private static string PlaceText(string pointer) => YamlDocument.PathText(pointer);
+}

@@ -1,0 +1,250 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Cray.Cli.Common;
+using Cray.Cli.Output;
+
+namespace Cray.Cli.Bootprep;
+
+/// <summary>How a run behaves beyond the plan.</summary>
+public sealed record BootprepRunOptions(bool ResolveBranches, string? PublicKeyId, bool DeleteImsJobs, bool DebugOnFailure,
+    string? SaveFilesDirectory, TimeSpan StepTimeout, TimeSpan SessionPollInterval);
+
+/// <summary>
+/// Carries out a plan: configurations first, then every image at once along its dependencies (an
+/// image starts as soon as its base is made), each wait bounded; failures are reported per item
+/// and never stop the items that do not depend on them.
+/// </summary>
+public sealed class BootprepRunner(BootprepServer server, BootprepProgress progress, BootprepRunOptions options)
+{
+    private readonly BootprepReport report = new();
+    private readonly HashSet<string> failedConfigurations = new(StringComparer.Ordinal);
+
+    private sealed record ImageOutcome(bool Succeeded, string? FinalImageId);
+
+    public async Task<BootprepReport> RunAsync(BootprepPlan plan, CancellationToken cancellationToken)
+    {
+        foreach (var step in plan.Configurations)
+        {
+            await StoreConfigurationAsync(step, cancellationToken);
+        }
+        var outcomes = new Dictionary<int, Task<ImageOutcome>>();
+        foreach (var step in plan.Images)
+        {
+            var dependency = step.Dependency is { } index ? outcomes[index] : null;
+            outcomes[step.Index] = MakeImageAsync(step, dependency, cancellationToken);
+        }
+        await Task.WhenAll(outcomes.Values);
+        foreach (var template in plan.SessionTemplates)
+        {
+            report.Add(report.SkippedSessionTemplates, new JsonObject
+            {
+                ["name"] = template.Name,
+                ["configuration"] = template.Configuration,
+                ["reason"] = "this system has no boot service (BOS) to store session templates in",
+            });
+        }
+        return report;
+    }
+
+    private async Task StoreConfigurationAsync(ConfigurationStep step, CancellationToken cancellationToken)
+    {
+        var name = step.Item.Name;
+        var label = $"configuration {name}";
+        if (step.Action == ExistingAction.Skip)
+        {
+            report.Add(report.SkippedConfigurations, new JsonObject { ["name"] = name, ["reason"] = "exists" });
+            return;
+        }
+        progress.Update(label, step.Action == ExistingAction.Overwrite ? "overwriting" : "creating");
+        var body = step.Item.RequestBody();
+        await SaveAsync($"cfs-configuration-{name}.json", body, cancellationToken);
+        try
+        {
+            await server.PutConfigurationAsync(name, body, dropBranches: options.ResolveBranches, cancellationToken);
+            report.Add(report.Configurations, new JsonObject { ["name"] = name, ["action"] = step.Action == ExistingAction.Overwrite ? "overwritten" : "created" });
+            progress.Finish(label, step.Action == ExistingAction.Overwrite ? "overwritten" : "created");
+        }
+        catch (CliException exception)
+        {
+            failedConfigurations.Add(name);
+            report.Add(report.Configurations, new JsonObject { ["name"] = name, ["action"] = "failed", ["error"] = exception.Message });
+            report.Fail($"configuration {name}: CFS refused it: {exception.Message}");
+            progress.Finish(label, "failed");
+        }
+    }
+
+    private async Task<ImageOutcome> MakeImageAsync(ImageStep step, Task<ImageOutcome>? dependency, CancellationToken cancellationToken)
+    {
+        var item = step.Item;
+        var label = $"image {step.Name}";
+        if (step.Action == ExistingAction.Skip)
+        {
+            var row = BootprepReport.ImageRow(step.Name, null, step.ExistingId, item.Configuration, item.GroupNames);
+            row["reason"] = "exists";
+            report.Add(report.SkippedImages, row);
+            return new ImageOutcome(true, step.ExistingId);
+        }
+        string? preconfigured = null;
+        try
+        {
+            var baseId = step.BaseId;
+            if (dependency is not null)
+            {
+                progress.Update(label, $"waiting for its base image {step.BaseName}");
+                var baseOutcome = await dependency;
+                if (!baseOutcome.Succeeded)
+                {
+                    return Failed(step, null, $"not made: its base image {step.BaseName} failed");
+                }
+                baseId = baseOutcome.FinalImageId;
+            }
+            if (item.Configuration is { } configuration && failedConfigurations.Contains(configuration))
+            {
+                return Failed(step, null, $"not made: its configuration {configuration} could not be stored");
+            }
+            var finalId = baseId;
+            if (step.BaseKind == BaseKind.Recipe)
+            {
+                var (built, failure) = await BuildFromRecipeAsync(step, label, baseId!, cancellationToken);
+                if (failure is not null)
+                {
+                    return Failed(step, null, failure);
+                }
+                finalId = built;
+                if (item.Configuration is not null)
+                {
+                    preconfigured = built;
+                }
+            }
+            if (item.Configuration is not null)
+            {
+                var (customized, failure) = await CustomizeAsync(step, label, finalId!, cancellationToken);
+                if (failure is not null)
+                {
+                    return Failed(step, preconfigured, failure);
+                }
+                finalId = customized;
+            }
+            foreach (var replaced in step.ReplacedIds)
+            {
+                progress.Update(label, $"deleting the image it replaces ({replaced})");
+                await server.DeleteImageAsync(replaced, cancellationToken);
+            }
+            report.Add(report.Images, BootprepReport.ImageRow(step.Name, preconfigured, finalId, item.Configuration, item.GroupNames));
+            progress.Finish(label, $"done: {finalId}");
+            return new ImageOutcome(true, finalId);
+        }
+        catch (CliException exception)
+        {
+            return Failed(step, preconfigured, exception.Message);
+        }
+    }
+
+    private ImageOutcome Failed(ImageStep step, string? preconfigured, string reason)
+    {
+        var row = BootprepReport.ImageRow(step.Name, preconfigured, null, step.Item.Configuration, step.Item.GroupNames);
+        row["error"] = reason;
+        report.Add(report.Images, row);
+        report.Fail($"image {step.Name}: {reason}");
+        progress.Finish($"image {step.Name}", "failed");
+        return new ImageOutcome(false, null);
+    }
+
+    /// <summary>An IMS create job from the recipe; the built image's id, or why there is none.</summary>
+    private async Task<(string? ImageId, string? Failure)> BuildFromRecipeAsync(ImageStep step, string label, string recipeId, CancellationToken cancellationToken)
+    {
+        var body = new JsonObject
+        {
+            ["job_type"] = "create",
+            ["artifact_id"] = recipeId,
+            ["public_key_id"] = options.PublicKeyId,
+            ["image_root_archive_name"] = step.RecipeImageName,
+        };
+        await SaveAsync($"ims-job-{step.Name}.json", body, cancellationToken);
+        var job = await server.CreateJobAsync(body, cancellationToken);
+        var jobId = (string)job["id"]!;
+        var stopwatch = Stopwatch.StartNew();
+        var status = (string?)job["status"];
+        while (status is not ("success" or "error"))
+        {
+            progress.Update(label, $"IMS job {jobId}: {status}");
+            var left = options.StepTimeout - stopwatch.Elapsed;
+            if (left <= TimeSpan.Zero)
+            {
+                await server.DeleteJobAsync(jobId, cancellationToken);
+                return (null, $"IMS job {jobId} did not end within {BootprepProgress.Duration(options.StepTimeout)} (--timeout); it was deleted");
+            }
+            job = await server.JobAsync(jobId, status, TimeSpan.FromSeconds(Math.Min(30, left.TotalSeconds)), cancellationToken);
+            status = (string?)job["status"];
+        }
+        if (status == "error" || job["resultant_image_id"] is not JsonValue)
+        {
+            // Kept for debugging, as the reference keeps failed create jobs.
+            return (null, $"IMS job {jobId} ended in error; see: cray ims jobs logs {jobId}");
+        }
+        if (options.DeleteImsJobs)
+        {
+            await server.DeleteJobAsync(jobId, cancellationToken);
+        }
+        return ((string)job["resultant_image_id"]!, null);
+    }
+
+    /// <summary>A CFS image session with one group per configuration group name; the result's id, or why there is none.</summary>
+    private async Task<(string? ImageId, string? Failure)> CustomizeAsync(ImageStep step, string label, string imageId, CancellationToken cancellationToken)
+    {
+        var name = $"bootprep-{Guid.NewGuid():n}";
+        var body = new JsonObject
+        {
+            ["name"] = name,
+            ["configuration_name"] = step.Item.Configuration,
+            ["target"] = new JsonObject
+            {
+                ["definition"] = "image",
+                ["groups"] = new JsonArray([.. step.Item.GroupNames.Select(group => (JsonNode)new JsonObject
+                {
+                    ["name"] = group,
+                    ["members"] = new JsonArray(imageId),
+                })]),
+                ["image_map"] = new JsonArray(new JsonObject { ["source_id"] = imageId, ["result_name"] = step.Name }),
+            },
+            ["debug_on_failure"] = options.DebugOnFailure,
+        };
+        await SaveAsync($"cfs-session-{step.Name}.json", body, cancellationToken);
+        await server.CreateSessionAsync(body, cancellationToken);
+        var stopwatch = Stopwatch.StartNew();
+        while (true)
+        {
+            var session = await server.SessionAsync(name, cancellationToken);
+            var state = session["status"]?["session"];
+            var status = (string?)state?["status"] ?? "pending";
+            if (status == "complete")
+            {
+                if ((string?)state?["succeeded"] != "true")
+                {
+                    return (null, $"CFS session {name} failed; see: cray cfs sessions logs {name}");
+                }
+                var result = session["status"]?["artifacts"]?.AsArray().OfType<JsonObject>()
+                    .FirstOrDefault(artifact => (string?)artifact["image_id"] == imageId)?["result_id"];
+                return result is null
+                    ? (null, $"CFS session {name} succeeded but names no result for image {imageId}; see: cray cfs sessions describe {name}")
+                    : ((string)result!, null);
+            }
+            progress.Update(label, $"CFS session {name}: {status}");
+            if (stopwatch.Elapsed >= options.StepTimeout)
+            {
+                await server.DeleteSessionAsync(name, cancellationToken);
+                return (null, $"CFS session {name} did not complete within {BootprepProgress.Duration(options.StepTimeout)} (--timeout); it was deleted");
+            }
+            await Task.Delay(options.SessionPollInterval, cancellationToken);
+        }
+    }
+
+    private async Task SaveAsync(string fileName, JsonObject body, CancellationToken cancellationToken)
+    {
+        if (options.SaveFilesDirectory is { } directory)
+        {
+            Directory.CreateDirectory(directory);
+            await File.WriteAllTextAsync(Path.Combine(directory, fileName), OutputFormats.Render(body, OutputFormats.Json), cancellationToken);
+        }
+    }
+}
