@@ -113,6 +113,10 @@ cray cfs sessions logs example --follow | grep -E " Phase | Waiting for image| F
 echo "==> cray cfs sessions describe example --format json | jq .status.artifacts"
 cray cfs sessions describe example --format json | jq .status.artifacts
 succeeded=$(cray cfs sessions describe example --format json | jq -r .status.session.succeeded)
+
+echo "==> cray bootprep run: a configuration and an image from one input file (examples/bootprep/bootprep.yaml)"
+cray bootprep run examples/bootprep/bootprep.yaml --vars-file examples/bootprep/vars.yaml \
+  --vars example.repository="$example_repo"
 echo
 echo "Base image id: $image_id; session succeeded: $succeeded"
 [ "$succeeded" = "true" ]

@@ -134,10 +134,19 @@ public sealed class BootprepTests(JobEnvironment environment) : IClassFixture<Jo
         await File.WriteAllTextAsync(input, InputFile(repositoryA, repositoryB, "app.yml", "skip", "skip"));
         var keysBefore = (await JsonAsync("ims", "public-keys", "list")).AsArray().Count;
         string[] run = ["bootprep", "run", input, "--vars-file", variables, "--vars", "release=r1", "--public-key-file-path", environment.PrivateKey + ".pub", "--format", "json"];
+        var saved = Path.Combine(Cray.Root, "bootprep-requests");
 
-        var first = await Cray.CrayAsync(run);
+        var first = await Cray.CrayAsync([.. run, "--save-files", saved]);
         Assert.True(first.ExitCode == 0, first.Error + first.Output);
         var report = JsonNode.Parse(first.Output)!;
+        // Not a terminal: a line per phase change on stderr.
+        Assert.Contains("configuration bootprep-a: created", first.Error);
+        Assert.Contains("image compute-debian-test: IMS job ", first.Error);
+        Assert.Contains("image application-r1: waiting for its base image compute-debian-test", first.Error);
+        var sessionRequest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(saved, "cfs-session-compute-debian-test.json")))!;
+        Assert.Equal(["Compute", "Application"], sessionRequest["target"]!["groups"]!.AsArray().Select(group => (string?)group!["name"]));
+        Assert.Equal("compute-debian-test", (string?)sessionRequest["target"]!["image_map"]![0]!["result_name"]);
+        Assert.Equal("compute-debian-test-pre-configuration", (string?)JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(saved, "ims-job-compute-debian-test.json")))!["image_root_archive_name"]);
         Assert.Equal(["bootprep-a", "bootprep-b"], report["configurations"]!.AsArray().Select(row => (string?)row!["name"]));
         var compute = Row(report, "images", "compute-debian-test");
         var application = Row(report, "images", "application-r1");
@@ -221,5 +230,19 @@ public sealed class BootprepTests(JobEnvironment environment) : IClassFixture<Jo
         Assert.Equal(2, (await Cray.CrayAsync("cfs", "v3", "configurations", "describe", "dry-7")).ExitCode);
         Assert.Equal(imagesBefore, (await JsonAsync("ims", "images", "list")).AsArray().Count);
         Assert.Equal(sessionsBefore, (await SeedScenario.ListAsync(Cray, "cfs", "sessions", "list")).Count);
+    }
+
+    [Fact]
+    public async Task TheGeneratedExampleNamesTheServersImageAndIsValid()
+    {
+        var directory = Path.Combine(Cray.Root, "bootprep-example");
+        Directory.CreateDirectory(directory);
+        var generated = await Cray.CrayAsync("bootprep", "generate-example", "--output-dir", directory);
+        Assert.True(generated.ExitCode == 0, generated.Error);
+        var example = Path.Combine(directory, "bootprep-example.yaml");
+        Assert.Contains("      name: base\n", await File.ReadAllTextAsync(example));
+        var valid = await Cray.CrayAsync("bootprep", "validate", example, "--vars", "site.version=1", "--vars", "site.repository=/srv/site");
+        Assert.True(valid.ExitCode == 0, valid.Error);
+        Assert.Equal(1, (await Cray.CrayAsync("bootprep", "generate-example", "--output-dir", directory)).ExitCode);
     }
 }

@@ -245,25 +245,9 @@ public static class BootprepCommands
             {
                 table.AddRow(Markup.Escape(row.Name), Markup.Escape(row.Value), Markup.Escape(row.Source));
             }
-            CliHost.Current.Out.Write(PlainText(table));
+            PlainConsole.Create(CliHost.Current.Out).Write(table);
             return Task.FromResult(0);
         }, variables.Assignments, variables.File, format);
-    }
-
-    /// <summary>A renderable as plain characters, however wide, for stdout.</summary>
-    internal static string PlainText(Spectre.Console.Rendering.IRenderable renderable)
-    {
-        var writer = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(writer),
-        });
-        console.Profile.Width = 400;
-        console.Write(renderable);
-        return writer.ToString();
     }
 
     private static Command ViewSchema()

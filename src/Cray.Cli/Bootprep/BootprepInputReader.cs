@@ -126,7 +126,8 @@ public sealed partial class BootprepInputReader(YamlDocument document, TemplateR
         string? url = null, branch, commit;
         if (layer["git"] is JsonObject git)
         {
-            url = (string?)git["url"];
+            // Rendered here though the reference does not: a site's VCS address differs between systems.
+            url = Rendered(git, "url", pointer + "/git");
             branch = Rendered(git, "branch", pointer + "/git");
             commit = (string?)git["commit"];
             CheckReference(pointer + "/git", commit, branch);

@@ -104,15 +104,19 @@ public sealed class BootprepProgress
 
     private Table Table()
     {
+        // One line per item at any width: a long phase is cut short on screen (the log form keeps it whole).
         var table = new Table().Border(TableBorder.Simple)
-            .AddColumn("Item").AddColumn("Phase").AddColumn(new TableColumn("Time").RightAligned());
+            .AddColumn(new TableColumn("Item").NoWrap()).AddColumn(new TableColumn("Phase").NoWrap()).AddColumn(new TableColumn("Time").RightAligned().NoWrap());
         table.Caption = new TableTitle($"cray bootprep run: {Duration(total.Elapsed)}");
         lock (gate)
         {
             foreach (var item in order)
             {
                 var (phase, elapsed, finished) = items[item];
-                table.AddRow(Markup.Escape(item), finished ? Markup.Escape(phase) : $"[bold]{Markup.Escape(phase)}[/]", Duration(elapsed.Elapsed));
+                table.AddRow(
+                    new Markup(Markup.Escape(item)) { Overflow = Overflow.Ellipsis },
+                    new Markup(finished ? Markup.Escape(phase) : $"[bold]{Markup.Escape(phase)}[/]") { Overflow = Overflow.Ellipsis },
+                    new Markup(Duration(elapsed.Elapsed)));
             }
         }
         return table;

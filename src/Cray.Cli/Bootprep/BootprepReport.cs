@@ -85,14 +85,7 @@ public sealed class BootprepReport
     private string RenderPretty()
     {
         var writer = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(writer),
-        });
-        console.Profile.Width = 400;
+        var console = PlainConsole.Create(writer);
         var report = ToJson();
         var titles = new (string Key, string Title)[]
         {
@@ -111,7 +104,8 @@ public sealed class BootprepReport
                 continue;
             }
             var columns = rows.SelectMany(row => row.Select(pair => pair.Key)).Distinct().ToList();
-            var table = new Table().Border(TableBorder.Ascii).Title(title);
+            console.WriteLine(title + ":");
+            var table = new Table().Border(TableBorder.Ascii);
             foreach (var column in columns)
             {
                 table.AddColumn(column);

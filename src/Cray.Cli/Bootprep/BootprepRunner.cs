@@ -131,7 +131,7 @@ public sealed class BootprepRunner(BootprepServer server, BootprepProgress progr
                 await server.DeleteImageAsync(replaced, cancellationToken);
             }
             report.Add(report.Images, BootprepReport.ImageRow(step.Name, preconfigured, finalId, item.Configuration, item.GroupNames));
-            progress.Finish(label, $"done: {finalId}");
+            progress.Finish(label, "done");
             return new ImageOutcome(true, finalId);
         }
         catch (CliException exception)
@@ -192,7 +192,7 @@ public sealed class BootprepRunner(BootprepServer server, BootprepProgress progr
     /// <summary>A CFS image session with one group per configuration group name; the result's id, or why there is none.</summary>
     private async Task<(string? ImageId, string? Failure)> CustomizeAsync(ImageStep step, string label, string imageId, CancellationToken cancellationToken)
     {
-        var name = $"bootprep-{Guid.NewGuid():n}";
+        var name = $"bootprep-{Guid.NewGuid():n}"[..21];
         var body = new JsonObject
         {
             ["name"] = name,
@@ -244,7 +244,9 @@ public sealed class BootprepRunner(BootprepServer server, BootprepProgress progr
         if (options.SaveFilesDirectory is { } directory)
         {
             Directory.CreateDirectory(directory);
-            await File.WriteAllTextAsync(Path.Combine(directory, fileName), OutputFormats.Render(body, OutputFormats.Json), cancellationToken);
+            // Item names are the file's text: only safe characters reach the path.
+            var safeName = string.Concat(fileName.Select(character => char.IsAsciiLetterOrDigit(character) || character is '.' or '-' or '_' ? character : '_'));
+            await File.WriteAllTextAsync(Path.Combine(directory, safeName), OutputFormats.Render(body, OutputFormats.Json), cancellationToken);
         }
     }
 }
