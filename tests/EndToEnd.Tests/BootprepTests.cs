@@ -165,6 +165,9 @@ public sealed class BootprepTests(JobEnvironment environment) : IClassFixture<Jo
         Assert.Equal("Compute,cfs_image", (await FileInImageAsync((string)customizedBase["final_image_id"]!, "etc/bootprep-layer-a")).Trim());
         Assert.Equal("compute-template", (string?)report["skipped_session_templates"]![0]!["name"]);
         Assert.Equal(keysBefore, (await JsonAsync("ims", "public-keys", "list")).AsArray().Count);
+        // The create job is kept: it is the image's history (--delete-ims-jobs removes it).
+        Assert.Contains((await JsonAsync("ims", "jobs", "list")).AsArray(),
+            job => (string?)job!["job_type"] == "create" && (string?)job["resultant_image_id"] == (string?)compute["preconfigured_image_id"]);
         Assert.Equal(40, ((string?)(await JsonAsync("cfs", "v3", "configurations", "describe", "bootprep-a"))["layers"]![0]!["commit"])?.Length);
 
         // Second run: every image exists and says skip; the configurations are stored again (if_exists: overwrite).
@@ -230,6 +233,32 @@ public sealed class BootprepTests(JobEnvironment environment) : IClassFixture<Jo
         Assert.Equal(2, (await Cray.CrayAsync("cfs", "v3", "configurations", "describe", "dry-7")).ExitCode);
         Assert.Equal(imagesBefore, (await JsonAsync("ims", "images", "list")).AsArray().Count);
         Assert.Equal(sessionsBefore, (await SeedScenario.ListAsync(Cray, "cfs", "sessions", "list")).Count);
+    }
+
+    [Fact]
+    public async Task ASessionThatRunsOverTheTimeoutIsDeletedAndTheImageReportedFailed()
+    {
+        var repository = await RepositoryAsync("slow", ("site.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.raw: sleep 60\n"));
+        var input = Path.Combine(Cray.Root, "bootprep-slow.yaml");
+        await File.WriteAllTextAsync(input, $$$"""
+            configurations:
+            - name: slow
+              layers:
+              - playbook: site.yml
+                git: {url: {{{repository}}}, branch: main}
+            images:
+            - name: slow-image
+              base: {ims: {name: base, type: image}}
+              configuration: slow
+              configuration_group_names: [Compute]
+            """);
+        var result = await Cray.CrayAsync("bootprep", "run", input, "--timeout", "1s", "--format", "json");
+        Assert.Equal(1, result.ExitCode);
+        var error = (string)JsonNode.Parse(result.Output)!["images"]![0]!["error"]!;
+        Assert.Contains("did not complete within 1s (--timeout); it was deleted", error);
+        var session = error.Split(' ').First(word => word.StartsWith("bootprep-", StringComparison.Ordinal));
+        Assert.Equal(2, (await Cray.CrayAsync("cfs", "sessions", "describe", session)).ExitCode);
+        Assert.DoesNotContain(await SeedScenario.ListAsync(Cray, "ims", "images", "list"), image => (string?)image!["name"] == "slow-image");
     }
 
     [Fact]

@@ -102,7 +102,21 @@ public static class BootprepCommands
             var keyId = needsKey ? context.Value(publicKeyId) ?? await PublicKeyIdAsync(context, server, keyText!, token) : null;
             var options = new BootprepRunOptions(!context.Value(noResolveBranches), keyId, context.Value(deleteJobs), context.Value(debugOnFailure),
                 context.Value(saveFiles), stepTimeout, TimeSpan.FromSeconds(2));
-            var report = await BootprepProgress.RunAsync(context, progress => new BootprepRunner(server, progress, options).RunAsync(plan, token));
+            BootprepRunner? runner = null;
+            BootprepReport report;
+            try
+            {
+                report = await BootprepProgress.RunAsync(context, progress => (runner = new BootprepRunner(server, progress, options)).RunAsync(plan, token));
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested && runner is not null)
+            {
+                // The server goes on with what was started; say what that is and how to stop it.
+                foreach (var work in runner.Running)
+                {
+                    CliHost.Current.Error.WriteLine($"Still running: {work}");
+                }
+                throw;
+            }
             CliHost.Current.Out.Write(report.Render(context.Value(format)!));
             foreach (var failure in report.Failures)
             {

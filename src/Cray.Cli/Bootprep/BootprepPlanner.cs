@@ -12,11 +12,7 @@ public sealed class BootprepPlanner(YamlDocument document, BootprepInput input, 
     public BootprepPlan Plan()
     {
         var configurations = sections.HasFlag(BootprepSections.Configurations) ? PlanConfigurations() : [];
-        var images = sections.HasFlag(BootprepSections.Images) || sections.HasFlag(BootprepSections.SessionTemplates) ? PlanImages() : [];
-        if (!sections.HasFlag(BootprepSections.Images))
-        {
-            images = [];
-        }
+        var images = sections.HasFlag(BootprepSections.Images) ? PlanImages() : [];
         if (problems.Count > 0)
         {
             throw new BootprepInputException(document.Path, problems);

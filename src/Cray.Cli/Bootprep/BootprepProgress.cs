@@ -13,6 +13,7 @@ public sealed class BootprepProgress
     private readonly CliContext context;
     private readonly Stopwatch total = Stopwatch.StartNew();
     private readonly Lock gate = new();
+    private readonly Lock drawing = new();
     private readonly List<string> order = [];
     private readonly Dictionary<string, (string Phase, Stopwatch Elapsed, bool Finished)> items = new(StringComparer.Ordinal);
     private LiveDisplayContext? live;
@@ -95,10 +96,14 @@ public sealed class BootprepProgress
 
     private void Redraw()
     {
-        if (live is { } display)
+        // The ticker and the items' tasks redraw from different threads.
+        lock (drawing)
         {
-            display.UpdateTarget(Table());
-            display.Refresh();
+            if (live is { } display)
+            {
+                display.UpdateTarget(Table());
+                display.Refresh();
+            }
         }
     }
 

@@ -17,6 +17,10 @@ public sealed record BootprepRunOptions(bool ResolveBranches, string? PublicKeyI
 public sealed class BootprepRunner(BootprepServer server, BootprepProgress progress, BootprepRunOptions options)
 {
     private readonly BootprepReport report = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> running = new(StringComparer.Ordinal);
+
+    /// <summary>What runs on the server for this run now, with the command that stops it: what an interrupted run leaves.</summary>
+    public IReadOnlyList<string> Running => [.. running.Values.Order(StringComparer.Ordinal)];
     private readonly HashSet<string> failedConfigurations = new(StringComparer.Ordinal);
 
     private sealed record ImageOutcome(bool Succeeded, string? FinalImageId);
@@ -163,6 +167,22 @@ public sealed class BootprepRunner(BootprepServer server, BootprepProgress progr
         await SaveAsync($"ims-job-{step.Name}.json", body, cancellationToken);
         var job = await server.CreateJobAsync(body, cancellationToken);
         var jobId = (string)job["id"]!;
+        running[jobId] = $"IMS job {jobId} of image {step.Name} (stop it: cray ims jobs delete {jobId})";
+        try
+        {
+            return await WaitForJobAsync(step, label, job, jobId, cancellationToken);
+        }
+        finally
+        {
+            if (!cancellationToken.IsCancellationRequested)
+            {
+                running.TryRemove(jobId, out _);
+            }
+        }
+    }
+
+    private async Task<(string? ImageId, string? Failure)> WaitForJobAsync(ImageStep step, string label, JsonObject job, string jobId, CancellationToken cancellationToken)
+    {
         var stopwatch = Stopwatch.StartNew();
         var status = (string?)job["status"];
         while (status is not ("success" or "error"))
@@ -211,6 +231,22 @@ public sealed class BootprepRunner(BootprepServer server, BootprepProgress progr
         };
         await SaveAsync($"cfs-session-{step.Name}.json", body, cancellationToken);
         await server.CreateSessionAsync(body, cancellationToken);
+        running[name] = $"CFS session {name} of image {step.Name} (stop it: cray cfs sessions delete {name})";
+        try
+        {
+            return await WaitForSessionAsync(step, label, name, imageId, cancellationToken);
+        }
+        finally
+        {
+            if (!cancellationToken.IsCancellationRequested)
+            {
+                running.TryRemove(name, out _);
+            }
+        }
+    }
+
+    private async Task<(string? ImageId, string? Failure)> WaitForSessionAsync(ImageStep step, string label, string name, string imageId, CancellationToken cancellationToken)
+    {
         var stopwatch = Stopwatch.StartNew();
         while (true)
         {
