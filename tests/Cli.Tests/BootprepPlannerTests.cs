@@ -101,6 +101,15 @@ public sealed class BootprepPlannerTests
     }
 
     [Fact]
+    public void SessionTemplatesMustNameAnImageAndAConfigurationThatExist()
+    {
+        var problems = Problems("session_templates:\n- name: t\n  image: {image_ref: nowhere}\n  configuration: absent\n  bos_parameters: {boot_sets: {compute: {}}}\n");
+        Assert.Contains("session_templates[0].image.image_ref (line 3): no image in the file has ref_name 'nowhere'", problems);
+        Assert.Contains("session_templates[0].configuration (line 4): CFS has no configuration named 'absent'", problems);
+        Assert.Single(Plan("session_templates:\n- name: t\n  image: {ims: {name: base}}\n  configuration: existing-config\n  bos_parameters: {boot_sets: {compute: {}}}\n").SessionTemplates);
+    }
+
+    [Fact]
     public void TheDryRunTextSaysWhatHappensInOrder()
     {
         var plan = Plan("images:\n" + Image("app", "{image_ref: compute}")

@@ -88,7 +88,9 @@ public static class BootprepCommands
             var stepTimeout = DurationText.Parse(context.Value(timeout), "--timeout")!.Value;
             var (document, input, renderer) = ReadInput(context, context.ParseResult.GetValue(file)!, variables);
             var server = new BootprepServer(context.Api);
-            var configurationNames = input.Configurations.Select(item => item.Name).Concat(input.Images.Select(item => item.Configuration).OfType<string>());
+            var configurationNames = input.Configurations.Select(item => item.Name)
+                .Concat(input.Images.Select(item => item.Configuration).OfType<string>())
+                .Concat(input.SessionTemplates.Select(item => item.Configuration).OfType<string>());
             var inventory = await server.InventoryAsync(configurationNames, token);
             var plan = Checked(() => new BootprepPlanner(document, input, inventory, sections, policy, renderer, AskWhatToDo).Plan());
 

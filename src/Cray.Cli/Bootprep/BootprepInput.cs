@@ -92,7 +92,8 @@ public sealed record ImageBase(BaseKind Kind, string? Name, string? Id, string? 
 public sealed record ImageItem(string Pointer, string NameTemplate, string? ReferenceName, ImageBase Base, string? Configuration,
     IReadOnlyList<string> GroupNames, ExistingAction? IfExists);
 
-public sealed record SessionTemplateItem(string Pointer, string Name, string? Configuration);
+/// <summary>A BOS session template of the file: checked, then reported as skipped (there is no BOS here).</summary>
+public sealed record SessionTemplateItem(string Pointer, string Name, string? Configuration, string? ImageReference);
 
 /// <summary>The file's items, read and rendered.</summary>
 public sealed record BootprepInput(IReadOnlyList<ConfigurationItem> Configurations, IReadOnlyList<ImageItem> Images,

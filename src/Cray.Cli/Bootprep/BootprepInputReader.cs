@@ -194,7 +194,7 @@ public sealed partial class BootprepInputReader(YamlDocument document, TemplateR
     }
 
     private SessionTemplateItem ReadSessionTemplate(JsonObject item, string pointer)
-        => new(pointer, Rendered(item, "name", pointer) ?? (string)item["name"]!, Rendered(item, "configuration", pointer));
+        => new(pointer, Rendered(item, "name", pointer) ?? (string)item["name"]!, Rendered(item, "configuration", pointer), (string?)item["image"]?["image_ref"]);
 
     private static ExistingAction? IfExists(JsonObject item) => (string?)item["if_exists"] switch
     {

@@ -13,6 +13,10 @@ public sealed class BootprepPlanner(YamlDocument document, BootprepInput input, 
     {
         var configurations = sections.HasFlag(BootprepSections.Configurations) ? PlanConfigurations() : [];
         var images = sections.HasFlag(BootprepSections.Images) ? PlanImages() : [];
+        if (sections.HasFlag(BootprepSections.SessionTemplates))
+        {
+            CheckSessionTemplates();
+        }
         if (problems.Count > 0)
         {
             throw new BootprepInputException(document.Path, problems);
@@ -182,6 +186,21 @@ public sealed class BootprepPlanner(YamlDocument document, BootprepInput input, 
         else if (!sections.HasFlag(BootprepSections.Configurations))
         {
             Problem(image.Pointer + "/configuration", $"the configuration '{name}' is only in the file, and --limit leaves configurations out");
+        }
+    }
+
+    private void CheckSessionTemplates()
+    {
+        foreach (var template in input.SessionTemplates)
+        {
+            if (template.ImageReference is { } reference && !input.Images.Any(image => image.ReferenceName == reference))
+            {
+                Problem(template.Pointer + "/image/image_ref", $"no image in the file has ref_name '{reference}'");
+            }
+            if (template.Configuration is { } name && !inventory.Configurations.Contains(name) && !input.Configurations.Any(configuration => configuration.Name == name))
+            {
+                Problem(template.Pointer + "/configuration", $"CFS has no configuration named '{name}' and the file does not make one");
+            }
         }
     }
 
