@@ -54,12 +54,42 @@ public sealed class BootprepInputTests : IDisposable
     [InlineData("- name: i\n", "the file: must be a mapping")]
     [InlineData("images:\n- name: i\n  name: j\n", "not valid YAML at line 3, column 3: Duplicate key")]
     [InlineData("images: [\n", "not valid YAML at line")]
+    [InlineData("images: &x [*x]\n", "line 1: an alias refers to a value that contains it")]
+    [InlineData("images: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n", "nests brackets more than 32 deep")]
+    [InlineData("configurations:\n- name: '{{ 1 | divided_by: 0 }}'\n  layers:\n" + Layer, "configurations[0].name (line 2): cannot render '{{ 1 | divided_by: 0 }}': divided by 0")]
+    [InlineData("configurations:\n- name: \"{% include 'x' %}\"\n  layers:\n" + Layer, "configurations[0].name (line 2): cannot render")]
+    [InlineData("schema_version: '1.0.99999999999'\n", "schema_version (line 1): '1.0.99999999999' is not a version this cray can compare")]
+    [InlineData("session_templates:\n- name: t\n  image: {ims: {name: x, typo: 1}}\n  configuration: c\n  bos_parameters: {boot_sets: {compute: {}}}\n", "session_templates[0].image.ims.typo (line 3): is not a key this place allows")]
+    [InlineData("images:\n- null\n", "images[0] (line 2): is empty; it must be a mapping\n")]
+    [InlineData("images:\n" + "- name: a\n  ref_name: a\n  base: {image_ref: b}\n  configuration: c\n  configuration_group_names: [G]\n" + "- name: b\n  ref_name: b\n  base: {image_ref: a}\n  configuration: c\n  configuration_group_names: [G]\n", "image_ref makes a cycle: a -> b -> a")]
+    [InlineData("images:\n- name: '{{ base.name }}-{{ nope }}'\n  base: {ims: {name: b, type: image}}\n  configuration: c\n  configuration_group_names: [G]\n", "images[0].name (line 2): cannot render '{{ base.name }}-{{ nope }}': the variable nope is not defined")]
+    [InlineData("images:\n- name: 'made-{{ base.name }}'\n  base: {ims: {name: b, type: image}}\n  configuration: c\n  configuration_group_names: [G]\n- name: child\n  base: {ims: {name: made-b, type: image}}\n  configuration: c\n  configuration_group_names: [G]\n", "images[1].base (line 7): the base image 'made-b' is made by images[0] of this file")]
     public async Task EveryClassOfBadFileIsNamedWithItsPlace(string text, string expected)
     {
         var result = await ValidateAsync(text);
         Assert.Equal(1, result.ExitCode);
         Assert.Contains(expected, result.Error);
         Assert.Equal("", result.Output);
+    }
+
+    [Fact]
+    public async Task MergeKeysAreReadAsThePythonLoaderReadsThem()
+    {
+        var result = await ValidateAsync("configurations:\n- name: c\n  layers:\n  - &first\n    playbook: site.yml\n    git: {url: /srv/site, branch: main}\n  - <<: *first\n    playbook: other.yml\n");
+        Assert.True(result.ExitCode == 0, result.Error);
+    }
+
+    [Fact]
+    public async Task AnAliasExpandingPastTheLimitIsRefusedBeforeItCostsMemory()
+    {
+        var text = new System.Text.StringBuilder("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        for (var level = 1; level < 10; level++)
+        {
+            text.Append($"b{level}: &b{level} [{string.Join(", ", Enumerable.Repeat(level == 1 ? "*a" : $"*b{level - 1}", 9))}]\n");
+        }
+        var result = await ValidateAsync(text.ToString());
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("expands to more than 200000 values (aliases included)", result.Error);
     }
 
     [Fact]
@@ -91,7 +121,7 @@ public sealed class BootprepInputTests : IDisposable
         var listed = await cray.RunAsync("bootprep", "list-vars", "--vars-file", variables, "--vars", "site_config.branch=from-flag", "--format", "json");
         Assert.True(listed.ExitCode == 0, listed.Error);
         var rows = JsonNode.Parse(listed.Output)!.AsArray().Select(row => ((string?)row!["name"], (string?)row["value"], (string?)row["source"])).ToList();
-        Assert.Equal([("release", "3", variables), ("site_config.branch", "from-flag", "--vars"), ("site_config.version", "1", variables)], rows);
+        Assert.Equal([("release", "3", variables), ("site_config.branch", "from-flag", "--vars"), ("site_config.version", "1.0", variables)], rows);
 
         var result = await ValidateAsync("configurations:\n- name: 'c-{{ site_config.branch }}-{{ release }}'\n  layers:\n" + Layer,
             "--vars-file", variables, "--vars", "site_config.branch=from-flag");

@@ -63,7 +63,7 @@ public sealed class BootprepPlannerTests
 
     [Fact]
     public void AnImageMustNotTakeByNameABaseAnotherImageOfTheFileMakes()
-        => Assert.Contains("the base image 'made-here' is made by another image of this file: give that image a ref_name and use base.image_ref here",
+        => Assert.Contains("the base image 'made-here' is made by images[0] of this file: give that image a ref_name and use base.image_ref here",
             Problems("images:\n" + Image("made-here", "{ims: {name: base, type: image}}") + Image("child", "{ims: {name: made-here, type: image}}")));
 
     [Fact]

@@ -269,7 +269,7 @@ public sealed class BootprepTests(JobEnvironment environment) : IClassFixture<Jo
         var generated = await Cray.CrayAsync("bootprep", "generate-example", "--output-dir", directory);
         Assert.True(generated.ExitCode == 0, generated.Error);
         var example = Path.Combine(directory, "bootprep-example.yaml");
-        Assert.Contains("      name: base\n", await File.ReadAllTextAsync(example));
+        Assert.Contains("      name: \"base\"\n", await File.ReadAllTextAsync(example));
         var valid = await Cray.CrayAsync("bootprep", "validate", example, "--vars", "site.version=1", "--vars", "site.repository=/srv/site");
         Assert.True(valid.ExitCode == 0, valid.Error);
         Assert.Equal(1, (await Cray.CrayAsync("bootprep", "generate-example", "--output-dir", directory)).ExitCode);

@@ -86,6 +86,10 @@ public static class BootprepCommands
                 throw new CliException("Give overwrite or skip for a kind of item, not both.", showUsage: true);
             }
             var stepTimeout = DurationText.Parse(context.Value(timeout), "--timeout")!.Value;
+            if (stepTimeout <= TimeSpan.Zero)
+            {
+                throw new CliException("Invalid value for '--timeout': it must be longer than 0s.", showUsage: true);
+            }
             var (document, input, renderer) = ReadInput(context, context.ParseResult.GetValue(file)!, variables);
             var server = new BootprepServer(context.Api);
             var configurationNames = input.Configurations.Select(item => item.Name)
@@ -95,11 +99,34 @@ public static class BootprepCommands
             var plan = Checked(() => new BootprepPlanner(document, input, inventory, sections, policy, renderer, AskWhatToDo).Plan());
 
             var needsKey = plan.ImagesToMake.Any(step => step.BaseKind == BaseKind.Recipe);
-            var keyText = needsKey ? await CheckPublicKeyAsync(server, context.Value(publicKeyId), context.Value(publicKeyFile), token) : null;
             if (context.ParseResult.GetValue(dryRun))
             {
+                // As in the reference, a dry run stops before the key; it says what a real run would lack.
+                if (needsKey)
+                {
+                    try
+                    {
+                        await CheckPublicKeyAsync(server, context.Value(publicKeyId), context.Value(publicKeyFile), token);
+                    }
+                    catch (CliException exception)
+                    {
+                        context.Log($"Warning: a real run would stop here: {exception.Message}");
+                    }
+                }
                 CliHost.Current.Out.Write(BootprepPlanText.Describe(plan));
                 return 0;
+            }
+            var keyText = needsKey ? await CheckPublicKeyAsync(server, context.Value(publicKeyId), context.Value(publicKeyFile), token) : null;
+            if (context.Value(saveFiles) is { } saveDirectory)
+            {
+                try
+                {
+                    Directory.CreateDirectory(saveDirectory);
+                }
+                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+                {
+                    throw new CliException($"Invalid value for '--save-files': cannot make {saveDirectory}: {exception.Message}", exitCode: 2, showUsage: true);
+                }
             }
             var keyId = needsKey ? context.Value(publicKeyId) ?? await PublicKeyIdAsync(context, server, keyText!, token) : null;
             var options = new BootprepRunOptions(!context.Value(noResolveBranches), keyId, context.Value(deleteJobs), context.Value(debugOnFailure),
@@ -223,7 +250,12 @@ public static class BootprepCommands
         return Leaf.CreateWithOwnOutput("validate", "Check the file against the schema and render its templates; asks the server nothing", (context, _) =>
         {
             var path = context.ParseResult.GetValue(file)!;
-            var (_, input, _) = ReadInput(context, path, variables);
+            var (document, input, renderer) = ReadInput(context, path, variables);
+            Checked(() =>
+            {
+                BootprepPlanner.CheckOffline(document, input, renderer);
+                return 0;
+            });
             CliHost.Current.Out.WriteLine($"{path} is valid: {Count(input.Configurations.Count, "configuration")}, {Count(input.Images.Count, "image")}, " +
                 $"{Count(input.SessionTemplates.Count, "session template")}.");
             return Task.FromResult(0);

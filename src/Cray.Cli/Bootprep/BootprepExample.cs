@@ -8,8 +8,10 @@ public static class BootprepExample
 {
     public static string Text(ServerInventory inventory)
     {
-        var recipe = inventory.Recipes.Count > 0 ? inventory.Recipes[0].Name : "RECIPE-NAME";
-        var image = inventory.Images.Count > 0 ? inventory.Images[0].Name : "IMAGE-NAME";
+        var recipe = Quoted(inventory.Recipes.Count > 0 ? inventory.Recipes[0].Name : "RECIPE-NAME");
+        var imageName = inventory.Images.Count > 0 ? inventory.Images[0].Name : "IMAGE-NAME";
+        var image = Quoted(imageName);
+        var customized = Quoted(imageName + "-customized");
         return $$"""
             # An input file for cray bootprep run (the format of sat bootprep, schema {{BootprepSchema.Version.ToString(3)}}).
             # Its templates use two variables; check it with:
@@ -47,7 +49,7 @@ public static class BootprepExample
               configuration_group_names:
               - Application
             # An existing IMS image, customized.
-            - name: {{image}}-customized
+            - name: {{customized}}
               base:
                 ims:
                   name: {{image}}
@@ -58,4 +60,7 @@ public static class BootprepExample
 
             """;
     }
+
+    /// <summary>A name as a YAML double-quoted text (JSON's quoting is valid YAML), whatever characters it has.</summary>
+    private static string Quoted(string name) => System.Text.Json.JsonSerializer.Serialize(name);
 }

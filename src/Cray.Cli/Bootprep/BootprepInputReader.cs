@@ -52,7 +52,11 @@ public sealed partial class BootprepInputReader(YamlDocument document, TemplateR
             warnings.Add($"{document.Path} has no schema_version; it is read as version {BootprepSchema.Version.ToString(3)}. Add schema_version: {BootprepSchema.Version.ToString(3)}.");
             return;
         }
-        var version = Version.Parse(text);
+        if (!Version.TryParse(text, out var version))
+        {
+            Problem("/schema_version", $"'{text}' is not a version this cray can compare");
+            return;
+        }
         var supported = BootprepSchema.Version;
         if (version.Major < supported.Major)
         {
@@ -185,7 +189,7 @@ public sealed partial class BootprepInputReader(YamlDocument document, TemplateR
         }
         var configuration = Rendered(item, "configuration", pointer);
         var groups = (item["configuration_group_names"] as JsonArray)?.Select(group => (string)group!).ToList() ?? [];
-        if (imageBase is { Kind: not BaseKind.Recipe } && configuration is null)
+        if (imageBase is { Kind: not BaseKind.Recipe } && item["configuration"] is null)
         {
             Problem(pointer, "takes an existing image and names no configuration: there is nothing to build (add configuration and configuration_group_names)");
         }
@@ -194,7 +198,24 @@ public sealed partial class BootprepInputReader(YamlDocument document, TemplateR
     }
 
     private SessionTemplateItem ReadSessionTemplate(JsonObject item, string pointer)
-        => new(pointer, Rendered(item, "name", pointer) ?? (string)item["name"]!, Rendered(item, "configuration", pointer), (string?)item["image"]?["image_ref"]);
+    {
+        var image = item["image"];
+        var reference = image is JsonObject ? (string?)image["image_ref"] : null;
+        // image.name is the image's name; for an image_ref, the ref_name stands in (templates are only reported here).
+        var imageName = image is JsonObject ? (string?)image["ims"]?["name"] ?? (string?)image["ims"]?["id"] ?? reference : (string?)image;
+        var extra = new Dictionary<string, object?> { ["image"] = new Dictionary<string, object?> { ["name"] = imageName ?? "" } };
+        string? name = null;
+        if ((string?)item["name"] is { } template)
+        {
+            var (text, problem) = renderer.Render(template, extra);
+            if (problem is not null)
+            {
+                Problem(pointer + "/name", problem);
+            }
+            name = text;
+        }
+        return new(pointer, name ?? (string)item["name"]!, Rendered(item, "configuration", pointer), reference);
+    }
 
     private static ExistingAction? IfExists(JsonObject item) => (string?)item["if_exists"] switch
     {

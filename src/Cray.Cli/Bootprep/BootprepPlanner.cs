@@ -9,6 +9,18 @@ public sealed class BootprepPlanner(YamlDocument document, BootprepInput input, 
 {
     private readonly List<string> problems = [];
 
+    /// <summary>Without a server: only the checks of the file against itself (what <c>validate</c> runs).</summary>
+    private bool offline;
+
+    /// <summary>The checks that need no server: image names render and are unique, ref_names, image_refs, cycles.</summary>
+    public static void CheckOffline(YamlDocument document, BootprepInput input, TemplateRenderer renderer)
+    {
+        var planner = new BootprepPlanner(document, input, new ServerInventory(new HashSet<string>(), [], []), BootprepSections.All,
+            new ExistingPolicy(false, false, false, false), renderer, _ => ExistingAction.Abort)
+        { offline = true };
+        planner.Plan();
+    }
+
     public BootprepPlan Plan()
     {
         var configurations = sections.HasFlag(BootprepSections.Configurations) ? PlanConfigurations() : [];
@@ -48,6 +60,7 @@ public sealed class BootprepPlanner(YamlDocument document, BootprepInput input, 
 
     private List<ImageStep> PlanImages()
     {
+        var problemsBefore = problems.Count;
         var images = input.Images;
         var byReference = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var index = 0; index < images.Count; index++)
@@ -78,30 +91,37 @@ public sealed class BootprepPlanner(YamlDocument document, BootprepInput input, 
             return [];
         }
 
-        // Names render in dependency order, because base.name of an image_ref is the name of the image it names.
+        // Names render in dependency order: base.name of an image_ref is the name of the image it names.
         var names = new string?[images.Count];
         var baseNames = new string?[images.Count];
-        var baseIds = new string?[images.Count];
-        var producedNames = images.Select(image => image.NameTemplate).ToList();
         foreach (var index in order)
         {
-            var image = images[index];
-            (baseIds[index], baseNames[index]) = ResolveBase(image, dependencies[index] is { } dependency ? names[dependency] : null, producedNames);
-            if (baseNames[index] is null)
+            baseNames[index] = BaseName(images[index], dependencies[index] is { } dependency ? names[dependency] : null);
+            if (baseNames[index] is not null)
             {
-                continue;
+                names[index] = RenderName(images[index], baseNames[index]!);
             }
-            names[index] = RenderName(image, baseNames[index]!);
-        }
-        for (var index = 0; index < images.Count; index++)
-        {
-            CheckConfiguration(images[index]);
         }
         foreach (var duplicate in Enumerable.Range(0, images.Count).Where(index => names[index] is not null).GroupBy(index => names[index]).Where(group => group.Count() > 1))
         {
             Problem(images[duplicate.Last()].Pointer + "/name", $"the image name '{duplicate.Key}' is used by {duplicate.Count()} images of the file (bootprep needs unique image names)");
         }
-        if (problems.Count > 0)
+        var baseIds = new string?[images.Count];
+        for (var index = 0; index < images.Count; index++)
+        {
+            var image = images[index];
+            if (image.Base is { Kind: BaseKind.Image, Name: { } baseName }
+                && Enumerable.Range(0, images.Count).FirstOrDefault(other => other != index && names[other] == baseName, -1) is var maker and >= 0)
+            {
+                Problem(image.Pointer + "/base", $"the base image '{baseName}' is made by {PlaceText(images[maker].Pointer)} of this file: give that image a ref_name and use base.image_ref here");
+            }
+            else if (!offline)
+            {
+                baseIds[index] = BaseId(image);
+                CheckConfiguration(image);
+            }
+        }
+        if (offline || problems.Count > problemsBefore)
         {
             return [];
         }
@@ -124,52 +144,72 @@ public sealed class BootprepPlanner(YamlDocument document, BootprepInput input, 
         return [.. order.Select(index => steps[index]!)];
     }
 
-    private string RenderName(ImageItem image, string baseName)
+    private string? RenderName(ImageItem image, string baseName)
     {
         var (name, problem) = renderer.Render(image.NameTemplate,
             new Dictionary<string, object?> { ["base"] = new Dictionary<string, object?> { ["name"] = baseName } });
         if (problem is not null)
         {
             Problem(image.Pointer + "/name", problem);
-            return image.NameTemplate;
+            return null;
         }
-        return name!;
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            Problem(image.Pointer + "/name", $"'{image.NameTemplate}' renders empty");
+            return null;
+        }
+        return name;
     }
 
-    private (string? Id, string? Name) ResolveBase(ImageItem image, string? dependencyName, List<string> producedNames)
+    /// <summary>The base's name, for base.name: the name given, the record's for an id (the id itself offline), the dependency's rendered name.</summary>
+    private string? BaseName(ImageItem image, string? dependencyName)
     {
-        var pointer = image.Pointer + "/base";
         switch (image.Base)
         {
             case { Kind: BaseKind.ImageReference }:
-                return (null, dependencyName);
+                return dependencyName;
+            case { Name: { } name }:
+                return name;
             case { Kind: var kind, Id: { } id }:
-                var byId = (kind == BaseKind.Recipe ? inventory.Recipes : inventory.Images).FirstOrDefault(record => record.Id == id);
-                if (byId is null)
+                if (offline)
                 {
-                    Problem(pointer, $"IMS has no {(kind == BaseKind.Recipe ? "recipe" : "image")} with id {id}");
-                    return (null, null);
+                    return id;
                 }
-                return (byId.Id, byId.Name);
-            case { Kind: var kind, Name: { } name }:
-                if (kind == BaseKind.Image && producedNames.Any(produced => produced == name))
+                if ((kind == BaseKind.Recipe ? inventory.Recipes : inventory.Images).FirstOrDefault(record => record.Id == id) is { } record)
                 {
-                    Problem(pointer, $"the base image '{name}' is made by another image of this file: give that image a ref_name and use base.image_ref here");
-                    return (null, null);
+                    return record.Name;
                 }
-                var matches = (kind == BaseKind.Recipe ? inventory.Recipes : inventory.Images).Where(record => record.Name == name).ToList();
-                var what = kind == BaseKind.Recipe ? "recipe" : "image";
-                if (matches.Count == 1)
-                {
-                    return (matches[0].Id, name);
-                }
-                Problem(pointer, matches.Count == 0
-                    ? $"IMS has no {what} named '{name}'"
-                    : $"IMS has {matches.Count} {what}s named '{name}' ({string.Join(", ", matches.Select(match => match.Id))}); give base.ims.id instead of name");
-                return (null, null);
+                Problem(image.Pointer + "/base", $"IMS has no {(kind == BaseKind.Recipe ? "recipe" : "image")} with id {id}");
+                return null;
             default:
-                return (null, null);
+                return null;
         }
+    }
+
+    /// <summary>The IMS id of an image or recipe base, or null after reporting why there is none.</summary>
+    private string? BaseId(ImageItem image)
+    {
+        if (image.Base is { Kind: BaseKind.ImageReference })
+        {
+            return null;
+        }
+        var kind = image.Base.Kind;
+        var what = kind == BaseKind.Recipe ? "recipe" : "image";
+        var records = kind == BaseKind.Recipe ? inventory.Recipes : inventory.Images;
+        if (image.Base.Id is { } id)
+        {
+            return records.Any(record => record.Id == id) ? id : null;
+        }
+        var name = image.Base.Name!;
+        var matches = records.Where(record => record.Name == name).ToList();
+        if (matches.Count == 1)
+        {
+            return matches[0].Id;
+        }
+        Problem(image.Pointer + "/base", matches.Count == 0
+            ? $"IMS has no {what} named '{name}'"
+            : $"IMS has {matches.Count} {what}s named '{name}' ({string.Join(", ", matches.Select(match => match.Id))}); give base.ims.id instead of name");
+        return null;
     }
 
     private void CheckConfiguration(ImageItem image)
@@ -197,7 +237,7 @@ public sealed class BootprepPlanner(YamlDocument document, BootprepInput input, 
             {
                 Problem(template.Pointer + "/image/image_ref", $"no image in the file has ref_name '{reference}'");
             }
-            if (template.Configuration is { } name && !inventory.Configurations.Contains(name) && !input.Configurations.Any(configuration => configuration.Name == name))
+            if (!offline && template.Configuration is { } name && !inventory.Configurations.Contains(name) && !input.Configurations.Any(configuration => configuration.Name == name))
             {
                 Problem(template.Pointer + "/configuration", $"CFS has no configuration named '{name}' and the file does not make one");
             }

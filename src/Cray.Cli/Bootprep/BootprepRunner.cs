@@ -61,14 +61,14 @@ public sealed class BootprepRunner(BootprepServer server, BootprepProgress progr
         }
         progress.Update(label, step.Action == ExistingAction.Overwrite ? "overwriting" : "creating");
         var body = step.Item.RequestBody();
-        await SaveAsync($"cfs-configuration-{name}.json", body, cancellationToken);
+        await SaveAsync($"cfs-configuration-{name}.json", 0, body, cancellationToken);
         try
         {
             await server.PutConfigurationAsync(name, body, dropBranches: options.ResolveBranches, cancellationToken);
             report.Add(report.Configurations, new JsonObject { ["name"] = name, ["action"] = step.Action == ExistingAction.Overwrite ? "overwritten" : "created" });
             progress.Finish(label, step.Action == ExistingAction.Overwrite ? "overwritten" : "created");
         }
-        catch (CliException exception)
+        catch (Exception exception) when (exception is CliException or IOException or UnauthorizedAccessException)
         {
             failedConfigurations.Add(name);
             report.Add(report.Configurations, new JsonObject { ["name"] = name, ["action"] = "failed", ["error"] = exception.Message });
@@ -132,13 +132,22 @@ public sealed class BootprepRunner(BootprepServer server, BootprepProgress progr
             foreach (var replaced in step.ReplacedIds)
             {
                 progress.Update(label, $"deleting the image it replaces ({replaced})");
-                await server.DeleteImageAsync(replaced, cancellationToken);
+                try
+                {
+                    await server.DeleteImageAsync(replaced, cancellationToken);
+                }
+                catch (CliException exception)
+                {
+                    // The new image is made and stands; only the old one is left over.
+                    report.Fail($"image {step.Name}: made ({finalId}), but the image it replaces ({replaced}) was not deleted: {exception.Message}; " +
+                        $"delete it with: cray ims images delete {replaced}");
+                }
             }
             report.Add(report.Images, BootprepReport.ImageRow(step.Name, preconfigured, finalId, item.Configuration, item.GroupNames));
             progress.Finish(label, "done");
             return new ImageOutcome(true, finalId);
         }
-        catch (CliException exception)
+        catch (Exception exception) when (exception is CliException or IOException or UnauthorizedAccessException)
         {
             return Failed(step, preconfigured, exception.Message);
         }
@@ -164,7 +173,7 @@ public sealed class BootprepRunner(BootprepServer server, BootprepProgress progr
             ["public_key_id"] = options.PublicKeyId,
             ["image_root_archive_name"] = step.RecipeImageName,
         };
-        await SaveAsync($"ims-job-{step.Name}.json", body, cancellationToken);
+        await SaveAsync($"ims-job-{step.Name}.json", step.Index, body, cancellationToken);
         var job = await server.CreateJobAsync(body, cancellationToken);
         var jobId = (string)job["id"]!;
         running[jobId] = $"IMS job {jobId} of image {step.Name} (stop it: cray ims jobs delete {jobId})";
@@ -229,7 +238,7 @@ public sealed class BootprepRunner(BootprepServer server, BootprepProgress progr
             },
             ["debug_on_failure"] = options.DebugOnFailure,
         };
-        await SaveAsync($"cfs-session-{step.Name}.json", body, cancellationToken);
+        await SaveAsync($"cfs-session-{step.Name}.json", step.Index, body, cancellationToken);
         await server.CreateSessionAsync(body, cancellationToken);
         running[name] = $"CFS session {name} of image {step.Name} (stop it: cray cfs sessions delete {name})";
         try
@@ -275,13 +284,17 @@ public sealed class BootprepRunner(BootprepServer server, BootprepProgress progr
         }
     }
 
-    private async Task SaveAsync(string fileName, JsonObject body, CancellationToken cancellationToken)
+    private async Task SaveAsync(string fileName, int itemNumber, JsonObject body, CancellationToken cancellationToken)
     {
         if (options.SaveFilesDirectory is { } directory)
         {
             Directory.CreateDirectory(directory);
-            // Item names are the file's text: only safe characters reach the path.
+            // Item names are the file's text: only safe characters reach the path, and a name that had others gets its item's number too, so two never share a file.
             var safeName = string.Concat(fileName.Select(character => char.IsAsciiLetterOrDigit(character) || character is '.' or '-' or '_' ? character : '_'));
+            if (safeName != fileName)
+            {
+                safeName = $"{Path.GetFileNameWithoutExtension(safeName)}-{itemNumber}{Path.GetExtension(safeName)}";
+            }
             await File.WriteAllTextAsync(Path.Combine(directory, safeName), OutputFormats.Render(body, OutputFormats.Json), cancellationToken);
         }
     }

@@ -62,8 +62,16 @@ public static partial class BootprepSchema
         var branches = failed.Where(IsOneOfBranch).ToList();
         var branchCount = (schema?["oneOf"] as JsonArray)?.Count ?? 0;
         // oneOf passed when all but one branch failed; its failing branches are then no problem.
-        var oneOfFailed = branchCount > 0 && branches.Count != branchCount - 1 && (branches.Count > 0 || failed.Count == 0);
-        if (oneOfFailed)
+        // A value of the wrong type has that problem alone.
+        var oneOfFailed = branchCount > 0 && branches.Count != branchCount - 1 && (branches.Count > 0 || failed.Count == 0)
+            && result.Errors?.ContainsKey("type") != true;
+        // When every branch failed but one of them only deeper down, that branch is the form meant: its problems are the ones to name.
+        var meant = branches.Count == branchCount ? branches.Where(branch => !HasErrorAt(branch, pointer)).ToList() : [];
+        if (oneOfFailed && meant.Count == 1)
+        {
+            Collect(meant[0], problems);
+        }
+        else if (oneOfFailed)
         {
             problems.Add((pointer, (string?)schema?["description"] ?? $"must match exactly one of {branchCount} forms"));
         }
@@ -76,6 +84,11 @@ public static partial class BootprepSchema
             Collect(detail, problems);
         }
     }
+
+    /// <summary>Whether a result failed at the value itself (a missing key, a wrong type) rather than only inside it.</summary>
+    private static bool HasErrorAt(EvaluationResults result, string pointer)
+        => !result.IsValid && result.InstanceLocation.ToString() == pointer
+            && (result.Errors is { Count: > 0 } || (result.Details ?? []).Any(detail => HasErrorAt(detail, pointer)));
 
     private static bool IsOneOfBranch(EvaluationResults detail)
         => OneOfBranch().IsMatch(detail.EvaluationPath.ToString());

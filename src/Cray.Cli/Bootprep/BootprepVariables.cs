@@ -83,26 +83,35 @@ public sealed class BootprepVariables
             .Select(row => new VariableRow(row.Name, row.Value, sources.GetValueOrDefault(row.Name, "")))
             .OrderBy(row => row.Name, StringComparer.Ordinal)];
 
-    /// <summary>The values as the template engine reads them: nested dictionaries of texts, numbers and booleans.</summary>
+    /// <summary>
+    /// The values as the template engine reads them: nested dictionaries of integers and texts.
+    /// Booleans, decimals and nulls are texts as Python writes them (True, 2.0, None), so a name
+    /// renders as the reference renders it.
+    /// </summary>
     public IReadOnlyDictionary<string, object?> Model() => (Dictionary<string, object?>)ToModel(values)!;
 
     private static object? ToModel(JsonNode? node) => node switch
     {
         JsonObject map => map.ToDictionary(pair => pair.Key, pair => ToModel(pair.Value), StringComparer.Ordinal),
         JsonArray list => list.Select(ToModel).ToList(),
-        JsonValue value when value.TryGetValue<bool>(out var flag) => flag,
         JsonValue value when value.TryGetValue<long>(out var integer) => integer,
-        JsonValue value when value.TryGetValue<double>(out var number) => number,
-        JsonValue value => value.ToString(),
-        _ => null,
+        _ => Text(node),
     };
 
     private static string Text(JsonNode? value) => value switch
     {
-        null => "",
+        null => "None",
         JsonValue scalar when scalar.TryGetValue<string>(out var text) => text,
         JsonValue scalar when scalar.TryGetValue<bool>(out var flag) => flag ? "True" : "False",
-        JsonValue scalar when scalar.TryGetValue<double>(out var number) => number.ToString(CultureInfo.InvariantCulture),
+        JsonValue scalar when scalar.TryGetValue<long>(out var integer) => integer.ToString(CultureInfo.InvariantCulture),
+        JsonValue scalar when scalar.TryGetValue<double>(out var number) => PythonFloat(number),
         _ => value.ToJsonString(),
     };
+
+    /// <summary>Python's str of a float: the shortest round-trip form, with ".0" when it is whole.</summary>
+    private static string PythonFloat(double number)
+    {
+        var text = number.ToString("R", CultureInfo.InvariantCulture);
+        return double.IsFinite(number) && !text.Contains('.', StringComparison.Ordinal) && !text.Contains('E', StringComparison.Ordinal) ? text + ".0" : text;
+    }
 }

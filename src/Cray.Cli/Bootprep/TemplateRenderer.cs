@@ -17,6 +17,8 @@ public sealed partial class TemplateRenderer(IReadOnlyDictionary<string, object?
         .WithStrictFilters(true)
         .WithMaxSteps(10_000)
         .WithMaxRecursion(20)
+        .WithMaxOutputSize(4096)
+        .WithMaxCollectionSize(1000)
         .Build();
 
     /// <summary>The rendered text, or the reason it cannot be rendered.</summary>
@@ -44,8 +46,9 @@ public sealed partial class TemplateRenderer(IReadOnlyDictionary<string, object?
         {
             return (parsed.Render(context), null);
         }
-        catch (Exception exception) when (exception is FluidException or InvalidOperationException)
+        catch (Exception exception) when (exception is not OutOfMemoryException)
         {
+            // Any failure of a template (a filter dividing by zero, an include with nothing to include) is the file's problem, named with its place.
             var missing = VariablePaths().Matches(template).Select(match => match.Groups[1].Value).FirstOrDefault(path => !IsDefined(path, extra));
             return (null, missing is null
                 ? $"cannot render '{template}': {exception.Message}"

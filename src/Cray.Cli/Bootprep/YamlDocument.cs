@@ -44,8 +44,22 @@ public sealed partial class YamlDocument
         return Parse(path, text);
     }
 
+    /// <summary>Far beyond any real input file; what is past them is an attack or a mistake, refused before it costs memory.</summary>
+    private const int MaximumLength = 4 << 20;
+    private const int MaximumNodes = 200_000;
+    private const int MaximumDepth = 32;
+
     public static YamlDocument Parse(string path, string text)
     {
+        if (text.Length > MaximumLength)
+        {
+            throw new CliException($"{path}: is {text.Length / 1024} KiB; an input file may be at most {MaximumLength / 1024} KiB.", exitCode: 1);
+        }
+        // The YAML parser recurses on flow brackets: refuse a depth it could not survive before it starts.
+        if (FlowDepth(text) > MaximumDepth)
+        {
+            throw new CliException($"{path}: nests brackets more than {MaximumDepth} deep.", exitCode: 1);
+        }
         var stream = new YamlStream();
         try
         {
@@ -60,39 +74,100 @@ public sealed partial class YamlDocument
             throw new CliException($"{path}: holds {stream.Documents.Count} YAML documents; give one.", exitCode: 1);
         }
         var lines = new Dictionary<string, int>(StringComparer.Ordinal);
-        var root = stream.Documents.Count == 0 ? null : Convert(path, stream.Documents[0].RootNode, "", lines);
+        var root = stream.Documents.Count == 0 ? null : new Converter(path, lines).Convert(stream.Documents[0].RootNode, "", 0);
         return new YamlDocument(path, root, lines);
+    }
+
+    private static int FlowDepth(string text)
+    {
+        int depth = 0, deepest = 0;
+        foreach (var character in text)
+        {
+            if (character is '[' or '{')
+            {
+                deepest = Math.Max(deepest, ++depth);
+            }
+            else if (character is ']' or '}' && depth > 0)
+            {
+                depth--;
+            }
+        }
+        return deepest;
     }
 
     private static Exception Innermost(Exception exception) => exception.InnerException is { } inner ? Innermost(inner) : exception;
 
-    private static JsonNode? Convert(string path, YamlNode node, string pointer, Dictionary<string, int> lines)
+    /// <summary>YAML nodes to JSON values, with aliases expanded but bounded: a node may not contain itself, and the whole may not grow past the limits.</summary>
+    private sealed class Converter(string path, Dictionary<string, int> lines)
     {
-        lines[pointer] = (int)node.Start.Line;
-        switch (node)
+        private readonly HashSet<YamlNode> open = new(ReferenceEqualityComparer.Instance);
+        private int count;
+
+        public JsonNode? Convert(YamlNode node, string pointer, int depth)
         {
-            case YamlMappingNode mapping:
-                var result = new JsonObject();
-                foreach (var (keyNode, valueNode) in mapping.Children)
+            lines.TryAdd(pointer, (int)node.Start.Line);
+            if (++count > MaximumNodes)
+            {
+                throw new CliException($"{path}: expands to more than {MaximumNodes} values (aliases included); an input file is far smaller.", exitCode: 1);
+            }
+            if (depth > MaximumDepth)
+            {
+                throw new CliException($"{path}: line {node.Start.Line}: nests more than {MaximumDepth} levels deep.", exitCode: 1);
+            }
+            if (!open.Add(node))
+            {
+                throw new CliException($"{path}: line {node.Start.Line}: an alias refers to a value that contains it.", exitCode: 1);
+            }
+            try
+            {
+                return node switch
                 {
-                    if (keyNode is not YamlScalarNode { Value: { } key })
+                    YamlMappingNode mapping => Mapping(mapping, pointer, depth),
+                    YamlSequenceNode sequence => new JsonArray([.. sequence.Children.Select((child, index) => Convert(child, $"{pointer}/{index}", depth + 1))]),
+                    YamlScalarNode scalar => Scalar(scalar),
+                    _ => throw new CliException($"{path}: line {node.Start.Line}: unsupported YAML node.", exitCode: 1),
+                };
+            }
+            finally
+            {
+                open.Remove(node);
+            }
+        }
+
+        private JsonObject Mapping(YamlMappingNode mapping, string pointer, int depth)
+        {
+            var result = new JsonObject();
+            var merged = new List<YamlMappingNode>();
+            foreach (var (keyNode, valueNode) in mapping.Children)
+            {
+                if (keyNode is not YamlScalarNode { Value: { } key })
+                {
+                    throw new CliException($"{path}: line {keyNode.Start.Line}: a mapping key must be a plain text.", exitCode: 1);
+                }
+                if (key == "<<" && keyNode is YamlScalarNode { Style: ScalarStyle.Plain })
+                {
+                    merged.AddRange(valueNode switch
                     {
-                        throw new CliException($"{path}: line {keyNode.Start.Line}: a mapping key must be a plain text.", exitCode: 1);
-                    }
-                    result[key] = Convert(path, valueNode, pointer + "/" + key.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal), lines);
+                        YamlMappingNode single => [single],
+                        YamlSequenceNode several when several.Children.All(child => child is YamlMappingNode) => several.Children.Cast<YamlMappingNode>(),
+                        _ => throw new CliException($"{path}: line {keyNode.Start.Line}: a merge key (<<) takes a mapping or a list of mappings.", exitCode: 1),
+                    });
+                    continue;
                 }
-                return result;
-            case YamlSequenceNode sequence:
-                var array = new JsonArray();
-                for (var index = 0; index < sequence.Children.Count; index++)
+                result[key] = Convert(valueNode, pointer + "/" + key.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal), depth + 1);
+            }
+            // Merge keys (<<: *anchor) as PyYAML's safe loader reads them: the mapping's own keys win, then the first merged mapping's.
+            foreach (var source in merged)
+            {
+                foreach (var (key, value) in (JsonObject)Convert(source, pointer, depth + 1)!)
                 {
-                    array.Add(Convert(path, sequence.Children[index], $"{pointer}/{index}", lines));
+                    if (!result.ContainsKey(key))
+                    {
+                        result[key] = value?.DeepClone();
+                    }
                 }
-                return array;
-            case YamlScalarNode scalar:
-                return Scalar(scalar);
-            default:
-                throw new CliException($"{path}: line {node.Start.Line}: unsupported YAML node.", exitCode: 1);
+            }
+            return result;
         }
     }
 
