@@ -18,6 +18,32 @@ public static class ServerComposition
 {
     private static readonly string[] Buckets = ["boot-images", "ims"];
 
+    /// <summary>
+    /// The server's own lines from --log-level; the framework's (request by request, HttpClient's four
+    /// lines per call of the runner's IMS polls) only from warning, unless --log-level asks for detail.
+    /// </summary>
+    private static void AddLogging(ILoggingBuilder logging, ServerOptions options)
+    {
+        var frameworkLevel = options.LogLevel <= LogLevel.Debug ? options.LogLevel : (LogLevel)Math.Max((int)options.LogLevel, (int)LogLevel.Warning);
+        logging.AddFilter((string?)null, options.LogLevel);
+        foreach (var framework in new[] { "Microsoft", "System" })
+        {
+            logging.AddFilter(framework, frameworkLevel);
+        }
+        // The key ring sits in a root-only directory of the data dir; the "unencrypted at rest" warning says only that.
+        logging.AddFilter("Microsoft.AspNetCore.DataProtection", options.LogLevel <= LogLevel.Debug ? options.LogLevel : LogLevel.Error);
+        if (options.JsonLogs)
+        {
+            logging.ClearProviders();
+            logging.AddJsonConsole(json =>
+            {
+                json.IncludeScopes = true;
+                json.UseUtcTimestamp = true;
+                json.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+        }
+    }
+
     public static WebApplicationBuilder AddCrayServer(this WebApplicationBuilder builder, ServerOptions options)
     {
         builder.WebHost.UseUrls(options.ListenUrl);
@@ -26,10 +52,7 @@ public static class ServerComposition
             builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate));
         }
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = JsonBodies.MaximumBodyBytes);
-        // Request-by-request framework logging is noise for an admin; the server's own lines stay.
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        // The key ring sits in a root-only directory of the data dir; the "unencrypted at rest" warning says only that.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        AddLogging(builder.Logging, options);
 
         var services = builder.Services;
         services.AddSingleton(options);

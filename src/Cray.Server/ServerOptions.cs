@@ -53,7 +53,25 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         ("--cfs-ims-certificate", "PEM certificate the runner trusts at --cfs-ims-url whatever its issuer (the API servers' own self-signed one)"),
         ("--lease-duration", "how long a worker's hold on a job or session lasts unless renewed (renewed every third of it), e.g. 60s, 2m (default 60s)"),
         ("--cfs-ims-url", "URL of the IMS API the runner calls (default: this server's, http://LISTEN/apis/ims)"),
+        ("--log-level", "trace, debug, information, warning or error: the least a log line must be to be written (default information; framework lines start at warning unless debug or trace)"),
+        ("--log-format", "text, or json for log collectors: one JSON object a line (default text)"),
     ];
+
+    /// <summary>--log-level: the server's own lines from this level; the framework's from warning, unless this is debug or trace.</summary>
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>--log-format json: one JSON object per line.</summary>
+    public bool JsonLogs { get; init; }
+
+    private static readonly Dictionary<string, LogLevel> LogLevels = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["trace"] = LogLevel.Trace,
+        ["debug"] = LogLevel.Debug,
+        ["information"] = LogLevel.Information,
+        ["info"] = LogLevel.Information,
+        ["warning"] = LogLevel.Warning,
+        ["error"] = LogLevel.Error,
+    };
 
     /// <summary>--store: SQLite in the data directory, or a PostgreSQL database.</summary>
     public required RecordStoreAddress Store { get; init; }
@@ -159,8 +177,19 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         // Only the API and the runner read source credentials; an IMS worker alone needs no secret.
         var keyRingSecret = Cray.Platform.KeyRing.KeyRingSecret.FromFlagOrEnvironment(configuration["key-ring-secret-file"], Environment.GetEnvironmentVariable,
             storeIsShared: store.PostgresConnectionString is not null && (roles.Contains(ApiRole) || roles.Contains(CfsRunnerRole)));
+        var logLevelText = configuration["log-level"] ?? "information";
+        var logLevel = LogLevels.TryGetValue(logLevelText, out var parsedLevel)
+            ? parsedLevel
+            : throw new ArgumentException($"--log-level: '{logLevelText}' is not trace, debug, information, warning or error.");
+        var logFormat = configuration["log-format"] ?? "text";
+        if (logFormat is not ("text" or "json"))
+        {
+            throw new ArgumentException($"--log-format: '{logFormat}' is not text or json.");
+        }
         return new ServerOptions(host, port, dataDirectory, roles, ReadImsWorker(configuration, dataDirectory) with { Leases = leases }, runner)
         {
+            LogLevel = logLevel,
+            JsonLogs = logFormat == "json",
             Store = store,
             KeyRingSecret = keyRingSecret,
             Artifacts = ArtifactStoreAddress.Parse(new ArtifactStoreFlags(configuration["artifacts"], configuration["s3-endpoint"], configuration["s3-region"],

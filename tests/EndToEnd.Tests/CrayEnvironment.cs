@@ -102,8 +102,8 @@ public sealed class CrayEnvironment : IAsyncLifetime
         }
         server = Process.Start(start)!;
         var log = Path.Combine(Root, "server.log");
-        server.OutputDataReceived += (_, line) => { lock (this) { File.AppendAllText(log, line.Data + "\n"); } };
-        server.ErrorDataReceived += (_, line) => { lock (this) { File.AppendAllText(log, line.Data + "\n"); } };
+        server.OutputDataReceived += (_, line) => AppendToLog(log, line.Data);
+        server.ErrorDataReceived += (_, line) => AppendToLog(log, line.Data);
         server.BeginOutputReadLine();
         server.BeginErrorReadLine();
         // A test server's certificate is self-signed.
@@ -140,8 +140,26 @@ public sealed class CrayEnvironment : IAsyncLifetime
         server = null;
     }
 
+    private bool disposed;
+
+    /// <summary>Output can still arrive after the server is killed: once the directory is being deleted, it is dropped.</summary>
+    private void AppendToLog(string log, string? line)
+    {
+        lock (this)
+        {
+            if (!disposed)
+            {
+                File.AppendAllText(log, line + "\n");
+            }
+        }
+    }
+
     public Task DisposeAsync()
     {
+        lock (this)
+        {
+            disposed = true;
+        }
         if (server is { HasExited: false })
         {
             server.Kill(entireProcessTree: true);

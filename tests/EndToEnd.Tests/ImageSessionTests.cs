@@ -22,7 +22,15 @@ public sealed class ImageSessionTests(JobEnvironment environment) : IClassFixtur
     private Task AssertNoJobWaitsAsync() => SeedScenario.AssertNoJobWaitsAsync(Cray);
 
     [Fact]
-    public Task TheSeedWorksCommandForCommand() => SeedScenario.RunAsync(environment);
+    public async Task TheSeedWorksCommandForCommandAndTheServerLogHoldsNoFrameworkChatter()
+    {
+        await SeedScenario.RunAsync(environment);
+        // The runner polls IMS several times a second: HttpClient's lines about each poll stay out of the log by default.
+        var log = await File.ReadAllTextAsync(Path.Combine(Cray.Root, "server.log"));
+        Assert.DoesNotContain("System.Net.Http.HttpClient", log);
+        Assert.DoesNotContain("Microsoft.AspNetCore.Hosting", log);
+        Assert.Contains("cray-server listening on", log);
+    }
 
     [Fact]
     public async Task AnsibleRunsSandboxedAndAPlaybookStillInstallsChownsAndSetsCapabilities()

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Cray.Processes;
 
 namespace Cray.EndToEnd.Tests;
@@ -13,6 +14,37 @@ public sealed class ServerStartTests
             [CrayEnvironment.BuiltAssembly("Cray.Server", "cray-server.dll"), "--listen", listen, "--data-dir", Path.GetTempPath(), .. extra]));
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("a non-loopback address needs --tls-certificate and --tls-key, and --auth token", result.Output);
+    }
+
+    [Theory]
+    [InlineData("--log-level", "loud", "--log-level: 'loud' is not trace, debug, information, warning or error.")]
+    [InlineData("--log-format", "xml", "--log-format: 'xml' is not text or json.")]
+    public async Task ABadLogFlagIsRefused(string flag, string value, string expected)
+    {
+        var result = await ProcessRunner.Instance.RunAsync(new ProcessRequest("dotnet",
+            [CrayEnvironment.BuiltAssembly("Cray.Server", "cray-server.dll"), "--data-dir", Path.GetTempPath(), flag, value]));
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, result.Output);
+    }
+
+    [Fact]
+    public async Task JsonLogsAreOneObjectALineForLogCollectors()
+    {
+        var cray = new CrayEnvironment { ExtraServerArguments = ["--log-format", "json", "--roles", "api"] };
+        await cray.InitializeAsync();
+        try
+        {
+            Assert.Equal(0, (await cray.CrayAsync("ims", "images", "list")).ExitCode);
+            var lines = File.ReadAllLines(Path.Combine(cray.Root, "server.log")).Where(line => line.Length > 0).ToList();
+            var entries = lines.Select(line => JsonNode.Parse(line)!).ToList();
+            Assert.All(entries, entry => Assert.NotNull((string?)entry["LogLevel"]));
+            Assert.Contains(entries, entry => ((string?)entry["Message"])?.StartsWith("cray-server listening on", StringComparison.Ordinal) == true);
+            Assert.DoesNotContain(entries, entry => ((string?)entry["Category"])?.StartsWith("Microsoft.AspNetCore.Hosting", StringComparison.Ordinal) == true);
+        }
+        finally
+        {
+            await cray.DisposeAsync();
+        }
     }
 
     [Fact]
