@@ -29,7 +29,7 @@ public static class ArtifactTransfers
         {
             throw new CliException($"Cannot read {filePath}: {exception.Message}");
         }
-        var task = progress.Start(description ?? $"Uploading {Path.GetFileName(filePath)} to s3://{bucket}/{key}", file.Length);
+        var task = progress.Start(Path.GetFileName(key), description ?? $"Uploading {Path.GetFileName(filePath)} to s3://{bucket}/{key}", file.Length);
         await using var hashing = new HashingReadStream(file, task);
         using var content = new StreamContent(hashing, 1 << 20);
         content.Headers.ContentLength = file.Length;
@@ -62,7 +62,7 @@ public static class ArtifactTransfers
         using var request = new HttpRequestMessage(HttpMethod.Get, context.Api.Url(ObjectPath(bucket, key)));
         using var response = await context.Api.SendRawAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         var total = response.Content.Headers.ContentLength ?? 0;
-        var task = progress.Start($"Downloading s3://{bucket}/{key}", total);
+        var task = progress.Start(Path.GetFileName(key), $"Downloading s3://{bucket}/{key}", total);
         var directory = Path.GetDirectoryName(Path.GetFullPath(filePath))!;
         var temporary = Path.Combine(directory, $".{Path.GetFileName(filePath)}.part-{Environment.ProcessId}");
         try

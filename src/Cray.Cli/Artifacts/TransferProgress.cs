@@ -12,23 +12,28 @@ public interface ITransferTask
 /// <summary>Shows progress bars on stderr when it is a terminal, and plain log lines otherwise.</summary>
 public sealed class TransferProgress
 {
-    private readonly CliContext context;
+    private readonly Action<string> log;
     private ProgressContext? bars;
 
-    private TransferProgress(CliContext context) => this.context = context;
+    private TransferProgress(Action<string> log) => this.log = log;
 
-    public static async Task<T> RunAsync<T>(CliContext context, Func<TransferProgress, Task<T>> work)
+    public static Task<T> RunAsync<T>(CliContext context, Func<TransferProgress, Task<T>> work)
+        => context.Quiet || CliHost.Current.ErrorIsRedirected
+            ? work(new TransferProgress(context.Log))
+            : RunAsync(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(CliHost.Current.Error) }), work);
+
+    /// <summary>The longest label a bar gets: with the bar and the figures, a transfer keeps to one line of 80 columns.</summary>
+    public const int LabelWidth = 18;
+
+    /// <summary>Bars on this console (tests render on a console of a given width).</summary>
+    internal static async Task<T> RunAsync<T>(IAnsiConsole console, Func<TransferProgress, Task<T>> work)
     {
-        var progress = new TransferProgress(context);
-        if (context.Quiet || CliHost.Current.ErrorIsRedirected)
-        {
-            return await work(progress);
-        }
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(CliHost.Current.Error) });
+        var progress = new TransferProgress(_ => { });
         T result = default!;
         await console.Progress()
             .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 14 }, new PercentageColumn(),
+                new DownloadedColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
             .StartAsync(async bars =>
             {
                 progress.bars = bars;
@@ -37,25 +42,30 @@ public sealed class TransferProgress
         return result;
     }
 
-    public ITransferTask Start(string description, long totalBytes)
+    /// <param name="label">What the bar says: a file's name, kept short.</param>
+    /// <param name="description">The whole story for the log form, such as the object's URL.</param>
+    public ITransferTask Start(string label, string description, long totalBytes)
     {
         if (bars is null)
         {
-            context.Log($"{description} ({FormatSize(totalBytes)})");
+            log($"{description} ({FormatSize(totalBytes)})");
             return new SilentTask();
         }
-        return new BarTask(bars.AddTask(Markup.Escape(description), maxValue: Math.Max(totalBytes, 1)));
+        return new BarTask(bars.AddTask(Markup.Escape(Shortened(label)), maxValue: Math.Max(totalBytes, 1)));
     }
 
+    /// <summary>A label cut to <see cref="LabelWidth"/>, keeping its end (a file name's end tells files apart).</summary>
+    public static string Shortened(string label) => label.Length <= LabelWidth ? label : "…" + label[^(LabelWidth - 1)..];
+
     /// <summary>A step without a byte count (packing a directory, say) shown as an indeterminate bar.</summary>
-    public async Task<T> StepAsync<T>(string description, Func<Task<T>> step)
+    public async Task<T> StepAsync<T>(string label, string description, Func<Task<T>> step)
     {
         if (bars is null)
         {
-            context.Log(description);
+            log(description);
             return await step();
         }
-        var task = bars.AddTask(Markup.Escape(description), maxValue: 1);
+        var task = bars.AddTask(Markup.Escape(Shortened(label)), maxValue: 1);
         task.IsIndeterminate = true;
         try
         {

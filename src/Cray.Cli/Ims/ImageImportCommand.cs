@@ -64,7 +64,7 @@ public static class ImageImportCommand
                 {
                     packed = Path.Combine(Path.GetTempPath(), $"cray-import-{Guid.NewGuid():n}.squashfs");
                     squashfs = packed;
-                    await progress.StepAsync($"Packing {rootfs} with mksquashfs ({compressor})", () => PackAsync(rootfs, packed, compressor, cancellationToken));
+                    await progress.StepAsync("packing rootfs", $"Packing {rootfs} with mksquashfs ({compressor})", () => PackAsync(rootfs, packed, compressor, cancellationToken));
                 }
 
                 var hostname = context.Configuration.Hostname ?? "";
