@@ -48,6 +48,32 @@ public sealed class ServerStartTests
     }
 
     [Fact]
+    public async Task TheSystemdUnitRunsTheInstalledServerAndVerifies()
+    {
+        var unit = await File.ReadAllTextAsync(Path.Combine(CrayEnvironment.RepositoryRoot, "packaging", "cray-server.service"));
+        // Where ./quickstart.sh installs the server, with the data directory the server insists on keeping 0700.
+        Assert.Contains("ExecStart=/opt/cray/server/cray-server --data-dir /var/lib/cray-server $CRAY_SERVER_OPTIONS\n", unit);
+        Assert.Contains("StateDirectoryMode=0700\n", unit);
+        Assert.Contains("Restart=on-failure\n", unit);
+        if (!File.Exists("/usr/bin/systemd-analyze"))
+        {
+            return; // The checks above still hold; systemd's own reading needs systemd's tool.
+        }
+        var server = Path.Combine(Path.GetDirectoryName(CrayEnvironment.BuiltAssembly("Cray.Server", "cray-server.dll"))!, "cray-server");
+        var copy = Path.Combine(Path.GetTempPath(), $"cray-server-{Guid.NewGuid():n}.service");
+        await File.WriteAllTextAsync(copy, unit.Replace("/opt/cray/server/cray-server", server, StringComparison.Ordinal));
+        try
+        {
+            var verified = await ProcessRunner.Instance.RunAsync(new ProcessRequest("systemd-analyze", ["verify", copy]));
+            Assert.True(verified.ExitCode == 0 && verified.Output.Trim().Length == 0, verified.Output);
+        }
+        finally
+        {
+            File.Delete(copy);
+        }
+    }
+
+    [Fact]
     public async Task ACertificateWithoutItsKeyIsRefused()
     {
         var result = await ProcessRunner.Instance.RunAsync(new ProcessRequest("dotnet",
