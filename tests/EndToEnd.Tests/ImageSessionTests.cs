@@ -30,6 +30,9 @@ public sealed class ImageSessionTests(JobEnvironment environment) : IClassFixtur
         Assert.DoesNotContain("System.Net.Http.HttpClient", log);
         Assert.DoesNotContain("Microsoft.AspNetCore.Hosting", log);
         Assert.Contains("cray-server listening on", log);
+        // What an operator needs is there: each phase of the job and the session, naming them.
+        Assert.Contains("CFS session example: Phase layer 0 (example) finished in", log);
+        Assert.Matches("IMS job [0-9a-f-]{36}: Phase packaging_artifacts finished in", log);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Serialization;
 using Cray.Platform.Storage;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Cray.Platform.Logs;
 
@@ -20,6 +21,8 @@ public class LogDirectory : IAsyncDisposable
     /// <summary>How far behind the shared store a log may be while its item runs.</summary>
     public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(500);
 
+    private readonly ILogger? milestones;
+    private readonly string subject;
     private readonly string directory;
     private readonly TimeProvider clock;
     private readonly IRecordStore? sharedStore;
@@ -34,8 +37,13 @@ public class LogDirectory : IAsyncDisposable
 
     /// <param name="store">The record store; its chunks are used only when it is shared between machines.</param>
     /// <param name="chunkCollection">The store collection that holds this directory's chunks.</param>
-    public LogDirectory(string directory, TimeProvider clock, IRecordStore? store = null, string chunkCollection = "log-chunks")
+    /// <param name="milestones">Where the milestone lines (phases, failures) also go, naming their item: the server's own log.</param>
+    /// <param name="subject">What an item is called there, such as "IMS job".</param>
+    public LogDirectory(string directory, TimeProvider clock, IRecordStore? store = null, string chunkCollection = "log-chunks",
+        ILogger? milestones = null, string subject = "item")
     {
+        this.milestones = milestones;
+        this.subject = subject;
         this.directory = directory;
         this.clock = clock;
         this.chunkCollection = chunkCollection;
@@ -47,6 +55,11 @@ public class LogDirectory : IAsyncDisposable
 
     public void Append(string id, string line)
     {
+        // The server's log tells an operator what happened to which item; the item's own log has every line.
+        if (milestones is not null && (line.StartsWith("Phase ", StringComparison.Ordinal) || line.StartsWith("Failed", StringComparison.Ordinal)))
+        {
+            milestones.Log(line.StartsWith("Failed", StringComparison.Ordinal) ? LogLevel.Warning : LogLevel.Information, "{Subject} {Id}: {Line}", subject, id, line);
+        }
         var stamp = clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture);
         var text = $"{stamp} {line}\n";
         lock (writeLock)
