@@ -95,9 +95,12 @@ public sealed class JobLeaseTests : IDisposable
 
         worker = new ImsTestServer { DataDirectory = api.DataDirectory, Worker = (clock, "this-host") };
         _ = worker.Services;
-        await clock.AdvanceUntilAsync(async () => await StatusAsync(mine) == JobStatuses.Error, TimeSpan.FromSeconds(30));
+        // The job's log line follows its status change: wait for both.
+        var log = worker.Services.GetRequiredService<JobLogs>().PathOf(mine);
+        await clock.AdvanceUntilAsync(async () => await StatusAsync(mine) == JobStatuses.Error
+            && File.Exists(log) && (await File.ReadAllTextAsync(log)).Contains("cray-server stopped while the job was waiting_on_user", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(30));
         Assert.Equal(JobStatuses.WaitingOnUser, await StatusAsync(theirs));
-        Assert.Contains("cray-server stopped while the job was waiting_on_user", await File.ReadAllTextAsync(worker.Services.GetRequiredService<JobLogs>().PathOf(mine)));
     }
 
     [Fact]

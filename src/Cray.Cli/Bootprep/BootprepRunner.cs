@@ -176,16 +176,23 @@ public sealed class BootprepRunner(BootprepServer server, BootprepProgress progr
         await SaveAsync($"ims-job-{step.Name}.json", step.Index, body, cancellationToken);
         var job = await server.CreateJobAsync(body, cancellationToken);
         var jobId = (string)job["id"]!;
-        running[jobId] = $"IMS job {jobId} of image {step.Name} (stop it: cray ims jobs delete {jobId})";
+        return await WhileRunningAsync(jobId, $"IMS job {jobId} of image {step.Name} (stop it: cray ims jobs delete {jobId})",
+            () => WaitForJobAsync(step, label, job, jobId, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Waits for work on the server, listed in <see cref="Running"/> meanwhile (and after, if the wait was interrupted).</summary>
+    private async Task<T> WhileRunningAsync<T>(string key, string description, Func<Task<T>> wait, CancellationToken cancellationToken)
+    {
+        running[key] = description;
         try
         {
-            return await WaitForJobAsync(step, label, job, jobId, cancellationToken);
+            return await wait();
         }
         finally
         {
             if (!cancellationToken.IsCancellationRequested)
             {
-                running.TryRemove(jobId, out _);
+                running.TryRemove(key, out _);
             }
         }
     }
@@ -240,18 +247,8 @@ public sealed class BootprepRunner(BootprepServer server, BootprepProgress progr
         };
         await SaveAsync($"cfs-session-{step.Name}.json", step.Index, body, cancellationToken);
         await server.CreateSessionAsync(body, cancellationToken);
-        running[name] = $"CFS session {name} of image {step.Name} (stop it: cray cfs sessions delete {name})";
-        try
-        {
-            return await WaitForSessionAsync(step, label, name, imageId, cancellationToken);
-        }
-        finally
-        {
-            if (!cancellationToken.IsCancellationRequested)
-            {
-                running.TryRemove(name, out _);
-            }
-        }
+        return await WhileRunningAsync(name, $"CFS session {name} of image {step.Name} (stop it: cray cfs sessions delete {name})",
+            () => WaitForSessionAsync(step, label, name, imageId, cancellationToken), cancellationToken);
     }
 
     private async Task<(string? ImageId, string? Failure)> WaitForSessionAsync(ImageStep step, string label, string name, string imageId, CancellationToken cancellationToken)
