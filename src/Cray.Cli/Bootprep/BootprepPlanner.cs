@@ -67,7 +67,7 @@ public sealed class BootprepPlanner(YamlDocument document, BootprepInput input, 
         {
             if (images[index].ReferenceName is { } reference && !byReference.TryAdd(reference, index))
             {
-                Problem(images[index].Pointer + "/ref_name", $"the ref_name '{reference}' is also used by {PlaceText(images[byReference[reference]].Pointer)}");
+                Problem(images[index].Pointer + "/ref_name", $"the ref_name '{reference}' is also used by {YamlDocument.PathText(images[byReference[reference]].Pointer)}");
             }
         }
         var dependencies = new int?[images.Count];
@@ -113,7 +113,7 @@ public sealed class BootprepPlanner(YamlDocument document, BootprepInput input, 
             if (image.Base is { Kind: BaseKind.Image, Name: { } baseName }
                 && Enumerable.Range(0, images.Count).FirstOrDefault(other => other != index && names[other] == baseName, -1) is var maker and >= 0)
             {
-                Problem(image.Pointer + "/base", $"the base image '{baseName}' is made by {PlaceText(images[maker].Pointer)} of this file: give that image a ref_name and use base.image_ref here");
+                Problem(image.Pointer + "/base", $"the base image '{baseName}' is made by {YamlDocument.PathText(images[maker].Pointer)} of this file: give that image a ref_name and use base.image_ref here");
             }
             else if (!offline)
             {
@@ -265,7 +265,7 @@ public sealed class BootprepPlanner(YamlDocument document, BootprepInput input, 
                 var cycle = chain.SkipWhile(index => index != revisited).ToList();
                 cyclic = true;
                 Problem(input.Images[revisited].Pointer + "/base/image_ref",
-                    "image_ref makes a cycle: " + string.Join(" -> ", cycle.Append(revisited).Select(index => input.Images[index].ReferenceName ?? PlaceText(input.Images[index].Pointer))));
+                    "image_ref makes a cycle: " + string.Join(" -> ", cycle.Append(revisited).Select(index => input.Images[index].ReferenceName ?? YamlDocument.PathText(input.Images[index].Pointer))));
             }
             chain.Reverse();
             foreach (var index in chain)
@@ -276,6 +276,4 @@ public sealed class BootprepPlanner(YamlDocument document, BootprepInput input, 
         }
         return cyclic ? null : order;
     }
-
-    private static string PlaceText(string pointer) => YamlDocument.PathText(pointer);
 }

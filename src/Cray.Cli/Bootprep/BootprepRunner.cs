@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Cray.Cli.Common;
+using Cray.Cli.Ims;
 using Cray.Cli.Output;
 
 namespace Cray.Cli.Bootprep;
@@ -210,7 +211,7 @@ public sealed class BootprepRunner(BootprepServer server, BootprepProgress progr
                 await server.DeleteJobAsync(jobId, cancellationToken);
                 return (null, $"IMS job {jobId} did not end within {BootprepProgress.Duration(options.StepTimeout)} (--timeout); it was deleted");
             }
-            job = await server.JobAsync(jobId, status, TimeSpan.FromSeconds(Math.Min(30, left.TotalSeconds)), cancellationToken);
+            job = await server.JobAsync(jobId, status, left < JobCommands.LongPoll ? left : JobCommands.LongPoll, cancellationToken);
             status = (string?)job["status"];
         }
         if (status == "error" || job["resultant_image_id"] is not JsonValue)
@@ -283,9 +284,9 @@ public sealed class BootprepRunner(BootprepServer server, BootprepProgress progr
 
     private async Task SaveAsync(string fileName, int itemNumber, JsonObject body, CancellationToken cancellationToken)
     {
+        // The command made the directory before the run, so a bad one stops it before anything is created.
         if (options.SaveFilesDirectory is { } directory)
         {
-            Directory.CreateDirectory(directory);
             // Item names are the file's text: only safe characters reach the path, and a name that had others gets its item's number too, so two never share a file.
             var safeName = string.Concat(fileName.Select(character => char.IsAsciiLetterOrDigit(character) || character is '.' or '-' or '_' ? character : '_'));
             if (safeName != fileName)

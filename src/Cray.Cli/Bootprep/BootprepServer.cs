@@ -1,6 +1,6 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Cray.Cli.Http;
+using Cray.Cli.Ims;
 
 namespace Cray.Cli.Bootprep;
 
@@ -10,10 +10,6 @@ public sealed class BootprepServer(ApiClient api)
     private const string Configurations = "apis/cfs/v3/configurations";
     private const string Sessions = "apis/cfs/v3/sessions";
     private const string Ims = "apis/ims/v3";
-
-    /// <summary>Every IMS job status, so a long poll can wait for any status but the one seen.</summary>
-    private static readonly string[] JobStatuses =
-        ["creating", "fetching_image", "fetching_recipe", "waiting_for_repos", "building_image", "packaging_artifacts", "waiting_on_user", "error", "success"];
 
     public async Task<ServerInventory> InventoryAsync(IEnumerable<string> configurationNames, CancellationToken cancellationToken)
     {
@@ -56,11 +52,7 @@ public sealed class BootprepServer(ApiClient api)
     /// <summary>The job, answered by the server as soon as its status is not <paramref name="seen"/> (or after the bound).</summary>
     public async Task<JsonObject> JobAsync(string id, string? seen, TimeSpan bound, CancellationToken cancellationToken)
         => (JsonObject)(await api.SendAsync(HttpMethod.Get, $"{Ims}/jobs/{Uri.EscapeDataString(id)}",
-            query:
-            [
-                new("wait", string.Join(',', JobStatuses.Where(status => status != seen))),
-                new("timeout", ((int)Math.Ceiling(Math.Max(1, bound.TotalSeconds))).ToString(CultureInfo.InvariantCulture)),
-            ], cancellationToken: cancellationToken))!;
+            query: JobCommands.LongPollQuery(seen, bound), cancellationToken: cancellationToken))!;
 
     public Task DeleteJobAsync(string id, CancellationToken cancellationToken)
         => api.SendAsync(HttpMethod.Delete, $"{Ims}/jobs/{Uri.EscapeDataString(id)}", cancellationToken: cancellationToken);

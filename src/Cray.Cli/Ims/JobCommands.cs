@@ -103,11 +103,18 @@ public static class JobCommands
             id => $"{Jobs}/{id}/log");
 
     /// <summary>How long one read waits in the server for the job to change.</summary>
-    private static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(30);
+    internal static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(30);
 
     /// <summary>Every job status, as the reference's schema lists them.</summary>
     private static readonly string[] JobStatusNames =
         ["creating", "fetching_image", "fetching_recipe", "waiting_for_repos", "building_image", "packaging_artifacts", "waiting_on_user", "error", "success"];
+
+    /// <summary>The query of a job read the server answers as soon as the status is not <paramref name="seen"/>, or after <paramref name="bound"/> (at least 1 s).</summary>
+    internal static KeyValuePair<string, string?>[] LongPollQuery(string? seen, TimeSpan bound) =>
+    [
+        new("wait", string.Join(',', JobStatusNames.Where(name => name != seen))),
+        new("timeout", ((int)Math.Ceiling(Math.Max(1, bound.TotalSeconds))).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    ];
 
     private static Command Wait()
     {
@@ -131,11 +138,7 @@ public static class JobCommands
                 // Each read waits in the server for any other status (a server without that answers at once; the loop then paces itself).
                 var asked = Stopwatch.StartNew();
                 var bound = limit is null ? LongPoll : TimeSpan.FromSeconds(Math.Clamp((limit.Value - stopwatch.Elapsed).TotalSeconds, 1, LongPoll.TotalSeconds));
-                job = await context.Api.SendAsync(HttpMethod.Get, $"{Jobs}/{jobId}", query:
-                [
-                    new("wait", string.Join(',', JobStatusNames.Where(name => name != shown))),
-                    new("timeout", ((int)Math.Ceiling(bound.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                ], cancellationToken: token);
+                job = await context.Api.SendAsync(HttpMethod.Get, $"{Jobs}/{jobId}", query: LongPollQuery(shown, bound), cancellationToken: token);
                 var status = job?["status"]?.GetValue<string>() ?? "unknown";
                 var changed = status != shown;
                 if (changed)
