@@ -262,6 +262,34 @@ public sealed class BootprepTests(JobEnvironment environment) : IClassFixture<Jo
     }
 
     [Fact]
+    public async Task ARequestThatCannotBeSavedFailsItsItemAndTheRunStillReports()
+    {
+        var repository = await RepositoryAsync("unsaved", ("site.yml", LayerA));
+        var input = Path.Combine(Cray.Root, "bootprep-unsaved.yaml");
+        await File.WriteAllTextAsync(input, $$$"""
+            configurations:
+            - name: unsaved
+              layers:
+              - playbook: site.yml
+                git: {url: {{{repository}}}, branch: main}
+            - name: saved
+              layers:
+              - playbook: site.yml
+                git: {url: {{{repository}}}, branch: main}
+            """);
+        var saved = Path.Combine(Cray.Root, "bootprep-unsaved-requests");
+        // A directory where the request's file would go: the write fails.
+        Directory.CreateDirectory(Path.Combine(saved, "cfs-configuration-unsaved.json"));
+        var result = await Cray.CrayAsync("bootprep", "run", input, "--save-files", saved, "--format", "json");
+        Assert.Equal(1, result.ExitCode);
+        var report = JsonNode.Parse(result.Output)!;
+        Assert.Equal("failed", (string?)Row(report, "configurations", "unsaved")["action"]);
+        Assert.Equal("created", (string?)Row(report, "configurations", "saved")["action"]);
+        Assert.Contains("Failed: configuration unsaved: not stored:", result.Error);
+        Assert.Equal(2, (await Cray.CrayAsync("cfs", "v3", "configurations", "describe", "unsaved")).ExitCode);
+    }
+
+    [Fact]
     public async Task TheGeneratedExampleNamesTheServersImageAndIsValid()
     {
         var directory = Path.Combine(Cray.Root, "bootprep-example");

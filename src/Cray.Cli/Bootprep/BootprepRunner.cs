@@ -62,9 +62,9 @@ public sealed class BootprepRunner(BootprepServer server, BootprepProgress progr
         }
         progress.Update(label, step.Action == ExistingAction.Overwrite ? "overwriting" : "creating");
         var body = step.Item.RequestBody();
-        await SaveAsync($"cfs-configuration-{name}.json", 0, body, cancellationToken);
         try
         {
+            await SaveAsync($"cfs-configuration-{name}.json", 0, body, cancellationToken);
             await server.PutConfigurationAsync(name, body, dropBranches: options.ResolveBranches, cancellationToken);
             report.Add(report.Configurations, new JsonObject { ["name"] = name, ["action"] = step.Action == ExistingAction.Overwrite ? "overwritten" : "created" });
             progress.Finish(label, step.Action == ExistingAction.Overwrite ? "overwritten" : "created");
@@ -73,7 +73,7 @@ public sealed class BootprepRunner(BootprepServer server, BootprepProgress progr
         {
             failedConfigurations.Add(name);
             report.Add(report.Configurations, new JsonObject { ["name"] = name, ["action"] = "failed", ["error"] = exception.Message });
-            report.Fail($"configuration {name}: CFS refused it: {exception.Message}");
+            report.Fail($"configuration {name}: not stored: {exception.Message}");
             progress.Finish(label, "failed");
         }
     }
