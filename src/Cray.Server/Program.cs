@@ -1,15 +1,13 @@
 using Cray.Server;
 
-if (args is ["tokens", ..])
-{
-    return await TokenCommands.RunAsync(args[1..]);
-}
-if (ServerCommandLine.HelpOrUnknownFlag(args) is { } exitCode)
+var (exitCode, start) = await ServerCommandLine.ParseAsync(args, Environment.GetEnvironmentVariable, Console.Out, Console.Error);
+if (start is null)
 {
     return exitCode;
 }
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(start.HostArguments);
+builder.Configuration.AddInMemoryCollection(start.Settings);
 ServerOptions options;
 try
 {

@@ -19,42 +19,42 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
     public const string CfsRunnerRole = "cfs-runner";
     public static readonly string[] AllRoles = [ApiRole, ImsWorkerRole, CfsRunnerRole];
 
-    /// <summary>Every flag with its help text; the generic host's own flags are accepted too.</summary>
-    public static readonly (string Flag, string Help)[] Flags =
+    /// <summary>Every flag with its help text, in the order help lists them.</summary>
+    public static readonly ServerFlag[] Flags =
     [
-        ("--listen", $"HOST:PORT where the API listens (default {DefaultListen}; another address needs TLS and --auth token)"),
-        ("--data-dir", $"DIR for the database, the artifact repository, job directories and logs (default {DefaultDataDirectory})"),
-        ("--store", "where the records live: sqlite (in DATA-DIR, the default) or postgresql://USER@HOST[:PORT]/DATABASE[?sslmode=require]"),
-        ("--store-password-file", "file whose first line is the PostgreSQL password (else PGPASSWORD, else ~/.pgpass)"),
-        ("--artifacts", "where the artifact repository lives: files (in DATA-DIR, the default) or s3"),
-        ("--s3-endpoint", "URL of the S3 service (Ceph RADOS Gateway) with --artifacts s3 (else AWS_ENDPOINT_URL)"),
-        ("--s3-region", "S3 region to sign for (default AWS_REGION, else us-east-1)"),
-        ("--s3-access-key-file", "file whose first line is the S3 access key (else AWS_ACCESS_KEY_ID); with --s3-secret-key-file"),
-        ("--s3-secret-key-file", "file whose first line is the S3 secret key (else AWS_SECRET_ACCESS_KEY)"),
-        ("--key-ring-secret-file", "file whose first line (32+ characters) seals the key ring that encrypts CFS source credentials; the same on every server of a shared store (else CRAY_KEY_RING_SECRET; else, with SQLite, one made in DATA-DIR)"),
-        ("--roles", $"comma list of {string.Join(", ", AllRoles)}, or all (default all)"),
-        ("--worker-name", "NAME this server's IMS worker and CFS runner claim work under, unique among the servers sharing a store (default the host name)"),
-        ("--ims-worker-slots", "N customize jobs run at once (default 2)"),
-        ("--ims-worker-arch", "comma list of the architectures whose jobs the worker takes, x86_64 and/or aarch64 (default this machine's)"),
-        ("--ims-arch-wait-timeout", "how long a job waits for a live worker of its architecture before it ends in error (default 1h)"),
-        ("--ims-jobs-dir", "DIR for job image roots (default DATA-DIR/ims/jobs)"),
-        ("--ims-source-cache-size", "bound of the worker's cache of verified source images, e.g. 20G, 500M (default 50G; unused when the artifacts are on this host)"),
-        ("--ims-ssh-address", "IP address each job's sshd listens on and that connection_info names (default 127.0.0.1)"),
-        ("--ims-user-wait-timeout", "how long a job waits for the user's complete/failed signal, e.g. 30m, 24h (default 24h)"),
-        ("--ims-compressor", $"mksquashfs compressor for results: {string.Join(", ", ImsWorkerOptions.Compressors)} (default zstd)"),
-        ("--ims-repository-wait-timeout", "how long a create job waits for its recipe's repositories to answer (default 10m)"),
-        ("--ims-build-timeout", "how long kiwi-ng may take to build an image root (default 4h)"),
-        ("--ims-enable-dkms", "true to give jobs that do not set require_dkms the host's /sys, read-only, in their jails (default false)"),
-        ("--tls-certificate", "PEM certificate (chain): the API speaks HTTPS; with --tls-key"),
-        ("--tls-key", "PEM private key of --tls-certificate"),
-        ("--auth", "none, or token: every API request needs a bearer token from `cray-server tokens create NAME` (default none)"),
-        ("--cfs-runner-slots", "N sessions run at once (default 2)"),
-        ("--cfs-ims-token-file", "JSON file with the access_token the runner sends to --cfs-ims-url when that IMS requires tokens"),
-        ("--cfs-ims-certificate", "PEM certificate the runner trusts at --cfs-ims-url whatever its issuer (the API servers' own self-signed one)"),
-        ("--lease-duration", "how long a worker's hold on a job or session lasts unless renewed (renewed every third of it), e.g. 60s, 2m (default 60s)"),
-        ("--cfs-ims-url", "URL of the IMS API the runner calls (default: this server's, http://LISTEN/apis/ims)"),
-        ("--log-level", "trace, debug, information, warning or error: the least a log line must be to be written (default information; framework lines start at warning unless debug or trace)"),
-        ("--log-format", "text, or json for log collectors: one JSON object a line (default text)"),
+        new("listen", "HOST:PORT", $"where the API listens (default {DefaultListen}; another address needs TLS and --auth token)"),
+        new("data-dir", "DIR", $"for the database, the artifact repository, job directories and logs (default {DefaultDataDirectory})"),
+        new("store", "ADDRESS", "where the records live: sqlite (in DATA-DIR, the default) or postgresql://USER@HOST[:PORT]/DATABASE[?sslmode=require]"),
+        new("store-password-file", "FILE", "file whose first line is the PostgreSQL password (else PGPASSWORD, else ~/.pgpass)"),
+        new("artifacts", "KIND", "where the artifact repository lives: files (in DATA-DIR, the default) or s3"),
+        new("s3-endpoint", "URL", "URL of the S3 service (Ceph RADOS Gateway) with --artifacts s3 (else AWS_ENDPOINT_URL)"),
+        new("s3-region", "REGION", "S3 region to sign for (default AWS_REGION, else us-east-1)"),
+        new("s3-access-key-file", "FILE", "file whose first line is the S3 access key (else AWS_ACCESS_KEY_ID); with --s3-secret-key-file"),
+        new("s3-secret-key-file", "FILE", "file whose first line is the S3 secret key (else AWS_SECRET_ACCESS_KEY)"),
+        new("key-ring-secret-file", "FILE", "file whose first line (32+ characters) seals the key ring that encrypts CFS source credentials; the same on every server of a shared store (else CRAY_KEY_RING_SECRET; else, with SQLite, one made in DATA-DIR)"),
+        new("roles", "ROLES", $"comma list of {string.Join(", ", AllRoles)}, or all (default all)"),
+        new("worker-name", "NAME", "this server's IMS worker and CFS runner claim work under, unique among the servers sharing a store (default the host name)"),
+        new("ims-worker-slots", "N", "customize jobs run at once (default 2)"),
+        new("ims-worker-arch", "ARCHES", "comma list of the architectures whose jobs the worker takes, x86_64 and/or aarch64 (default this machine's)"),
+        new("ims-arch-wait-timeout", "DURATION", "how long a job waits for a live worker of its architecture before it ends in error (default 1h)"),
+        new("ims-jobs-dir", "DIR", "for job image roots (default DATA-DIR/ims/jobs)"),
+        new("ims-source-cache-size", "SIZE", "bound of the worker's cache of verified source images, e.g. 20G, 500M (default 50G; unused when the artifacts are on this host)"),
+        new("ims-ssh-address", "ADDRESS", "IP address each job's sshd listens on and that connection_info names (default 127.0.0.1)"),
+        new("ims-user-wait-timeout", "DURATION", "how long a job waits for the user's complete/failed signal, e.g. 30m, 24h (default 24h)"),
+        new("ims-compressor", "COMPRESSOR", $"mksquashfs compressor for results: {string.Join(", ", ImsWorkerOptions.Compressors)} (default zstd)"),
+        new("ims-repository-wait-timeout", "DURATION", "how long a create job waits for its recipe's repositories to answer (default 10m)"),
+        new("ims-build-timeout", "DURATION", "how long kiwi-ng may take to build an image root (default 4h)"),
+        new("ims-enable-dkms", "BOOL", "true to give jobs that do not set require_dkms the host's /sys, read-only, in their jails (default false)"),
+        new("tls-certificate", "FILE", "PEM certificate (chain): the API speaks HTTPS; with --tls-key"),
+        new("tls-key", "FILE", "PEM private key of --tls-certificate"),
+        new("auth", "MODE", "none, or token: every API request needs a bearer token from `cray-server tokens create NAME` (default none)"),
+        new("cfs-runner-slots", "N", "sessions run at once (default 2)"),
+        new("cfs-ims-token-file", "FILE", "JSON file with the access_token the runner sends to --cfs-ims-url when that IMS requires tokens"),
+        new("cfs-ims-certificate", "FILE", "PEM certificate the runner trusts at --cfs-ims-url whatever its issuer (the API servers' own self-signed one)"),
+        new("lease-duration", "DURATION", "how long a worker's hold on a job or session lasts unless renewed (renewed every third of it), e.g. 60s, 2m (default 60s)"),
+        new("cfs-ims-url", "URL", "URL of the IMS API the runner calls (default: this server's, http://LISTEN/apis/ims)"),
+        new("log-level", "LEVEL", "trace, debug, information, warning or error: the least a log line must be to be written (default information; framework lines start at warning unless debug or trace)"),
+        new("log-format", "FORMAT", "text, or json for log collectors: one JSON object a line (default text)"),
     ];
 
     /// <summary>--log-level: the server's own lines from this level; the framework's from warning, unless this is debug or trace.</summary>
@@ -91,7 +91,8 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
     /// <summary>The token this process's runner uses for its own IMS API; accepted only by this process.</summary>
     public Cray.Platform.Authentication.AccessSecret? InternalAccessToken { get; init; }
 
-    public static readonly string[] HostFlags = ["--environment", "--contentRoot", "--applicationName"];
+    /// <summary>The generic host's own flags (the in-process test host passes them), accepted and handed to the host.</summary>
+    public static readonly string[] HostFlags = ["environment", "contentRoot", "applicationName"];
 
     /// <summary>--tls-certificate and --tls-key: the server speaks HTTPS with this certificate.</summary>
     public X509Certificate2? TlsCertificate { get; init; }

@@ -5,13 +5,64 @@ namespace Cray.EndToEnd.Tests;
 
 public sealed class ServerStartTests
 {
+    private static Task<ProcessResult> ServerAsync(string[] arguments, IReadOnlyDictionary<string, string?>? environment = null)
+        => ProcessRunner.Instance.RunAsync(new ProcessRequest("dotnet", [CrayEnvironment.BuiltAssembly("Cray.Server", "cray-server.dll"), .. arguments])
+        {
+            Environment = environment ?? new Dictionary<string, string?>(),
+        });
+
+    [Fact]
+    public async Task HelpListsEveryFlagWithItsValueAndEnvironmentVariable()
+    {
+        var result = await ServerAsync(["--help"]);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("--listen <HOST:PORT>", result.Output);
+        Assert.Contains("[env: CRAY_SERVER_DATA_DIR]", result.Output);
+        Assert.Contains("[env: CRAY_SERVER_LOG_FORMAT]", result.Output);
+        Assert.Contains("tokens ", result.Output);
+        Assert.DoesNotContain("--applicationName", result.Output);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--bogus" }, "Usage: cray-server [OPTIONS] [COMMAND [ARGS]...]\nTry 'cray-server -h' for help.\n\nError: No such option: --bogus\n")]
+    [InlineData(new[] { "--listen" }, "Error: Option '--listen' requires an argument.\n")]
+    [InlineData(new[] { "tokens", "create" }, "Usage: cray-server tokens create [OPTIONS] NAME\nTry 'cray-server tokens create -h' for help.\n\nError: Missing argument.\n")]
+    [InlineData(new[] { "tokens", "delete", "a", "b" }, "Error: Got unexpected extra argument (b)\n")]
+    public async Task AUsageErrorShowsTheUsageAndOneErrorLineAsCrayDoes(string[] arguments, string expected)
+    {
+        var result = await ServerAsync(arguments);
+        Assert.Equal(2, result.ExitCode);
+        Assert.EndsWith(expected, result.Output);
+    }
+
+    [Fact]
+    public async Task AGroupWithoutACommandShowsItsHelp()
+    {
+        var result = await ServerAsync(["tokens"]);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("cray-server tokens [command] [options]", result.Output);
+        Assert.Contains("create <NAME>", result.Output);
+    }
+
+    [Fact]
+    public async Task AFlagComesFromItsEnvironmentVariableUnlessTheCommandLineGivesIt()
+    {
+        var fromEnvironment = await ServerAsync(["--data-dir", Path.GetTempPath()], new Dictionary<string, string?> { ["CRAY_SERVER_LOG_LEVEL"] = "loud" });
+        Assert.Equal(2, fromEnvironment.ExitCode);
+        Assert.Contains("--log-level: 'loud' is not", fromEnvironment.Output);
+
+        var commandLineWins = await ServerAsync(["--data-dir", Path.GetTempPath(), "--log-level", "noisy"],
+            new Dictionary<string, string?> { ["CRAY_SERVER_LOG_LEVEL"] = "loud" });
+        Assert.Equal(2, commandLineWins.ExitCode);
+        Assert.Contains("--log-level: 'noisy' is not", commandLineWins.Output);
+    }
+
     [Theory]
     [InlineData("0.0.0.0:8280")]
     [InlineData("10.1.2.3:8280", "--auth", "token")]
     public async Task NonLoopbackListenIsRefusedWithoutTlsAndTokens(string listen, params string[] extra)
     {
-        var result = await ProcessRunner.Instance.RunAsync(new ProcessRequest("dotnet",
-            [CrayEnvironment.BuiltAssembly("Cray.Server", "cray-server.dll"), "--listen", listen, "--data-dir", Path.GetTempPath(), .. extra]));
+        var result = await ServerAsync(["--listen", listen, "--data-dir", Path.GetTempPath(), .. extra]);
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("a non-loopback address needs --tls-certificate and --tls-key, and --auth token", result.Output);
     }
@@ -21,8 +72,7 @@ public sealed class ServerStartTests
     [InlineData("--log-format", "xml", "--log-format: 'xml' is not text or json.")]
     public async Task ABadLogFlagIsRefused(string flag, string value, string expected)
     {
-        var result = await ProcessRunner.Instance.RunAsync(new ProcessRequest("dotnet",
-            [CrayEnvironment.BuiltAssembly("Cray.Server", "cray-server.dll"), "--data-dir", Path.GetTempPath(), flag, value]));
+        var result = await ServerAsync(["--data-dir", Path.GetTempPath(), flag, value]);
         Assert.Equal(2, result.ExitCode);
         Assert.Contains(expected, result.Output);
     }
@@ -76,8 +126,7 @@ public sealed class ServerStartTests
     [Fact]
     public async Task ACertificateWithoutItsKeyIsRefused()
     {
-        var result = await ProcessRunner.Instance.RunAsync(new ProcessRequest("dotnet",
-            [CrayEnvironment.BuiltAssembly("Cray.Server", "cray-server.dll"), "--data-dir", Path.GetTempPath(), "--tls-certificate", "/etc/hostname"]));
+        var result = await ServerAsync(["--data-dir", Path.GetTempPath(), "--tls-certificate", "/etc/hostname"]);
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("--tls-certificate and --tls-key go together", result.Output);
     }
