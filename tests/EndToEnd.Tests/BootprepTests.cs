@@ -141,7 +141,7 @@ public sealed class BootprepTests(JobEnvironment environment) : IClassFixture<Jo
         var report = JsonNode.Parse(first.Output)!;
         // Not a terminal: a line per phase change on stderr.
         Assert.Contains("configuration bootprep-a: created", first.Error);
-        Assert.Contains("image compute-debian-test: IMS job ", first.Error);
+        Assert.Matches(@"image compute-debian-test: [a-z_]+ \(IMS job [0-9a-f-]{36}\)", first.Error);
         Assert.Contains("image application-r1: waiting for its base image compute-debian-test", first.Error);
         var sessionRequest = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(saved, "cfs-session-compute-debian-test.json")))!;
         Assert.Equal(["Compute", "Application"], sessionRequest["target"]!["groups"]!.AsArray().Select(group => (string?)group!["name"]));

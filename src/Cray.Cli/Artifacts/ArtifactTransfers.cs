@@ -50,6 +50,7 @@ public static class ArtifactTransfers
             await DeleteQuietlyAsync(context, bucket, key);
             throw new CliException($"Upload of {filePath} was corrupted: the server stored md5 {storedMd5}, the file has {local}. Nothing was kept; try again.");
         }
+        task.Complete();
         return new StoredObject(local, etag);
     }
 
@@ -79,6 +80,7 @@ public static class ArtifactTransfers
                 }
             }
             File.Move(temporary, filePath, overwrite: true);
+            task.Complete();
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {

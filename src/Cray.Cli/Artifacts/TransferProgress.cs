@@ -3,24 +3,38 @@ using Spectre.Console;
 
 namespace Cray.Cli.Artifacts;
 
-/// <summary>One transfer's progress; the terminal form draws a bar, the plain form logs a line at start.</summary>
+/// <summary>One transfer's progress; the terminal form draws a bar, the plain form logs one line when it completes.</summary>
 public interface ITransferTask
 {
     void Advance(long bytes);
+
+    /// <summary>The transfer succeeded (an upload once the server confirmed what it stored).</summary>
+    void Complete();
 }
 
-/// <summary>Shows progress bars on stderr when it is a terminal, and plain log lines otherwise.</summary>
+/// <summary>
+/// Shows progress bars on stderr when it is a terminal; otherwise (a log file, CI) nothing while
+/// the work goes on and one line for each transfer or step when it is done.
+/// </summary>
 public sealed class TransferProgress
 {
     private readonly Action<string> log;
+    private readonly TimeProvider time;
     private ProgressContext? bars;
 
-    private TransferProgress(Action<string> log) => this.log = log;
+    private TransferProgress(Action<string> log, TimeProvider time)
+    {
+        this.log = log;
+        this.time = time;
+    }
 
     public static Task<T> RunAsync<T>(CliContext context, Func<TransferProgress, Task<T>> work)
         => context.Quiet || CliHost.Current.ErrorIsRedirected
-            ? work(new TransferProgress(context.Log))
+            ? RunPlainAsync(context.Log, TimeProvider.System, work)
             : RunAsync(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(CliHost.Current.Error) }), work);
+
+    /// <summary>The form for a log: <paramref name="log"/> gets each transfer's final line.</summary>
+    internal static Task<T> RunPlainAsync<T>(Action<string> log, TimeProvider time, Func<TransferProgress, Task<T>> work) => work(new TransferProgress(log, time));
 
     /// <summary>The longest label a bar gets: with the bar and the figures, a transfer keeps to one line of 80 columns.</summary>
     public const int LabelWidth = 18;
@@ -28,7 +42,7 @@ public sealed class TransferProgress
     /// <summary>Bars on this console (tests render on a console of a given width).</summary>
     internal static async Task<T> RunAsync<T>(IAnsiConsole console, Func<TransferProgress, Task<T>> work)
     {
-        var progress = new TransferProgress(_ => { });
+        var progress = new TransferProgress(_ => { }, TimeProvider.System);
         T result = default!;
         await console.Progress()
             .AutoClear(false)
@@ -45,14 +59,9 @@ public sealed class TransferProgress
     /// <param name="label">What the bar says: a file's name, kept short.</param>
     /// <param name="description">The whole story for the log form, such as the object's URL.</param>
     public ITransferTask Start(string label, string description, long totalBytes)
-    {
-        if (bars is null)
-        {
-            log($"{description} ({FormatSize(totalBytes)})");
-            return new SilentTask();
-        }
-        return new BarTask(bars.AddTask(Markup.Escape(Shortened(label)), maxValue: Math.Max(totalBytes, 1)));
-    }
+        => bars is null
+            ? new LoggedTask(this, description, time.GetTimestamp())
+            : new BarTask(bars.AddTask(Markup.Escape(Shortened(label)), maxValue: Math.Max(totalBytes, 1)));
 
     /// <summary>A label cut to <see cref="LabelWidth"/>, keeping its end (a file name's end tells files apart).</summary>
     public static string Shortened(string label) => label.Length <= LabelWidth ? label : "…" + label[^(LabelWidth - 1)..];
@@ -62,8 +71,10 @@ public sealed class TransferProgress
     {
         if (bars is null)
         {
-            log(description);
-            return await step();
+            var started = time.GetTimestamp();
+            var result = await step();
+            log($"{description}: done in {Seconds(time.GetElapsedTime(started))}");
+            return result;
         }
         var task = bars.AddTask(Markup.Escape(Shortened(label)), maxValue: 1);
         task.IsIndeterminate = true;
@@ -86,15 +97,27 @@ public sealed class TransferProgress
         _ => $"{bytes} B",
     };
 
-    private sealed class SilentTask : ITransferTask
+    private static string Seconds(TimeSpan elapsed) => $"{elapsed.TotalSeconds:0.0} s";
+
+    private sealed class LoggedTask(TransferProgress progress, string description, long started) : ITransferTask
     {
-        public void Advance(long bytes)
+        private long bytes;
+
+        public void Advance(long count) => bytes += count;
+
+        public void Complete()
         {
+            var elapsed = progress.time.GetElapsedTime(started);
+            var rate = elapsed.TotalSeconds > 0 ? $", {FormatSize((long)(bytes / elapsed.TotalSeconds))}/s" : "";
+            progress.log($"{description}: {FormatSize(bytes)} in {Seconds(elapsed)}{rate}");
         }
     }
 
     private sealed class BarTask(ProgressTask task) : ITransferTask
     {
         public void Advance(long bytes) => task.Increment(bytes);
+
+        // A download without a length, or a file that changed size, still ends its bar full.
+        public void Complete() => task.Value = task.MaxValue;
     }
 }

@@ -10,24 +10,26 @@ namespace Cray.Cli.Bootprep;
 /// </summary>
 public sealed class BootprepProgress
 {
-    private readonly CliContext context;
+    private readonly Action<string> log;
     private readonly Stopwatch total = Stopwatch.StartNew();
     private readonly Lock gate = new();
     private readonly Lock drawing = new();
     private readonly List<string> order = [];
     private readonly Dictionary<string, (string Phase, Stopwatch Elapsed, bool Finished)> items = new(StringComparer.Ordinal);
     private LiveDisplayContext? live;
+    private int width = 80;
 
-    private BootprepProgress(CliContext context) => this.context = context;
+    private BootprepProgress(Action<string> log) => this.log = log;
 
-    public static async Task<T> RunAsync<T>(CliContext context, Func<BootprepProgress, Task<T>> work)
+    public static Task<T> RunAsync<T>(CliContext context, Func<BootprepProgress, Task<T>> work)
+        => context.Quiet || CliHost.Current.ErrorIsRedirected
+            ? work(new BootprepProgress(context.Log))
+            : RunAsync(AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(CliHost.Current.Error) }), work);
+
+    /// <summary>The table on this console (tests render on a console of a given width).</summary>
+    internal static async Task<T> RunAsync<T>(IAnsiConsole console, Func<BootprepProgress, Task<T>> work)
     {
-        var progress = new BootprepProgress(context);
-        if (context.Quiet || CliHost.Current.ErrorIsRedirected)
-        {
-            return await work(progress);
-        }
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(CliHost.Current.Error) });
+        var progress = new BootprepProgress(_ => { }) { width = console.Profile.Width };
         T result = default!;
         await console.Live(progress.Table()).AutoClear(false).StartAsync(async display =>
         {
@@ -86,7 +88,7 @@ public sealed class BootprepProgress
         }
         if (live is null)
         {
-            context.Log($"[{total.Elapsed:hh\\:mm\\:ss}] {item}: {phase}{(finished ? $" (after {Duration(elapsed)})" : "")}");
+            log($"[{total.Elapsed:hh\\:mm\\:ss}] {item}: {phase}{(finished ? $" (after {Duration(elapsed)})" : "")}");
         }
         else
         {
@@ -109,9 +111,15 @@ public sealed class BootprepProgress
 
     private Table Table()
     {
-        // One line per item at any width: a long phase is cut short on screen (the log form keeps it whole).
+        // One line per item at any width: Spectre wraps at spaces whatever the column says, so a long
+        // name or phase is cut here, to the column's width (the log form keeps it whole).
+        var timeWidth = 8;
+        var itemWidth = Math.Max(8, (width - 12 - timeWidth) * 9 / 20);
+        var phaseWidth = Math.Max(8, width - 12 - timeWidth - itemWidth);
         var table = new Table().Border(TableBorder.Simple)
-            .AddColumn(new TableColumn("Item").NoWrap()).AddColumn(new TableColumn("Phase").NoWrap()).AddColumn(new TableColumn("Time").RightAligned().NoWrap());
+            .AddColumn(new TableColumn("Item").Width(itemWidth).NoWrap())
+            .AddColumn(new TableColumn("Phase").Width(phaseWidth).NoWrap())
+            .AddColumn(new TableColumn("Time").Width(timeWidth).RightAligned().NoWrap());
         table.Caption = new TableTitle($"cray bootprep run: {Duration(total.Elapsed)}");
         lock (gate)
         {
@@ -119,13 +127,15 @@ public sealed class BootprepProgress
             {
                 var (phase, elapsed, finished) = items[item];
                 table.AddRow(
-                    new Markup(Markup.Escape(item)) { Overflow = Overflow.Ellipsis },
-                    new Markup(finished ? Markup.Escape(phase) : $"[bold]{Markup.Escape(phase)}[/]") { Overflow = Overflow.Ellipsis },
-                    new Markup(Duration(elapsed.Elapsed)));
+                    new Text(Clip(item, itemWidth)),
+                    new Text(Clip(phase, phaseWidth), finished ? Style.Plain : new Style(decoration: Decoration.Bold)),
+                    new Text(Duration(elapsed.Elapsed)));
             }
         }
         return table;
     }
+
+    private static string Clip(string text, int columns) => text.Length <= columns ? text : text[..(columns - 1)] + "…";
 
     public static string Duration(TimeSpan elapsed)
         => elapsed.TotalHours >= 1 ? $"{(int)elapsed.TotalHours}h{elapsed.Minutes:00}m{elapsed.Seconds:00}s"

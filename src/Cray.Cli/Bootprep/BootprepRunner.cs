@@ -204,7 +204,7 @@ public sealed class BootprepRunner(BootprepServer server, BootprepProgress progr
         var status = (string?)job["status"];
         while (status is not ("success" or "error"))
         {
-            progress.Update(label, $"IMS job {jobId}: {status}");
+            progress.Update(label, $"{status} (IMS job {jobId})");
             var left = options.StepTimeout - stopwatch.Elapsed;
             if (left <= TimeSpan.Zero)
             {
@@ -272,7 +272,7 @@ public sealed class BootprepRunner(BootprepServer server, BootprepProgress progr
                     ? (null, $"CFS session {name} succeeded but names no result for image {imageId}; see: cray cfs sessions describe {name}")
                     : ((string)result!, null);
             }
-            progress.Update(label, $"CFS session {name}: {status}");
+            progress.Update(label, $"{status} (CFS session {name})");
             if (stopwatch.Elapsed >= options.StepTimeout)
             {
                 await server.DeleteSessionAsync(name, cancellationToken);
