@@ -78,18 +78,26 @@ public sealed class ServerStartTests
     }
 
     [Fact]
-    public async Task JsonLogsAreOneObjectALineForLogCollectors()
+    public async Task JsonLogsAreOneObjectALineAndShowAnImportsStepsOnly()
     {
         var cray = new CrayEnvironment { ExtraServerArguments = ["--log-format", "json", "--roles", "api"] };
         await cray.InitializeAsync();
         try
         {
-            Assert.Equal(0, (await cray.CrayAsync("ims", "images", "list")).ExitCode);
+            var root = Directory.CreateDirectory(Path.Combine(cray.Root, "import-root")).FullName;
+            await File.WriteAllTextAsync(Path.Combine(root, "hostname"), "node\n");
+            var imported = await cray.CrayAsync("ims", "images", "import", "--name", "logged", "--rootfs", root, "--format", "json");
+            Assert.True(imported.ExitCode == 0, imported.Error);
+            var imageId = (string)JsonNode.Parse(imported.Output)!["id"]!;
             var lines = File.ReadAllLines(Path.Combine(cray.Root, "server.log")).Where(line => line.Length > 0).ToList();
             var entries = lines.Select(line => JsonNode.Parse(line)!).ToList();
             Assert.All(entries, entry => Assert.NotNull((string?)entry["LogLevel"]));
-            Assert.Contains(entries, entry => ((string?)entry["Message"])?.StartsWith("cray-server listening on", StringComparison.Ordinal) == true);
+            var messages = entries.Select(entry => (string?)entry["Message"] ?? "").ToList();
+            Assert.Contains(messages, message => message.StartsWith("cray-server listening on", StringComparison.Ordinal));
             Assert.DoesNotContain(entries, entry => ((string?)entry["Category"])?.StartsWith("Microsoft.AspNetCore.Hosting", StringComparison.Ordinal) == true);
+            // The import's steps, and nothing else: no line for each request it made.
+            Assert.Equal([$"IMS image {imageId} (logged): created.", $"IMS image {imageId} (logged): linked to s3://boot-images/{imageId}/manifest.json."],
+                messages.Where(message => !message.StartsWith("cray-server listening on", StringComparison.Ordinal)));
         }
         finally
         {

@@ -4,6 +4,7 @@ using Cray.Ims.Model;
 using Cray.Ims.Validation;
 using Cray.Platform;
 using Cray.Platform.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace Cray.Ims.Images;
 
@@ -12,7 +13,7 @@ namespace Cray.Ims.Images;
 /// (v3) moves both aside so that undelete can restore them exactly; hard delete (v2 and the
 /// unversioned root) removes the record and, with cascade, the files.
 /// </summary>
-public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, TimeProvider clock)
+public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, TimeProvider clock, ILogger<ImageService> logger)
     : SoftDeletableRecords<Image, DeletedImage>(store, ImsCollections.Images, ImsCollections.DeletedImages)
 {
     public const string DeletedManifestName = "deleted_manifest.json";
@@ -29,6 +30,8 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
             }
             var image = new Image(request.Arch, Now(), Guid.NewGuid().ToString(), request.Link, request.Metadata, request.Name);
             await Store.WriteAsync(RecordWrite.Insert(ImsCollections.Images, image.Id, image), cancellationToken);
+            // An import's steps in the server's log: the record, then (once the files are up) its link.
+            logger.LogInformation("IMS image {ImageId} ({Name}): created{Linked}.", image.Id, image.Name, image.Link is null ? "" : $", linked to {image.Link.Path}");
             return image;
         }, cancellationToken);
 
@@ -36,6 +39,7 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
         => ExclusivelyAsync(async () =>
         {
             var image = await GetAsync(id, cancellationToken);
+            var linkBefore = image.Link;
             image = image with
             {
                 Link = await ArtifactLinks.PatchedAsync(image.Link, patch.Link, link => ValidateNewLinkAsync(link, exceptImageId: id, cancellationToken)),
@@ -58,6 +62,10 @@ public sealed class ImageService(IRecordStore store, IArtifactStore artifacts, T
                 image = image with { Metadata = metadata };
             }
             await Store.WriteAsync(RecordWrite.Upsert(ImsCollections.Images, id, image), cancellationToken);
+            if (image.Link is { } link && link != linkBefore)
+            {
+                logger.LogInformation("IMS image {ImageId} ({Name}): linked to {Path}.", image.Id, image.Name, link.Path);
+            }
             return image;
         }, cancellationToken);
 
