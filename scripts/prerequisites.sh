@@ -26,6 +26,9 @@ declare -A CRAY_PACKAGES=(
   [slirp4netns]=slirp4netns
   # Tests read file capabilities of packed images.
   [getcap]=libcap2-bin
+  # The incremental packer's tests: extended attributes in the corpus, sqfsdiff as a second opinion.
+  [setfattr]=attr
+  [sqfsdiff]=squashfs-tools-ng
   # scripts/cluster.sh: network namespaces on a bridge, and the API servers' self-signed certificate.
   [ip]=iproute2
   [openssl]=openssl
