@@ -508,8 +508,8 @@ public sealed class ImageWriter
     /// <summary>
     /// Writes the directory's listing, then its inode. A new header starts every 256 entries, when
     /// the entries' inodes move to another metadata block, when an inode number is too far from
-    /// the header's, and when the listing crosses into another metadata block, where the index
-    /// (kept for any listing that spans blocks) points the kernel's lookups.
+    /// the header's, and every 8 KiB of listing, where the directory's index points the kernel's
+    /// lookups.
     /// </summary>
     private void WriteDirectoryInode(Inode directory, MetadataWriter inodes, MetadataWriter directories, Dictionary<Inode, ulong> references,
         Dictionary<uint, ushort> idIndexes, uint attributes)
@@ -519,29 +519,33 @@ public sealed class ImageWriter
         var listingStart = directories.UncompressedLength;
         var index = new List<DirectoryIndexEntry>();
         var entries = directory.Children.Select(child => (Name: Inode.NameBytes(child.Key), Inode: child.Value)).ToList();
-        var lastHeaderBlock = listingBlock;
+        // As mksquashfs: a header (and an index entry) is started where the listing has run 8 KiB past the last index point.
+        long indexPoint = 0;
         var at = 0;
         while (at < entries.Count)
         {
             var headerBlock = (uint)(references[entries[at].Inode] >> 16);
             var baseNumber = numbers[entries[at].Inode];
+            var headerPosition = directories.UncompressedLength - listingStart;
+            if (at > 0 && headerPosition + 8 + entries[at].Name.Length - indexPoint > MetadataTable.BlockSize)
+            {
+                index.Add(new DirectoryIndexEntry((uint)headerPosition, (uint)directories.BlockStart, entries[at].Name));
+                indexPoint = headerPosition;
+            }
             var count = 0;
-            var offsetInBlock = directories.Offset + 12;
-            while (at + count < entries.Count && count < 256 && (count == 0 || offsetInBlock < MetadataTable.BlockSize))
+            var entryPosition = headerPosition + 12;
+            while (at + count < entries.Count && count < 256)
             {
                 var candidate = entries[at + count].Inode;
                 var difference = (long)numbers[candidate] - baseNumber;
-                if ((uint)(references[candidate] >> 16) != headerBlock || difference is < short.MinValue or > short.MaxValue)
+                var nameLength = entries[at + count].Name.Length;
+                if ((uint)(references[candidate] >> 16) != headerBlock || difference is < short.MinValue or > short.MaxValue
+                    || (count > 0 && entryPosition + 8 + nameLength - indexPoint > MetadataTable.BlockSize))
                 {
                     break;
                 }
-                offsetInBlock += 8 + entries[at + count].Name.Length;
+                entryPosition += 8 + nameLength;
                 count++;
-            }
-            if (directories.BlockStart != lastHeaderBlock)
-            {
-                index.Add(new DirectoryIndexEntry((uint)(directories.UncompressedLength - listingStart), (uint)directories.BlockStart, entries[at].Name));
-                lastHeaderBlock = directories.BlockStart;
             }
             directories.WriteUInt32((uint)(count - 1));
             directories.WriteUInt32(headerBlock);
@@ -559,7 +563,9 @@ public sealed class ImageWriter
         var listingSize = directories.UncompressedLength - listingStart;
         var fileSize = listingSize + 3;
         var subdirectories = (uint)directory.Children.Values.Count(child => child.Kind == EntryKind.Directory);
-        var extended = attributes != NoAttributes || index.Count > 0 || fileSize > ushort.MaxValue;
+        // mksquashfs's rule, so that sqfsdiff sees the same inode types: large listings get the extended form.
+        var entryBytes = entries.Sum(entry => 8L + entry.Name.Length);
+        var extended = attributes != NoAttributes || index.Count > 0 || fileSize > ushort.MaxValue || entries.Count > 256 || entryBytes >= MetadataTable.BlockSize;
         WriteHeader(directory, extended ? (ushort)8 : (ushort)1, inodes, idIndexes);
         if (extended)
         {

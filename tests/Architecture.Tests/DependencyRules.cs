@@ -12,11 +12,12 @@ public static partial class DependencyRules
     public static readonly Part[] Parts =
     [
         new("Processes", "src/Processes", "Cray.Processes", [], MayUseAspNetCoreAndSqlite: false),
+        new("Squashfs", "src/Squashfs", "Cray.Squashfs", [], MayUseAspNetCoreAndSqlite: false),
         new("Platform", "src/Platform", "Cray.Platform", ["Processes"], MayUseAspNetCoreAndSqlite: true),
         new("Artifacts", "src/Artifacts", "Cray.Artifacts", ["Platform", "Processes"], MayUseAspNetCoreAndSqlite: true),
-        new("Ims", "src/Ims", "Cray.Ims", ["Platform", "Processes", "Artifacts"], MayUseAspNetCoreAndSqlite: true),
+        new("Ims", "src/Ims", "Cray.Ims", ["Platform", "Processes", "Artifacts", "Squashfs"], MayUseAspNetCoreAndSqlite: true),
         new("Cfs", "src/Cfs", "Cray.Cfs", ["Platform", "Processes"], MayUseAspNetCoreAndSqlite: true),
-        new("Server", "src/Cray.Server", "Cray.Server", ["Platform", "Processes", "Artifacts", "Ims", "Cfs"], MayUseAspNetCoreAndSqlite: true),
+        new("Server", "src/Cray.Server", "Cray.Server", ["Platform", "Processes", "Squashfs", "Artifacts", "Ims", "Cfs"], MayUseAspNetCoreAndSqlite: true),
         new("Cli", "src/Cray.Cli", "Cray.Cli", ["Processes"], MayUseAspNetCoreAndSqlite: false),
     ];
 
@@ -93,6 +94,6 @@ public static partial class DependencyRules
         => Directory.EnumerateFiles(Path.Combine(repositoryRoot, part.Folder), "*.cs", SearchOption.AllDirectories)
             .Where(file => !file.Split(Path.DirectorySeparatorChar).Any(segment => segment is "bin" or "obj"));
 
-    [GeneratedRegex(@"\bCray\.(?<part>Processes|Platform|Artifacts|Ims|Cfs|Server|Cli)\b")]
+    [GeneratedRegex(@"\bCray\.(?<part>Processes|Squashfs|Platform|Artifacts|Ims|Cfs|Server|Cli)\b")]
     private static partial Regex NamespaceMention();
 }

@@ -7,7 +7,7 @@ namespace Cray.Squashfs.Tests;
 /// Trees that exercise every part of the format, packed with mksquashfs as the product packs, and
 /// the programs the tests compare images with (unsquashfs, sqfsdiff, the kernel's own mount).
 /// </summary>
-internal static class ImageCorpus
+internal static partial class ImageCorpus
 {
     public const int BlockSize = 128 * 1024;
 
@@ -100,10 +100,34 @@ internal static class ImageCorpus
         await RunAsync("touch", "-d", "2020-01-01 00:00:00", Path.Combine(root, "one-block"));
     }
 
-    /// <summary>What unsquashfs lists: mode, owner, size or device, time and path of every entry, in its order.</summary>
+    /// <summary>
+    /// What unsquashfs lists: mode, owner, size or device, time and path of every entry, in its
+    /// order. A directory's size is left out: it counts the listing's headers, which depend on
+    /// where inodes fall in metadata blocks, not on what the directory holds.
+    /// </summary>
     public static async Task<string> ListingAsync(string image)
         => string.Join('\n', (await RunAsync("unsquashfs", "-lln", "-d", "/root-of-listing", image)).Split('\n')
-            .Where(line => line.Contains("/root-of-listing", StringComparison.Ordinal)));
+            .Where(line => line.Contains("/root-of-listing", StringComparison.Ordinal))
+            .Select(line => line.StartsWith('d') ? DirectorySize().Replace(line, "$1 ") : line));
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(d\S+ \S+)\s+\d+ ")]
+    private static partial System.Text.RegularExpressions.Regex DirectorySize();
 
     public static string Hash(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
+
+    /// <summary>The Debian root the job tests use (test.sh builds it once; scripts/base-image.sh does the same here).</summary>
+    public static async Task<string> BaseImageAsync()
+    {
+        var fromEnvironment = Environment.GetEnvironmentVariable("CRAY_TEST_BASE_IMAGE");
+        if (!string.IsNullOrEmpty(fromEnvironment) && File.Exists(fromEnvironment))
+        {
+            return fromEnvironment;
+        }
+        var repository = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(repository, "Cray.slnx")))
+        {
+            repository = Path.GetDirectoryName(repository) ?? throw new InvalidOperationException("the tests run outside the repository");
+        }
+        return (await RunAsync(Path.Combine(repository, "scripts", "base-image.sh"))).Trim().Split('\n')[^1];
+    }
 }

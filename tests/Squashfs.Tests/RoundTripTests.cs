@@ -28,6 +28,19 @@ public sealed class RoundTripTests : IDisposable
         await AssertSameImageAsync(source, copy);
     }
 
+    [Fact]
+    public async Task ADebianRootWrittenAgainIsTheSameImage()
+    {
+        var source = await ImageCorpus.BaseImageAsync();
+        var copy = Path.Combine(workspace, "copy.squashfs");
+        using (var image = SourceImage.Open(source))
+        {
+            var summary = ImageWriter.Write(image.Root, image, copy, image.Superblock.ModificationTime);
+            Assert.Equal(0, summary.NewFiles);
+        }
+        await AssertSameImageAsync(source, copy);
+    }
+
     internal static async Task AssertSameImageAsync(string expected, string actual)
     {
         Assert.Equal(await ImageCorpus.ListingAsync(expected), await ImageCorpus.ListingAsync(actual));
