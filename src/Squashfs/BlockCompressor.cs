@@ -103,7 +103,7 @@ public abstract class BlockCompressor : IDisposable
         public override int Compress(ReadOnlySpan<byte> source, Span<byte> destination)
         {
             using var output = new MemoryStream();
-            using (var deflater = new ZLibStream(output, level >= 9 ? CompressionLevel.SmallestSize : level <= 1 ? CompressionLevel.Fastest : CompressionLevel.Optimal))
+            using (var deflater = new ZLibStream(output, level >= 9 ? CompressionLevel.SmallestSize : level <= 1 ? CompressionLevel.Fastest : CompressionLevel.Optimal, leaveOpen: true))
             {
                 deflater.Write(source);
             }

@@ -300,8 +300,12 @@ public sealed class ImageWriter
                 ReadFully(file, block.AsSpan(0, length), (long)(i * blockSize), content.Path);
                 if (!block.AsSpan(0, length).ContainsAnyExcept((byte)0))
                 {
+                    // Stored as a sparse block; counted as sparse, as mksquashfs counts, only where the file has a hole.
                     sizes[i] = 0;
-                    sparse += (ulong)length;
+                    if (LinuxFiles.IsHole(file, (long)(i * blockSize), (long)(i * blockSize) + length))
+                    {
+                        sparse += (ulong)length;
+                    }
                     continue;
                 }
                 var packed = compressor.Compress(block.AsSpan(0, length), compressed);

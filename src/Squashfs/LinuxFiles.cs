@@ -157,6 +157,18 @@ internal static partial class LinuxFiles
         }
     }
 
+    /// <summary>Whether the file has no data from <paramref name="offset"/> to <paramref name="end"/>: a hole (lseek's SEEK_DATA).</summary>
+    public static bool IsHole(SafeFileHandle file, long offset, long end)
+    {
+        const int seekData = 3;
+        const int noSuchAddress = 6;
+        var data = Seek((int)file.DangerousGetHandle(), offset, seekData);
+        return data < 0 ? Marshal.GetLastPInvokeError() == noSuchAddress : data >= end;
+    }
+
+    [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
+    private static partial long Seek(int descriptor, long offset, int whence);
+
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int StatusCall(int directory, string path, int flags, uint mask, ref byte buffer);
 

@@ -22,6 +22,7 @@ public sealed class SourceImage : IDisposable
     private readonly ExtendedAttributeTable? attributes;
     private readonly Dictionary<int, Inode> inodesByPosition = [];
     private readonly HashSet<int> directoriesOpen = [];
+    private readonly Dictionary<uint, Inode> inodesByNumber = [];
 
     private SourceImage(string path, SafeFileHandle file, Superblock superblock, BlockCompressor compressor, byte[] compressorOptionsBlock,
         uint[] ids, FragmentEntry[] fragments, MetadataTable inodes, MetadataTable directories, ExtendedAttributeTable? attributes)
@@ -47,6 +48,9 @@ public sealed class SourceImage : IDisposable
         }
         FragmentReferencedBytes = tails.GroupBy(tail => tail.Index).ToDictionary(group => group.Key, group => group.Aggregate(0UL, (total, tail) => total + tail.Length));
     }
+
+    /// <summary>The inode this image numbers so (an overlay's copy-up names its lower file by it).</summary>
+    public Inode? InodeNumbered(uint number) => inodesByNumber.GetValueOrDefault(number);
 
     /// <summary>For each fragment block, the bytes of the tails that files of this image use.</summary>
     public IReadOnlyDictionary<uint, ulong> FragmentReferencedBytes { get; }
@@ -199,9 +203,10 @@ public sealed class SourceImage : IDisposable
         inode.Uid = Id(reader.UInt16());
         inode.Gid = Id(reader.UInt16());
         inode.ModifiedTime = reader.UInt32();
-        reader.UInt32(); // the inode number: the writer numbers afresh
+        var number = reader.UInt32(); // the writer numbers afresh; an overlay's origin names a lower file by it
         var extended = type > 7;
         inodesByPosition[position] = inode;
+        inodesByNumber[number] = inode;
         switch (inode.Kind)
         {
             case EntryKind.Directory:

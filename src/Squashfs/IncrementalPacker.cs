@@ -1,0 +1,37 @@
+using System.Diagnostics;
+
+namespace Cray.Squashfs;
+
+/// <summary>What an incremental pack did, for the job's log and the image's metadata.</summary>
+public sealed record IncrementalPackResult(WriteSummary Written, int UpperEntries, TimeSpan Elapsed, string Compressor);
+
+/// <summary>
+/// Packs the merged view of an overlay (a squashfs image below, an upper directory of changes
+/// above) without the overlay: what did not change is copied from the image as it is stored, what
+/// changed is compressed anew, and the tables are rebuilt. A <see cref="SquashfsFormatException"/>
+/// means the packer declines (an image or overlay feature it does not handle): pack the merged
+/// view with mksquashfs instead. Nothing is left at the output path on failure.
+/// </summary>
+public static class IncrementalPacker
+{
+    public static IncrementalPackResult Pack(string sourceImage, string upperDirectory, bool indexed, string output, uint modificationTime)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        if (File.Exists(output))
+        {
+            throw new IOException($"{output} exists; the packer writes a new file");
+        }
+        try
+        {
+            using var source = SourceImage.Open(sourceImage);
+            var overlay = OverlayUpper.Apply(source, upperDirectory, indexed);
+            var written = ImageWriter.Write(source.Root, source, output, modificationTime);
+            return new IncrementalPackResult(written, overlay.ChangedEntries, stopwatch.Elapsed, source.Compressor.Name);
+        }
+        catch
+        {
+            File.Delete(output);
+            throw;
+        }
+    }
+}

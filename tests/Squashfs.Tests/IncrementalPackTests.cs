@@ -1,0 +1,126 @@
+namespace Cray.Squashfs.Tests;
+
+/// <summary>
+/// The incremental packer against mksquashfs of the same merged view: every kind of change an
+/// overlay records, with and without the overlay's index, compared by unsquashfs, sqfsdiff and a
+/// kernel mount of both.
+/// </summary>
+public sealed class IncrementalPackTests : IDisposable
+{
+    private readonly string workspace = Directory.CreateTempSubdirectory("squashfs-incremental-").FullName;
+
+    public void Dispose() => Directory.Delete(workspace, recursive: true);
+
+    private async Task<string> SourceAsync()
+    {
+        var tree = Path.Combine(workspace, "tree");
+        await ImageCorpus.BuildAsync(tree);
+        var source = Path.Combine(workspace, "source.squashfs");
+        await ImageCorpus.PackAsync(tree, source);
+        return source;
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task EveryKindOfChangePacksAsMksquashfsPacksTheMergedView(bool indexed)
+    {
+        var source = await SourceAsync();
+        string reference;
+        await using (var overlay = await OverlayScenario.MountAsync(Path.Combine(workspace, "overlay"), source, indexed))
+        {
+            // Contents: an append (copy-up), a rewrite with the same bytes, new files of every shape.
+            await File.AppendAllTextAsync(overlay.InMerged("one-block"), "appended\n");
+            await File.WriteAllBytesAsync(overlay.InMerged("small-duplicate-a"), await File.ReadAllBytesAsync(overlay.InMerged("small-duplicate-a")));
+            ImageCorpus.WriteText(overlay.InMerged("new-large"), 3 * ImageCorpus.BlockSize + 999, seed: 20);
+            ImageCorpus.WriteText(overlay.InMerged("new-small"), 777, seed: 21);
+            ImageCorpus.WriteText(overlay.InMerged("new-exact"), ImageCorpus.BlockSize, seed: 22);
+            ImageCorpus.WriteRandom(overlay.InMerged("new-incompressible"), ImageCorpus.BlockSize + 10, seed: 23);
+            File.WriteAllBytes(overlay.InMerged("new-zeros"), new byte[ImageCorpus.BlockSize * 2 + 5]);
+            File.WriteAllBytes(overlay.InMerged("new-empty"), []);
+            using (var hole = new FileStream(overlay.InMerged("new-hole"), FileMode.Create))
+            {
+                hole.Write(new byte[] { 1, 2, 3 });
+                hole.Seek(3 * ImageCorpus.BlockSize, SeekOrigin.Begin);
+                hole.Write(new byte[] { 4, 5, 6 });
+            }
+            File.Copy(overlay.InMerged("new-large"), overlay.InMerged("new-large-copy"));
+            // Metadata only: mode, owner, time.
+            await overlay.RunAsync("chmod", "0600", "small.txt");
+            await overlay.RunAsync("chown", "4321:8765", "three-and-a-half");
+            await overlay.RunAsync("touch", "-d", "2019-05-06 07:08:09", "usr/share");
+            // Deletions: a file, a directory of 300 entries; a rename.
+            await overlay.RunAsync("rm", "small-duplicate-b");
+            await overlay.RunAsync("rm", "-r", "usr/share/many");
+            await overlay.RunAsync("mv", "two-blocks-exactly", "renamed-two-blocks");
+            // Replaced directory (opaque), type changes both ways.
+            await overlay.RunAsync("rm", "-r", "etc");
+            Directory.CreateDirectory(overlay.InMerged("etc"));
+            ImageCorpus.WriteText(overlay.InMerged("etc/hostname"), 10, seed: 24);
+            await overlay.RunAsync("rm", "sparse");
+            Directory.CreateDirectory(overlay.InMerged("sparse"));
+            await overlay.RunAsync("rm", "-r", "empty-directory");
+            File.CreateSymbolicLink(overlay.InMerged("empty-directory"), "etc");
+            // Hard links: a new pair, and a lower pair broken (or kept, with the index) by copy-up.
+            await overlay.RunAsync("ln", "new-small", "new-small-link");
+            await File.AppendAllTextAsync(overlay.InMerged("linked-1"), "changed through one name\n");
+            // Attributes, capabilities, devices, a FIFO, a long new directory.
+            await overlay.RunAsync("setfattr", "-x", "user.comment", "small.txt");
+            await overlay.RunAsync("setfattr", "-n", "user.added", "-v", "yes", "new-small");
+            await overlay.RunAsync("setcap", "cap_sys_admin+ep", "new-large");
+            await overlay.RunAsync("mknod", "dev/zero", "c", "1", "5");
+            await overlay.RunAsync("mkfifo", "new-fifo");
+            var many = Directory.CreateDirectory(overlay.InMerged("var/lib/many-new")).FullName;
+            for (var i = 0; i < 400; i++)
+            {
+                await File.WriteAllTextAsync(Path.Combine(many, $"a-new-entry-with-a-long-name-{i:D4}"), $"{i}\n");
+            }
+            reference = await overlay.PackReferenceAndUnmountAsync();
+        }
+
+        var incremental = Path.Combine(workspace, "incremental.squashfs");
+        var result = IncrementalPacker.Pack(source, Path.Combine(workspace, "overlay", "upper"), indexed, incremental, modificationTime: 0);
+        Assert.True(result.Written.NewFiles >= 9, $"{result.Written.NewFiles} new files");
+        Assert.True(result.Written.CopiedBytes > 0);
+        // The 300 small files deleted leave their tails in fragment blocks other files still use.
+        Assert.True(result.Written.UnreferencedFragmentBytes > 0);
+        await RoundTripTests.AssertSameImageAsync(reference, incremental);
+    }
+
+    [Theory]
+    [InlineData("trusted.overlay.redirect", "/elsewhere")]
+    [InlineData("trusted.overlay.metacopy", "")]
+    [InlineData("trusted.overlay.opaque", "x")]
+    public async Task AnOverlayFeatureThePackerDoesNotReadIsRefusedAndLeavesNothing(string attribute, string value)
+    {
+        var source = await SourceAsync();
+        var upper = Directory.CreateDirectory(Path.Combine(workspace, "upper", "etc")).FullName;
+        await ImageCorpus.RunAsync("setfattr", "-n", attribute, "-v", value.Length == 0 ? "0x00" : value, upper);
+        var output = Path.Combine(workspace, "refused.squashfs");
+        var refusal = Assert.Throws<SquashfsFormatException>(() => IncrementalPacker.Pack(source, Path.GetDirectoryName(upper)!, indexed: false, output, 0));
+        Assert.Contains(upper, refusal.Message);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public async Task AnImageOfAnotherCompressorIsRefusedAndGzipIsPacked()
+    {
+        var tree = Path.Combine(workspace, "tree");
+        await ImageCorpus.BuildAsync(tree);
+        var upper = Directory.CreateDirectory(Path.Combine(workspace, "upper")).FullName;
+        ImageCorpus.WriteText(Path.Combine(upper, "added"), 5000, seed: 30);
+
+        var xz = Path.Combine(workspace, "xz.squashfs");
+        await ImageCorpus.RunAsync("mksquashfs", tree, xz, "-noappend", "-quiet", "-no-progress", "-comp", "xz");
+        var refusal = Assert.Throws<SquashfsFormatException>(() => IncrementalPacker.Pack(xz, upper, indexed: false, Path.Combine(workspace, "from-xz.squashfs"), 0));
+        Assert.Contains("compressor id 4 is not zstd or gzip", refusal.Message);
+
+        var gzip = Path.Combine(workspace, "gzip.squashfs");
+        await ImageCorpus.RunAsync("mksquashfs", tree, gzip, "-noappend", "-quiet", "-no-progress", "-comp", "gzip");
+        var packed = Path.Combine(workspace, "from-gzip.squashfs");
+        IncrementalPacker.Pack(gzip, upper, indexed: false, packed, 0);
+        await using var mounted = await MountedImage.MountAsync(packed);
+        Assert.Equal(await File.ReadAllTextAsync(Path.Combine(upper, "added")), await File.ReadAllTextAsync(Path.Combine(mounted.Directory, "added")));
+        Assert.Equal(await File.ReadAllTextAsync(Path.Combine(tree, "one-block")), await File.ReadAllTextAsync(Path.Combine(mounted.Directory, "one-block")));
+    }
+}
