@@ -23,6 +23,9 @@ public abstract class BlockCompressor : IDisposable
     /// <summary>Compresses one block; returns the compressed size, or 0 when it would not be smaller (the block is then stored as it is).</summary>
     public abstract int Compress(ReadOnlySpan<byte> source, Span<byte> destination);
 
+    /// <summary>A compressed block's length once decompressed, when its first bytes say so (zstd frames do); null otherwise.</summary>
+    public virtual long? DecompressedLength(ReadOnlySpan<byte> start) => null;
+
     /// <summary>The compressor of an image, with the level its options block records (mksquashfs's default otherwise).</summary>
     public static BlockCompressor For(ushort compressionId, ReadOnlySpan<byte> options) => compressionId switch
     {
@@ -63,6 +66,19 @@ public abstract class BlockCompressor : IDisposable
             catch (ZstdSharp.ZstdException exception)
             {
                 throw new SquashfsFormatException($"a zstd block does not decompress: {exception.Message}");
+            }
+        }
+
+        public override long? DecompressedLength(ReadOnlySpan<byte> start)
+        {
+            try
+            {
+                var length = ZstdSharp.Decompressor.GetDecompressedSize(start);
+                return length is > 0 and <= int.MaxValue ? (long)length : null;
+            }
+            catch (ZstdSharp.ZstdException)
+            {
+                return null;
             }
         }
 

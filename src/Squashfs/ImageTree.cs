@@ -79,5 +79,5 @@ public sealed record SourceFileContent(ulong Size, ulong BlocksStart, uint[] Blo
     public const uint UncompressedBlock = 0x0100_0000;
 }
 
-/// <summary>A file on the host (an overlay's upper directory) whose bytes are compressed anew.</summary>
-public sealed record HostFileContent(ulong Size, string Path) : FileContent(Size);
+/// <summary>A file on the host (an overlay's upper directory) whose bytes are compressed anew; the device and inode lstat saw, to open that file and no other.</summary>
+public sealed record HostFileContent(ulong Size, string Path, ulong Device, ulong InodeNumber) : FileContent(Size);

@@ -287,6 +287,12 @@ public sealed class ImageWriter
             }
             newFiles++;
             using var file = File.OpenHandle(content.Path, FileMode.Open, FileAccess.Read);
+            var opened = LinuxFiles.Status(file, content.Path);
+            if (opened.Type != FileStatus.Regular || opened.Device != content.Device || opened.InodeNumber != content.InodeNumber || opened.Size != content.Size)
+            {
+                // Nothing may change the upper directory while it is packed; a file swapped for another (or a link) is not followed.
+                throw new SquashfsFormatException($"{content.Path} changed while it was packed");
+            }
             var size = content.Size;
             var tail = (uint)(size % blockSize);
             var fragmentTail = !noFragments && tail > 0 && (size < blockSize || tailsToo);
@@ -379,7 +385,8 @@ public sealed class ImageWriter
 
     /// <summary>
     /// The stored bytes of copied fragment blocks that no file uses any more (the tails of files
-    /// that are gone or changed), estimated per block from the share of its tails still used.
+    /// that are gone or changed, in this generation or earlier ones): per block, its stored size
+    /// times the share of its decompressed length no live tail covers.
     /// </summary>
     private long UnreferencedFragmentBytes()
     {
@@ -392,17 +399,37 @@ public sealed class ImageWriter
                 tails.Add((content.FragmentOffset, content.Size % blockSize));
             }
         }
+        var start = new byte[32];
         double unreferenced = 0;
         foreach (var (sourceIndex, tails) in live)
         {
-            var used = source.FragmentReferencedBytes.GetValueOrDefault(sourceIndex);
-            var stillUsed = tails.Aggregate(0UL, (total, tail) => total + tail.Length);
-            if (used > 0 && stillUsed < used)
+            var fragment = source.Fragments[(int)sourceIndex];
+            var stored = fragment.Size & SourceFileContent.BlockSizeMask;
+            long length;
+            if ((fragment.Size & SourceFileContent.UncompressedBlock) != 0)
             {
-                unreferenced += (source.Fragments[(int)sourceIndex].Size & SourceFileContent.BlockSizeMask) * (1 - (double)stillUsed / used);
+                length = stored;
+            }
+            else
+            {
+                var header = start.AsSpan(0, (int)Math.Min(stored, (uint)start.Length));
+                MetadataTable.ReadExactly(source.File, header, (long)fragment.Start);
+                length = compressor.DecompressedLength(header) ?? DecompressedLength(fragment.Start, stored);
+            }
+            var used = tails.Aggregate(0UL, (total, tail) => total + tail.Length);
+            if (length > 0 && (long)used < length)
+            {
+                unreferenced += stored * (1 - (double)used / length);
             }
         }
         return (long)unreferenced;
+    }
+
+    private long DecompressedLength(ulong start, uint stored)
+    {
+        var compressed = new byte[stored];
+        MetadataTable.ReadExactly(source.File, compressed, (long)start);
+        return compressor.Decompress(compressed, new byte[blockSize]);
     }
 
     private (List<uint> Ids, Dictionary<uint, ushort> Indexes) CollectIds()

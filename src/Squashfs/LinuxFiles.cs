@@ -40,6 +40,23 @@ internal static partial class LinuxFiles
         {
             throw new IOException($"cannot stat {path}: {Marshal.GetLastPInvokeErrorMessage()}");
         }
+        return Parse(buffer);
+    }
+
+    /// <summary>What an open file is (fstat), to make sure it is the file lstat saw.</summary>
+    public static FileStatus Status(SafeFileHandle file, string path)
+    {
+        const int emptyPath = 0x1000;
+        Span<byte> buffer = stackalloc byte[256];
+        if (StatusCall((int)file.DangerousGetHandle(), "", emptyPath, BasicStatistics, ref MemoryMarshal.GetReference(buffer)) != 0)
+        {
+            throw new IOException($"cannot stat {path}: {Marshal.GetLastPInvokeErrorMessage()}");
+        }
+        return Parse(buffer);
+    }
+
+    private static FileStatus Parse(ReadOnlySpan<byte> buffer)
+    {
         return new FileStatus(
             Mode: BinaryPrimitives.ReadUInt16LittleEndian(buffer[28..]),
             Links: BinaryPrimitives.ReadUInt32LittleEndian(buffer[16..]),
@@ -113,6 +130,22 @@ internal static partial class LinuxFiles
                     yield return System.Text.Encoding.UTF8.GetString(list, start, i - start);
                 }
                 start = i + 1;
+            }
+        }
+    }
+
+    /// <summary>Every path under a directory, parents first; directories are told by lstat, so no symbolic link is followed.</summary>
+    public static IEnumerable<string> Walk(string directory)
+    {
+        foreach (var entry in Directory.EnumerateFileSystemEntries(directory, "*", new EnumerationOptions { AttributesToSkip = 0 }))
+        {
+            yield return entry;
+            if (Status(entry).Type == FileStatus.Directory)
+            {
+                foreach (var below in Walk(entry))
+                {
+                    yield return below;
+                }
             }
         }
     }

@@ -121,7 +121,7 @@ public sealed class OverlayUpper
         switch (inode.Kind)
         {
             case EntryKind.File:
-                inode.Content = new HostFileContent(status.Size, path);
+                inode.Content = new HostFileContent(status.Size, path, status.Device, status.InodeNumber);
                 break;
             case EntryKind.Symlink:
                 inode.SymlinkTarget = LinuxFiles.LinkTarget(path);

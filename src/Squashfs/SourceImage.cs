@@ -38,22 +38,11 @@ public sealed class SourceImage : IDisposable
         this.directories = directories;
         this.attributes = attributes;
         Root = ReadDirectoryTree(superblock.RootInodeReference, depth: 0);
-        var tails = new HashSet<(uint Index, uint Offset, ulong Length)>();
-        foreach (var inode in inodesByPosition.Values)
-        {
-            if (inode.Content is SourceFileContent { FragmentIndex: not SourceFileContent.NoFragment } content)
-            {
-                tails.Add((content.FragmentIndex, content.FragmentOffset, content.Size % superblock.BlockSize));
-            }
-        }
-        FragmentReferencedBytes = tails.GroupBy(tail => tail.Index).ToDictionary(group => group.Key, group => group.Aggregate(0UL, (total, tail) => total + tail.Length));
     }
 
     /// <summary>The inode this image numbers so (an overlay's copy-up names its lower file by it).</summary>
     public Inode? InodeNumbered(uint number) => inodesByNumber.GetValueOrDefault(number);
 
-    /// <summary>For each fragment block, the bytes of the tails that files of this image use.</summary>
-    public IReadOnlyDictionary<uint, ulong> FragmentReferencedBytes { get; }
 
     public string Path { get; }
 

@@ -27,6 +27,8 @@ public sealed class IncrementalPackTests : IDisposable
     {
         var source = await SourceAsync();
         string reference;
+        IncrementalPackResult result;
+        var incremental = Path.Combine(workspace, "incremental.squashfs");
         await using (var overlay = await OverlayScenario.MountAsync(Path.Combine(workspace, "overlay"), source, indexed))
         {
             // Contents: an append (copy-up), a rewrite with the same bytes, new files of every shape.
@@ -75,11 +77,16 @@ public sealed class IncrementalPackTests : IDisposable
             {
                 await File.WriteAllTextAsync(Path.Combine(many, $"a-new-entry-with-a-long-name-{i:D4}"), $"{i}\n");
             }
-            reference = await overlay.PackReferenceAndUnmountAsync();
+            reference = await overlay.PackReferenceAsync();
+            result = IncrementalPacker.Pack(source, overlay.Upper, indexed, incremental, modificationTime: 0);
+            Assert.True(PackVerifier.Verify(incremental, overlay.Merged, overlay.Upper) > 400);
+            // The check before registering catches a result that is not the merged view.
+            await overlay.RunAsync("chmod", "0700", "new-small");
+            var caught = Assert.Throws<SquashfsFormatException>(() => PackVerifier.Verify(incremental, overlay.Merged, overlay.Upper));
+            Assert.Contains("/new-small differs between the packed image and the merged view: mode 644 against 700", caught.Message);
+            await overlay.RunAsync("chmod", "0644", "new-small");
         }
 
-        var incremental = Path.Combine(workspace, "incremental.squashfs");
-        var result = IncrementalPacker.Pack(source, Path.Combine(workspace, "overlay", "upper"), indexed, incremental, modificationTime: 0);
         Assert.True(result.Written.NewFiles >= 9, $"{result.Written.NewFiles} new files");
         Assert.True(result.Written.CopiedBytes > 0);
         // The 300 small files deleted leave their tails in fragment blocks other files still use.

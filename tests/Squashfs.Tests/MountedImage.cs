@@ -30,8 +30,7 @@ internal sealed class MountedImage : IAsyncDisposable
     public SortedDictionary<string, string> Describe()
     {
         var statuses = new Dictionary<string, FileStatus>(StringComparer.Ordinal);
-        var paths = new List<string>();
-        Walk(Directory, paths);
+        List<string> paths = [Directory, .. LinuxFiles.Walk(Directory)];
         foreach (var path in paths)
         {
             statuses[path] = LinuxFiles.Status(path);
@@ -69,23 +68,6 @@ internal sealed class MountedImage : IAsyncDisposable
             description[Relative(path)] = text.ToString();
         }
         return description;
-    }
-
-    /// <summary>Every path under a directory, by lstat: symbolic links are never followed.</summary>
-    private static void Walk(string directory, List<string> paths)
-    {
-        paths.Add(directory);
-        foreach (var entry in System.IO.Directory.EnumerateFileSystemEntries(directory, "*", new EnumerationOptions { AttributesToSkip = 0 }))
-        {
-            if (LinuxFiles.Status(entry).Type == FileStatus.Directory)
-            {
-                Walk(entry, paths);
-            }
-            else
-            {
-                paths.Add(entry);
-            }
-        }
     }
 
     private string Relative(string path) => Path.GetRelativePath(Directory, path) is var relative && relative == "." ? "/" : "/" + relative;
