@@ -22,7 +22,7 @@ cray ims jobs wait "$job_id" --format json --quiet | jq -r '"job \(.id): \(.stat
 
 echo
 echo "Phases (from the job log):"
-cray ims jobs logs "$job_id" | sed -n 's/^.* Phase \(.*\) finished in \(.*\)\.$/  \1: \2/p; s/^.* mksquashfs \(.*\) took \(.*\): \(.*\)$/    mksquashfs \1 inside packaging: \2 (\3)/p'
+cray ims jobs logs "$job_id" | sed -n 's/^.* Phase \(.*\) finished in \(.*\)\.$/  \1: \2/p; s/^.* \(Packed .*\)$/    \1/p; s/^.* \(Packing with mksquashfs .*\)$/    \1/p'
 packaging=$(cray ims jobs logs "$job_id" | sed -n 's/^.* Phase packaging_artifacts finished in \([0-9.]*\) s\.$/\1/p')
 
 echo

@@ -39,6 +39,7 @@ run_session() {
   local job_id
   job_id=$(cray ims jobs list --format json | jq -r 'sort_by(.created) | .[-1].id')
   cray ims jobs logs "$job_id" | sed -n 's/^.* Phase \(.*\) finished in \(.*\)\.$/    IMS job \1: \2/p'
+  cray ims jobs logs "$job_id" | sed -n 's/^.* \(Packed .*\)$/    IMS job: \1/p; s/^.* \(Packing with mksquashfs .*\)$/    IMS job: \1/p'
   cray ims jobs logs "$job_id" | sed -n 's/^.* \(Source .*\)$/    IMS job: \1/p'
 }
 run_session first

@@ -42,6 +42,7 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         new("ims-ssh-address", "ADDRESS", "IP address each job's sshd listens on and that connection_info names (default 127.0.0.1)"),
         new("ims-user-wait-timeout", "DURATION", "how long a job waits for the user's complete/failed signal, e.g. 30m, 24h (default 24h)"),
         new("ims-compressor", "COMPRESSOR", $"mksquashfs compressor for results: {string.Join(", ", ImsWorkerOptions.Compressors)} (default zstd)"),
+        new("ims-pack", "MODE", "incremental: a customize job copies what it did not change from the source image as stored and compresses only what changed (mksquashfs when it cannot, or to compact); full: mksquashfs of the whole image every time (default incremental)"),
         new("ims-repository-wait-timeout", "DURATION", "how long a create job waits for its recipe's repositories to answer (default 10m)"),
         new("ims-build-timeout", "DURATION", "how long kiwi-ng may take to build an image root (default 4h)"),
         new("ims-enable-dkms", "BOOL", "true to give jobs that do not set require_dkms the host's /sys, read-only, in their jails (default false)"),
@@ -264,6 +265,13 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
         {
             throw new ArgumentException($"--ims-compressor: '{compressor}' is not one of {string.Join(", ", ImsWorkerOptions.Compressors)}.");
         }
+        var packText = configuration["ims-pack"] ?? "incremental";
+        var packing = packText switch
+        {
+            "incremental" => ImagePacking.Incremental,
+            "full" => ImagePacking.Full,
+            _ => throw new ArgumentException($"--ims-pack: '{packText}' is not incremental or full."),
+        };
         var dkmsText = configuration["ims-enable-dkms"] ?? "false";
         if (!bool.TryParse(dkmsText, out var dkms))
         {
@@ -288,6 +296,7 @@ public sealed record ServerOptions(string ListenHost, int ListenPort, string Dat
             Architectures = architectures,
             ArchitectureWaitTimeout = Duration("ims-arch-wait-timeout", "1h"),
             Compressor = compressor,
+            Packing = packing,
             EnableDkmsByDefault = dkms,
         };
     }

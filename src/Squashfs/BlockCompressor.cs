@@ -13,6 +13,10 @@ public abstract class BlockCompressor : IDisposable
     public const ushort GzipId = 1;
     public const ushort ZstdId = 6;
 
+    /// <summary>The compressor as mksquashfs names it (zstd, gzip).</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>The compressor and its level, for logs.</summary>
     public abstract string Name { get; }
 
     public virtual void Dispose() => GC.SuppressFinalize(this);
@@ -39,6 +43,8 @@ public abstract class BlockCompressor : IDisposable
         // ZstdSharp's contexts are not thread-safe: one of each per thread.
         private readonly ThreadLocal<ZstdSharp.Compressor> compressor = new(() => new ZstdSharp.Compressor(level), trackAllValues: true);
         private readonly ThreadLocal<ZstdSharp.Decompressor> decompressor = new(() => new ZstdSharp.Decompressor(), trackAllValues: true);
+
+        public override string Kind => "zstd";
 
         public override string Name => $"zstd (level {level})";
 
@@ -88,6 +94,8 @@ public abstract class BlockCompressor : IDisposable
 
     private sealed class Gzip(int level) : BlockCompressor
     {
+        public override string Kind => "gzip";
+
         public override string Name => $"gzip (level {level})";
 
         public override int Decompress(ReadOnlySpan<byte> source, Span<byte> destination)

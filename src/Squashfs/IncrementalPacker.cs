@@ -14,7 +14,8 @@ public sealed record IncrementalPackResult(WriteSummary Written, int UpperEntrie
 /// </summary>
 public static class IncrementalPacker
 {
-    public static IncrementalPackResult Pack(string sourceImage, string upperDirectory, bool indexed, string output, uint modificationTime)
+    /// <param name="compressor">The compressor results must have (mksquashfs's name); the packer declines a source of another.</param>
+    public static IncrementalPackResult Pack(string sourceImage, string upperDirectory, bool indexed, string output, uint modificationTime, string? compressor = null)
     {
         var stopwatch = Stopwatch.StartNew();
         if (File.Exists(output))
@@ -24,6 +25,10 @@ public static class IncrementalPacker
         try
         {
             using var source = SourceImage.Open(sourceImage);
+            if (compressor is not null && source.Compressor.Kind != compressor)
+            {
+                throw new SquashfsFormatException($"the source image is compressed with {source.Compressor.Kind}, and results are packed with {compressor}");
+            }
             var overlay = OverlayUpper.Apply(source, upperDirectory, indexed);
             var written = ImageWriter.Write(source.Root, source, output, modificationTime);
             return new IncrementalPackResult(written, overlay.ChangedEntries, stopwatch.Elapsed, source.Compressor.Name);

@@ -57,6 +57,8 @@ public sealed class OverlayStagingTests(JobEnvironment environment) : IClassFixt
         Assert.Equal("success", (string?)done["status"]);
         var log = (await Cray.CrayAsync("ims", "jobs", "logs", jobId)).Output;
         Assert.Contains("nothing was unpacked", log);
+        // Packed from the source's stored blocks and the overlay's changes, not by mksquashfs.
+        Assert.Contains("Packed incrementally in ", log);
 
         var rootfs = Path.Combine(Cray.Root, "overlay-changes.squashfs");
         Assert.Equal(0, (await Cray.CrayAsync("artifacts", "get", "boot-images", $"{(string)done["resultant_image_id"]!}/rootfs", rootfs)).ExitCode);

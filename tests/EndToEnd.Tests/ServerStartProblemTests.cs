@@ -39,6 +39,7 @@ public sealed class ServerStartProblemTests : IDisposable
     [InlineData(new[] { "--artifacts", "s3" }, "--artifacts s3 needs --s3-endpoint URL")]
     [InlineData(new[] { "--ims-worker-arch", "x86_64,sparc" }, "--ims-worker-arch: 'x86_64,sparc' is not a comma list of aarch64, x86_64.")]
     [InlineData(new[] { "--s3-endpoint", "http://rgw:7480" }, "--s3-endpoint only applies with --artifacts s3.")]
+    [InlineData(new[] { "--ims-pack", "fast" }, "--ims-pack: 'fast' is not incremental or full.")]
     public async Task FlagsThatCannotWorkAreRefusedBeforeAnythingStarts(string[] flags, string expected)
     {
         var result = await StartAsync(new Dictionary<string, string?> { ["AWS_ENDPOINT_URL"] = null, ["AWS_ENDPOINT_URL_S3"] = null }, flags);

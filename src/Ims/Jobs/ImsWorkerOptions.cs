@@ -37,6 +37,9 @@ public sealed record ImsWorkerOptions
     /// <summary>The mksquashfs compressor for results: zstd by default, gzip for kernels without zstd support.</summary>
     public string Compressor { get; init; } = "zstd";
 
+    /// <summary>How customize results are packed: incrementally from the source image and the overlay's changes, or wholly with mksquashfs.</summary>
+    public ImagePacking Packing { get; init; } = ImagePacking.Incremental;
+
     /// <summary>Whether customize jobs that do not say otherwise get /proc, /sys and /dev mounted in the image root (the reference's require_dkms).</summary>
     public bool EnableDkmsByDefault { get; init; }
 
@@ -47,4 +50,14 @@ public sealed record ImsWorkerOptions
     public TimeSpan BuildTimeout { get; init; } = TimeSpan.FromHours(4);
 
     public static readonly string[] Compressors = ["zstd", "gzip", "xz", "lz4", "lzo"];
+}
+
+/// <summary>--ims-pack: how a customize job packs its result.</summary>
+public enum ImagePacking
+{
+    /// <summary>Copy what did not change from the source image as stored, compress only what changed; mksquashfs when the packer declines.</summary>
+    Incremental,
+
+    /// <summary>mksquashfs of the whole merged view, every time.</summary>
+    Full,
 }

@@ -210,7 +210,7 @@ public sealed class JobRunner(
         OverlayImageRoot overlay;
         try
         {
-            overlay = await OverlayImageRoot.MountAsync(workspace, source, runner, Log, cancellationToken);
+            overlay = await OverlayImageRoot.MountAsync(workspace, source, runner, options, clock, Log, cancellationToken);
         }
         catch
         {
@@ -243,9 +243,7 @@ public sealed class JobRunner(
             // As the reference: configuration under /image is for root only.
             File.SetUnixFileMode(imageDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
-        var stopwatch = Stopwatch.StartNew();
         await stagedImageRoot.PackAsync(workspace.ResultSquashfs, SquashfsOptions.For(options.Compressor), Log, cancellationToken);
-        Log($"mksquashfs ({options.Compressor}) took {Seconds(stopwatch.Elapsed)}: {new FileInfo(workspace.ResultSquashfs).Length} bytes.");
 
         var source = await ReadSourceManifestAsync(document, cancellationToken);
         var imageId = await images.RegisterAsync(job.ImageRootArchiveName, job.Arch, cancellationToken);

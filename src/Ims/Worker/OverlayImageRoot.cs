@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using Cray.Ims.Jobs;
 using Cray.Platform.Sandboxes;
 using Cray.Processes;
+using Cray.Squashfs;
 
 namespace Cray.Ims.Worker;
 
@@ -10,29 +12,43 @@ namespace Cray.Ims.Worker;
 /// live in the job's own mount namespace, so the host never sees them and a crash that ends the
 /// job's processes takes them down. What was deleted is absent from the merged view, so packing it
 /// leaks no whiteouts; with the overlay's index, hard links stay whole when one name is changed.
+/// The overlay's redirect_dir and metacopy are pinned off, so the upper directory holds every
+/// changed file whole and the result can be packed incrementally from it.
 /// </summary>
 public sealed class OverlayImageRoot : IStagedImageRoot
 {
-    private readonly CachedSource source;
-    private readonly string imageRoot;
-    private readonly IProcessRunner runner;
+    /// <summary>Past this share of unreferenced bytes (tails of files gone, in copied fragment blocks) a result is packed whole, to compact it.</summary>
+    public const double CompactionThreshold = 0.10;
 
-    private OverlayImageRoot(HeldNamespace mountNamespace, CachedSource source, string imageRoot, IProcessRunner runner)
+    private readonly CachedSource source;
+    private readonly JobWorkspace workspace;
+    private readonly IProcessRunner runner;
+    private readonly ImsWorkerOptions options;
+    private readonly TimeProvider clock;
+
+    private OverlayImageRoot(HeldNamespace mountNamespace, CachedSource source, JobWorkspace workspace, bool indexed, IProcessRunner runner, ImsWorkerOptions options,
+        TimeProvider clock)
     {
         MountNamespace = mountNamespace;
         this.source = source;
-        this.imageRoot = imageRoot;
+        this.workspace = workspace;
+        Indexed = indexed;
         this.runner = runner;
-        HostView = mountNamespace.View(imageRoot);
+        this.options = options;
+        this.clock = clock;
+        HostView = mountNamespace.View(workspace.ImageRoot);
     }
+
+    /// <summary>Whether the overlay runs with its index (copied-up hard links stay whole).</summary>
+    public bool Indexed { get; }
 
     public HeldNamespace MountNamespace { get; }
 
     /// <summary>The merged image root as this process reaches it (through the namespace holder's root).</summary>
     public string HostView { get; }
 
-    public static async Task<OverlayImageRoot> MountAsync(JobWorkspace workspace, CachedSource source, IProcessRunner runner, Action<string> log,
-        CancellationToken cancellationToken)
+    public static async Task<OverlayImageRoot> MountAsync(JobWorkspace workspace, CachedSource source, IProcessRunner runner, ImsWorkerOptions options, TimeProvider clock,
+        Action<string> log, CancellationToken cancellationToken)
     {
         foreach (var directory in new[] { workspace.LowerDirectory, workspace.UpperDirectory, workspace.OverlayWorkDirectory, workspace.ImageRoot })
         {
@@ -44,7 +60,7 @@ public sealed class OverlayImageRoot : IStagedImageRoot
             await runner.RunCheckedAsync(HeldNamespace.Enter("mount", ["-t", "squashfs", "-o", "ro,loop,nodev,nosuid", source.Path, workspace.LowerDirectory], mountNamespace)
                 with
             { Timeout = TimeSpan.FromMinutes(1) }, cancellationToken);
-            var layers = $"lowerdir={workspace.LowerDirectory},upperdir={workspace.UpperDirectory},workdir={workspace.OverlayWorkDirectory}";
+            var layers = $"lowerdir={workspace.LowerDirectory},upperdir={workspace.UpperDirectory},workdir={workspace.OverlayWorkDirectory},redirect_dir=off,metacopy=off";
             var indexed = await runner.RunAsync(HeldNamespace.Enter("mount", ["-t", "overlay", "overlay", "-o", layers + ",index=on,nodev,nosuid", workspace.ImageRoot], mountNamespace)
                 with
             { Timeout = TimeSpan.FromMinutes(1) }, cancellationToken);
@@ -57,7 +73,7 @@ public sealed class OverlayImageRoot : IStagedImageRoot
                 { Timeout = TimeSpan.FromMinutes(1) }, cancellationToken);
             }
             log($"Mounted {source.Path} read-only under an overlay at {workspace.ImageRoot} (changes go to {workspace.UpperDirectory}); nothing was unpacked.");
-            return new OverlayImageRoot(mountNamespace, source, workspace.ImageRoot, runner);
+            return new OverlayImageRoot(mountNamespace, source, workspace, indexed.Succeeded, runner, options, clock);
         }
         catch
         {
@@ -66,13 +82,59 @@ public sealed class OverlayImageRoot : IStagedImageRoot
         }
     }
 
-    /// <summary>Packs the merged view, in the job's mount namespace.</summary>
-    public Task PackAsync(string resultPath, IReadOnlyList<string> squashfsOptions, Action<string> log, CancellationToken cancellationToken)
-        => runner.RunCheckedAsync(HeldNamespace.Enter("mksquashfs", [imageRoot, resultPath, .. squashfsOptions], MountNamespace) with
+    /// <summary>
+    /// Packs the result: incrementally (the source's stored blocks copied, the upper directory's
+    /// files compressed, checked against the merged view) unless --ims-pack full; with mksquashfs
+    /// of the merged view, in the job's mount namespace, when the packer declines, when the check
+    /// finds a difference, or when too much of the result would be unreferenced bytes.
+    /// </summary>
+    public async Task PackAsync(string resultPath, IReadOnlyList<string> squashfsOptions, Action<string> log, CancellationToken cancellationToken)
+    {
+        if (options.Packing == ImagePacking.Incremental && await TryPackIncrementallyAsync(resultPath, log, cancellationToken))
+        {
+            return;
+        }
+        var stopwatch = Stopwatch.StartNew();
+        await runner.RunCheckedAsync(HeldNamespace.Enter("mksquashfs", [workspace.ImageRoot, resultPath, .. squashfsOptions], MountNamespace) with
         {
             Timeout = TimeSpan.FromHours(2),
             OutputLine = log,
         }, cancellationToken);
+        log($"Packed with mksquashfs ({options.Compressor}) in {stopwatch.Elapsed.TotalSeconds:0.0} s: {new FileInfo(resultPath).Length} bytes.");
+    }
+
+    private async Task<bool> TryPackIncrementallyAsync(string resultPath, Action<string> log, CancellationToken cancellationToken)
+    {
+        IncrementalPackResult result;
+        int checkedPaths;
+        try
+        {
+            (result, checkedPaths) = await Task.Run(() =>
+            {
+                var packed = IncrementalPacker.Pack(source.Path, workspace.UpperDirectory, Indexed, resultPath,
+                    (uint)Math.Clamp(clock.GetUtcNow().ToUnixTimeSeconds(), 0, uint.MaxValue), options.Compressor);
+                return (packed, PackVerifier.Verify(resultPath, HostView, workspace.UpperDirectory));
+            }, cancellationToken);
+        }
+        catch (SquashfsFormatException exception)
+        {
+            File.Delete(resultPath);
+            log($"Packing with mksquashfs instead of incrementally: {exception.Message}.");
+            return false;
+        }
+        var written = result.Written;
+        var unreferencedShare = (double)written.UnreferencedFragmentBytes / written.ImageBytes;
+        if (unreferencedShare > CompactionThreshold)
+        {
+            File.Delete(resultPath);
+            log($"Packing with mksquashfs to compact: {unreferencedShare:P1} of an incremental result would be tails of files that are gone (over {CompactionThreshold:P0}).");
+            return false;
+        }
+        log($"Packed incrementally in {result.Elapsed.TotalSeconds:0.00} s ({result.Compressor}): {written.CopiedBytes} bytes copied from the source as stored, "
+            + $"{written.NewFiles} changed file(s) ({written.NewFileBytes} bytes) compressed, {written.ImageBytes} bytes in all, "
+            + $"{unreferencedShare:P1} unreferenced; {checkedPaths} changed path(s) checked against the merged view.");
+        return true;
+    }
 
     /// <summary>Ends the namespace holder: once no process of the job is left in it, the kernel unmounts both layers and frees the loop device.</summary>
     public async ValueTask DisposeAsync()

@@ -129,6 +129,7 @@ public sealed class RecipeBuildSandbox : IStagedImageRoot
         var packedInside = $"{Inside("result")}/rootfs.squashfs";
         var packedOnHost = Path.Combine(workspace.Directory, "result", "rootfs.squashfs");
         File.Delete(packedOnHost);
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
         await runner.RunCheckedAsync(HeldNamespace.Enter("mksquashfs", [Inside("image-root"), packedInside, .. squashfsOptions], mountNamespace, userNamespace) with
         {
             Timeout = TimeSpan.FromHours(2),
@@ -141,6 +142,7 @@ public sealed class RecipeBuildSandbox : IStagedImageRoot
         await runner.RunCheckedAsync(new ProcessRequest("chown", ["--no-dereference", "0:0", "--", packedOnHost]) { Timeout = TimeSpan.FromMinutes(1) }, cancellationToken);
         File.SetUnixFileMode(packedOnHost, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         File.Move(packedOnHost, resultPath, overwrite: true);
+        log($"Packed with mksquashfs in {stopwatch.Elapsed.TotalSeconds:0.0} s: {new FileInfo(resultPath).Length} bytes.");
     }
 
     public async ValueTask DisposeAsync()
