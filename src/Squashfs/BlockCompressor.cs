@@ -75,17 +75,29 @@ public abstract class BlockCompressor : IDisposable
             }
         }
 
+        /// <summary>The frame content size from the zstd frame header (RFC 8878, 3.1.1.1), which the block's first bytes hold.</summary>
         public override long? DecompressedLength(ReadOnlySpan<byte> start)
         {
-            try
-            {
-                var length = ZstdSharp.Decompressor.GetDecompressedSize(start);
-                return length is > 0 and <= int.MaxValue ? (long)length : null;
-            }
-            catch (ZstdSharp.ZstdException)
+            if (start.Length < 6 || BinaryPrimitives.ReadUInt32LittleEndian(start) != 0xFD2FB528)
             {
                 return null;
             }
+            var descriptor = start[4];
+            var singleSegment = (descriptor & 0x20) != 0;
+            var position = 5 + (singleSegment ? 0 : 1) + (descriptor & 3) switch { 0 => 0, 1 => 1, 2 => 2, _ => 4 };
+            var fieldSize = (descriptor >> 6) switch { 0 => singleSegment ? 1 : 0, 1 => 2, 2 => 4, _ => 8 };
+            if (fieldSize == 0 || start.Length < position + fieldSize)
+            {
+                return null;
+            }
+            var field = start.Slice(position, fieldSize);
+            return fieldSize switch
+            {
+                1 => field[0],
+                2 => BinaryPrimitives.ReadUInt16LittleEndian(field) + 256,
+                4 => BinaryPrimitives.ReadUInt32LittleEndian(field),
+                _ => (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(field), long.MaxValue),
+            };
         }
 
         public override int Compress(ReadOnlySpan<byte> source, Span<byte> destination)

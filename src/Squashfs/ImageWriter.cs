@@ -54,8 +54,20 @@ public sealed class ImageWriter
     /// <summary>Writes <paramref name="root"/> to <paramref name="outputPath"/> (made anew), using the blocks of <paramref name="source"/>.</summary>
     public static WriteSummary Write(Inode root, SourceImage source, string outputPath, uint modificationTime)
     {
-        using var output = File.OpenHandle(outputPath, FileMode.CreateNew, FileAccess.ReadWrite);
-        return new ImageWriter(source, output).WriteImage(root, modificationTime);
+        var output = File.OpenHandle(outputPath, FileMode.CreateNew, FileAccess.ReadWrite);
+        try
+        {
+            using (output)
+            {
+                return new ImageWriter(source, output).WriteImage(root, modificationTime);
+            }
+        }
+        catch
+        {
+            // Never half an image where a result is expected.
+            File.Delete(outputPath);
+            throw;
+        }
     }
 
     private WriteSummary WriteImage(Inode root, uint modificationTime)
@@ -286,7 +298,7 @@ public sealed class ImageWriter
                 continue;
             }
             newFiles++;
-            using var file = File.OpenHandle(content.Path, FileMode.Open, FileAccess.Read);
+            using var file = OpenHostFile(content.Path);
             var opened = LinuxFiles.Status(file, content.Path);
             if (opened.Type != FileStatus.Regular || opened.Device != content.Device || opened.InodeNumber != content.InodeNumber || opened.Size != content.Size)
             {
@@ -345,6 +357,18 @@ public sealed class ImageWriter
         if (fragmentLength > 0)
         {
             FlushFragmentBlock();
+        }
+    }
+
+    private static SafeFileHandle OpenHostFile(string path)
+    {
+        try
+        {
+            return LinuxFiles.OpenRegularFile(path);
+        }
+        catch (IOException exception)
+        {
+            throw new SquashfsFormatException($"{exception.Message} (it changed while it was packed)");
         }
     }
 

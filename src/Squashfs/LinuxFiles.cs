@@ -190,6 +190,31 @@ internal static partial class LinuxFiles
         }
     }
 
+    /// <summary>
+    /// Opens a file to read only if it is one: a symbolic link is not followed and a FIFO does not
+    /// block (O_NOFOLLOW, O_NONBLOCK), so a name swapped after lstat cannot lead anywhere else.
+    /// </summary>
+    public static SafeFileHandle OpenRegularFile(string path)
+    {
+        const int readOnlyNonBlockingCloseOnExec = 0x800 | 0x80000;
+        var noFollow = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x8000 : 0x20000;
+        var descriptor = Open(path, readOnlyNonBlockingCloseOnExec | noFollow);
+        if (descriptor < 0)
+        {
+            throw new IOException($"cannot open {path}: {Marshal.GetLastPInvokeErrorMessage()}");
+        }
+        var handle = new SafeFileHandle(descriptor, ownsHandle: true);
+        if (Status(handle, path).Type != FileStatus.Regular)
+        {
+            handle.Dispose();
+            throw new IOException($"{path} is not a regular file");
+        }
+        return handle;
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
     /// <summary>Whether the file has no data from <paramref name="offset"/> to <paramref name="end"/>: a hole (lseek's SEEK_DATA).</summary>
     public static bool IsHole(SafeFileHandle file, long offset, long end)
     {

@@ -130,4 +130,74 @@ public sealed class IncrementalPackTests : IDisposable
         Assert.Equal(await File.ReadAllTextAsync(Path.Combine(upper, "added")), await File.ReadAllTextAsync(Path.Combine(mounted.Directory, "added")));
         Assert.Equal(await File.ReadAllTextAsync(Path.Combine(tree, "one-block")), await File.ReadAllTextAsync(Path.Combine(mounted.Directory, "one-block")));
     }
+
+    [Fact]
+    public async Task FiveGenerationsEachPackAsMksquashfsAndTheUnreferencedShareCrossesTheCompactionThreshold()
+    {
+        var tree = Path.Combine(workspace, "tree");
+        Directory.CreateDirectory(tree);
+        var small = Directory.CreateDirectory(Path.Combine(tree, "small")).FullName;
+        for (var i = 0; i < 400; i++)
+        {
+            ImageCorpus.WriteRandom(Path.Combine(small, $"file-{i:D3}"), 3000 + i, seed: i);
+        }
+        ImageCorpus.WriteText(Path.Combine(tree, "large"), 5 * ImageCorpus.BlockSize, seed: 1000);
+        var source = Path.Combine(workspace, "generation-0.squashfs");
+        await ImageCorpus.PackAsync(tree, source);
+        var shares = new List<double>();
+        for (var generation = 1; generation <= 5; generation++)
+        {
+            string reference;
+            var next = Path.Combine(workspace, $"generation-{generation}.squashfs");
+            await using (var overlay = await OverlayScenario.MountAsync(Path.Combine(workspace, $"overlay-{generation}"), source, indexed: generation % 2 == 0))
+            {
+                // Each generation deletes 60 small files, rewrites one, adds some and appends to the large one.
+                foreach (var file in Directory.GetFiles(overlay.InMerged("small")).Order(StringComparer.Ordinal).Take(60))
+                {
+                    File.Delete(file);
+                }
+                ImageCorpus.WriteRandom(Directory.GetFiles(overlay.InMerged("small")).Order(StringComparer.Ordinal).First(), 2500, seed: 5000 + generation);
+                for (var i = 0; i < 10; i++)
+                {
+                    ImageCorpus.WriteRandom(overlay.InMerged($"small/generation-{generation}-{i}"), 1000 + i, seed: 6000 + (generation * 10) + i);
+                }
+                await File.AppendAllTextAsync(overlay.InMerged("large"), $"generation {generation}\n");
+                reference = await overlay.PackReferenceAsync();
+                var result = IncrementalPacker.Pack(source, overlay.Upper, overlay.Indexed, next, modificationTime: 0);
+                PackVerifier.Verify(next, overlay.Merged, overlay.Upper);
+                shares.Add((double)result.Written.UnreferencedFragmentBytes / result.Written.ImageBytes);
+            }
+            await RoundTripTests.AssertSameImageAsync(reference, next);
+            source = next;
+        }
+        // Dead tails pile up over generations (a fragment block whose tails are all gone is dropped) until a full pack is due.
+        Assert.True(shares[0] < 0.10 && shares.Max() > 0.10, string.Join(", ", shares));
+    }
+
+    [Theory]
+    [InlineData("fifo")]
+    [InlineData("symlink")]
+    public async Task AnUpperFileSwappedWhileItIsPackedIsRefusedNotFollowed(string replacement)
+    {
+        var source = await SourceAsync();
+        var upper = Directory.CreateDirectory(Path.Combine(workspace, "upper")).FullName;
+        var file = Path.Combine(upper, "added");
+        ImageCorpus.WriteText(file, 5000, seed: 40);
+        using var image = SourceImage.Open(source);
+        OverlayUpper.Apply(image, upper, indexed: false);
+        File.Delete(file);
+        if (replacement == "fifo")
+        {
+            await ImageCorpus.RunAsync("mkfifo", file);
+        }
+        else
+        {
+            File.CreateSymbolicLink(file, "/etc/shadow");
+        }
+        var output = Path.Combine(workspace, "swapped.squashfs");
+        var refusal = await Assert.ThrowsAsync<SquashfsFormatException>(
+            () => Task.Run(() => ImageWriter.Write(image.Root, image, output, 0)).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains(file, refusal.Message);
+        Assert.False(File.Exists(output));
+    }
 }
