@@ -49,6 +49,18 @@ public sealed class ImageWriter
         fragmentBuffer = new byte[blockSize];
     }
 
+    /// <summary>A block of a host file between reading and writing: its bytes, its compressed bytes and size (0: kept as is; -1: all zeros).</summary>
+    private sealed class BlockInFlight(byte[] block, byte[] compressed)
+    {
+        public byte[] Block { get; } = block;
+
+        public byte[] Compressed { get; } = compressed;
+
+        public int Length { get; set; }
+
+        public int Packed { get; set; }
+    }
+
     private sealed record PlacedContent(ulong Start, uint[] BlockSizes, uint FragmentIndex, uint FragmentOffset, ulong Sparse);
 
     /// <summary>Writes <paramref name="root"/> to <paramref name="outputPath"/> (made anew), using the blocks of <paramref name="source"/>.</summary>
@@ -287,8 +299,7 @@ public sealed class ImageWriter
     /// <summary>Compresses the host's files: whole blocks in place (zero blocks sparse, incompressible ones as they are), small files' bytes into new fragment blocks.</summary>
     private void WriteNewFiles()
     {
-        var block = new byte[blockSize];
-        var compressed = new byte[blockSize];
+        var batch = Enumerable.Range(0, Math.Max(2, Environment.ProcessorCount * 2)).Select(_ => new BlockInFlight(new byte[blockSize], new byte[blockSize])).ToArray();
         var noFragments = sourceSuperblock.Flags.HasFlag(SuperblockFeatures.NoFragments);
         var tailsToo = sourceSuperblock.Flags.HasFlag(SuperblockFeatures.AlwaysFragments);
         foreach (var inode in order)
@@ -312,30 +323,42 @@ public sealed class ImageWriter
             var sizes = new uint[blockCount];
             var start = (ulong)position;
             ulong sparse = 0;
-            for (ulong i = 0; i < blockCount; i++)
+            for (ulong first = 0; first < blockCount; first += (ulong)batch.Length)
             {
-                var length = (int)Math.Min(blockSize, size - i * blockSize);
-                ReadFully(file, block.AsSpan(0, length), (long)(i * blockSize), content.Path);
-                if (!block.AsSpan(0, length).ContainsAnyExcept((byte)0))
+                // A batch of blocks is read in order, compressed on every core, and written in order.
+                var count = (int)Math.Min((ulong)batch.Length, blockCount - first);
+                for (var j = 0; j < count; j++)
                 {
-                    // Stored as a sparse block; counted as sparse, as mksquashfs counts, only where the file has a hole.
-                    sizes[i] = 0;
-                    if (LinuxFiles.IsHole(file, (long)(i * blockSize), (long)(i * blockSize) + length))
+                    batch[j].Length = (int)Math.Min(blockSize, size - (first + (ulong)j) * blockSize);
+                    ReadFully(file, batch[j].Block.AsSpan(0, batch[j].Length), (long)((first + (ulong)j) * blockSize), content.Path);
+                }
+                Parallel.For(0, count, j =>
+                {
+                    var block = batch[j].Block.AsSpan(0, batch[j].Length);
+                    batch[j].Packed = block.ContainsAnyExcept((byte)0) ? compressor.Compress(block, batch[j].Compressed) : -1;
+                });
+                for (var j = 0; j < count; j++)
+                {
+                    var (index, length, packed) = (first + (ulong)j, batch[j].Length, batch[j].Packed);
+                    if (packed < 0)
                     {
-                        sparse += (ulong)length;
+                        // Stored as a sparse block; counted as sparse, as mksquashfs counts, only where the file has a hole.
+                        sizes[index] = 0;
+                        if (LinuxFiles.IsHole(file, (long)(index * blockSize), (long)(index * blockSize) + length))
+                        {
+                            sparse += (ulong)length;
+                        }
                     }
-                    continue;
-                }
-                var packed = compressor.Compress(block.AsSpan(0, length), compressed);
-                if (packed == 0)
-                {
-                    Append(block.AsSpan(0, length));
-                    sizes[i] = (uint)length | SourceFileContent.UncompressedBlock;
-                }
-                else
-                {
-                    Append(compressed.AsSpan(0, packed));
-                    sizes[i] = (uint)packed;
+                    else if (packed == 0)
+                    {
+                        Append(batch[j].Block.AsSpan(0, length));
+                        sizes[index] = (uint)length | SourceFileContent.UncompressedBlock;
+                    }
+                    else
+                    {
+                        Append(batch[j].Compressed.AsSpan(0, packed));
+                        sizes[index] = (uint)packed;
+                    }
                 }
             }
             newFileBytes += (long)size;
