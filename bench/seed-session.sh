@@ -7,6 +7,8 @@
 #   bench/seed-session.sh [small|large]     (as root)
 #     small: the cached Debian base image (~224 MB unpacked)
 #     large: bench/large-root.sh's ~2 GB root
+#   CRAY_SERVER_IMS_PACK=full bench/seed-session.sh large   packs with mksquashfs, as before the
+#     incremental packer (the server reads any flag from its CRAY_SERVER_* variable)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size=${1:-small}

@@ -59,6 +59,11 @@ public sealed class OverlayUpper
         foreach (var path in Directory.EnumerateFileSystemEntries(upperPath, "*", new EnumerationOptions { AttributesToSkip = 0, RecurseSubdirectories = false }))
         {
             ChangedEntries++;
+            if (Path.GetFileName(path).Contains('\uFFFD', StringComparison.Ordinal))
+            {
+                // .NET reads names as UTF-8: one that is not cannot be opened again by the name it gives.
+                throw new SquashfsFormatException($"{upperPath} holds a name that is not UTF-8");
+            }
             var name = Inode.NameFromHost(Path.GetFileName(path));
             var entry = LinuxFiles.Status(path);
             if (entry.Type == FileStatus.CharacterDevice && entry.DeviceMajor == 0 && entry.DeviceMinor == 0)

@@ -110,6 +110,19 @@ public sealed class IncrementalPackTests : IDisposable
     }
 
     [Fact]
+    public async Task AnUpperNameThatIsNotUtf8IsRefusedAndLeavesNothing()
+    {
+        var source = await SourceAsync();
+        var upper = Directory.CreateDirectory(Path.Combine(workspace, "upper")).FullName;
+        await ImageCorpus.RunAsync("python3", "-c", "import sys; open(sys.argv[1].encode() + b'/name-\\xff', 'w').write('x')", upper);
+        var output = Path.Combine(workspace, "refused.squashfs");
+        var refusal = Assert.Throws<SquashfsFormatException>(() => IncrementalPacker.Pack(source, upper, indexed: false, output, 0));
+        Assert.Contains("a name that is not UTF-8", refusal.Message);
+        Assert.False(File.Exists(output));
+        await ImageCorpus.RunAsync("rm", "-r", upper); // .NET cannot name that file to delete it.
+    }
+
+    [Fact]
     public async Task AnImageOfAnotherCompressorIsRefusedAndGzipIsPacked()
     {
         var tree = Path.Combine(workspace, "tree");

@@ -116,10 +116,11 @@ public sealed class OverlayImageRoot : IStagedImageRoot
                 return (packed, PackVerifier.Verify(resultPath, HostView, workspace.UpperDirectory));
             }, cancellationToken);
         }
-        catch (SquashfsFormatException exception)
+        catch (Exception exception) when (exception is SquashfsFormatException or IOException or UnauthorizedAccessException)
         {
+            // A name .NET cannot read back (not UTF-8), say, is mksquashfs's to pack: the job does not fail for it.
             File.Delete(resultPath);
-            log($"Packing with mksquashfs instead of incrementally: {exception.Message}.");
+            log($"Packing with mksquashfs instead of incrementally: {exception.Message.TrimEnd('.')}.");
             return false;
         }
         var written = result.Written;
