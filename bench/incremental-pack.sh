@@ -54,8 +54,10 @@ large_change() {
   local added=/usr/lib/jvm/java-17-openjdk-amd64
   [ -d "$added" ] || added=/usr/lib/gcc
   mkdir -p "$1/opt/added"
-  cp -aL "$added/." "$1/opt/added/"
-  find "$1/opt/bulk/python3" -type f | sort | head -200 | xargs rm -f
+  cp -a "$added/." "$1/opt/added/"
+  local removed
+  mapfile -t removed < <(find "$1/opt/bulk/python3" -type f | sort)
+  rm -f "${removed[@]:0:200}"
 }
 run_case seed seed_change
 run_case large large_change
