@@ -39,8 +39,11 @@ public sealed class ImageWriter
     private int newFiles;
     private int copiedFragmentBlocks;
 
-    private ImageWriter(SourceImage source, SafeFileHandle output)
+    private readonly bool sourceDataInPlace;
+
+    private ImageWriter(SourceImage source, SafeFileHandle output, bool sourceDataInPlace)
     {
+        this.sourceDataInPlace = sourceDataInPlace;
         this.source = source;
         sourceSuperblock = source.Superblock;
         compressor = source.Compressor;
@@ -65,13 +68,28 @@ public sealed class ImageWriter
 
     /// <summary>Writes <paramref name="root"/> to <paramref name="outputPath"/> (made anew), using the blocks of <paramref name="source"/>.</summary>
     public static WriteSummary Write(Inode root, SourceImage source, string outputPath, uint modificationTime)
+        => WriteTo(FileMode.CreateNew, root, source, outputPath, modificationTime, sourceDataInPlace: false);
+
+    /// <summary>
+    /// Writes <paramref name="root"/> over a file that already holds the source's data area at its
+    /// own offsets (<see cref="SourceDataCopy"/>, made while the job ran): nothing is relocated or
+    /// copied now, and the blocks of files that are gone stay behind as unreferenced bytes.
+    /// </summary>
+    public static WriteSummary WriteOverSourceData(Inode root, SourceImage source, string outputPath, uint modificationTime)
+        => WriteTo(FileMode.Open, root, source, outputPath, modificationTime, sourceDataInPlace: true);
+
+    private static WriteSummary WriteTo(FileMode mode, Inode root, SourceImage source, string outputPath, uint modificationTime, bool sourceDataInPlace)
     {
-        var output = File.OpenHandle(outputPath, FileMode.CreateNew, FileAccess.ReadWrite);
+        var output = File.OpenHandle(outputPath, mode, FileAccess.ReadWrite);
         try
         {
             using (output)
             {
-                return new ImageWriter(source, output).WriteImage(root, modificationTime);
+                if (sourceDataInPlace && RandomAccess.GetLength(output) < (long)source.Superblock.InodeTableStart)
+                {
+                    throw new SquashfsFormatException($"{outputPath} holds less than the source's data area");
+                }
+                return new ImageWriter(source, output, sourceDataInPlace).WriteImage(root, modificationTime);
             }
         }
         catch
@@ -97,7 +115,14 @@ public sealed class ImageWriter
         Number(root);
         var rootNumber = numbers[root];
         parents[root] = rootNumber + 1;
-        CopySourceData();
+        if (sourceDataInPlace)
+        {
+            PlaceSourceDataWhereItIs();
+        }
+        else
+        {
+            CopySourceData();
+        }
         WriteNewFiles();
         var (ids, idIndexes) = CollectIds();
         var attributeSets = new AttributeSetWriter(compressor);
@@ -188,6 +213,7 @@ public sealed class ImageWriter
         {
             RandomAccess.Write(output, new byte[padded - position], position);
         }
+        RandomAccess.SetLength(output, padded);
         var unreferenced = UnreferencedFragmentBytes();
         return new WriteSummary(padded, copiedBytes, newFileBytes, newFiles, copiedFragmentBlocks, unreferenced);
     }
@@ -294,6 +320,23 @@ public sealed class ImageWriter
                     content.FragmentOffset, content.Sparse);
             }
         }
+    }
+
+    /// <summary>The source's data area is already in the output at its own offsets: every file and fragment keeps its place.</summary>
+    private void PlaceSourceDataWhereItIs()
+    {
+        position = (long)sourceSuperblock.InodeTableStart;
+        fragments.AddRange(source.Fragments);
+        foreach (var inode in order)
+        {
+            if (inode.Content is SourceFileContent content)
+            {
+                placed[inode] = new PlacedContent(content.StoredLength > 0 ? content.BlocksStart : 0, content.BlockSizes, content.FragmentIndex, content.FragmentOffset,
+                    content.Sparse);
+            }
+        }
+        copiedFragmentBlocks = source.Fragments.Count;
+        copiedBytes = position;
     }
 
     /// <summary>Compresses the host's files: whole blocks in place (zero blocks sparse, incompressible ones as they are), small files' bytes into new fragment blocks.</summary>
@@ -438,16 +481,30 @@ public sealed class ImageWriter
     private long UnreferencedFragmentBytes()
     {
         var live = new Dictionary<uint, HashSet<(uint Offset, ulong Length)>>();
+        var liveRuns = new HashSet<ulong>();
         foreach (var inode in order)
         {
-            if (inode.Content is SourceFileContent { FragmentIndex: not SourceFileContent.NoFragment } content)
+            if (inode.Content is SourceFileContent content)
             {
-                var tails = live.TryGetValue(content.FragmentIndex, out var known) ? known : live[content.FragmentIndex] = [];
-                tails.Add((content.FragmentOffset, content.Size % blockSize));
+                liveRuns.Add(content.BlocksStart);
+                if (content.FragmentIndex != SourceFileContent.NoFragment)
+                {
+                    var tails = live.TryGetValue(content.FragmentIndex, out var known) ? known : live[content.FragmentIndex] = [];
+                    tails.Add((content.FragmentOffset, content.Size % blockSize));
+                }
+            }
+        }
+        double unreferenced = 0;
+        if (sourceDataInPlace)
+        {
+            // Everything of the source stays: the runs of files that are gone, and fragment blocks no file uses.
+            unreferenced += source.BlockRuns.Where(run => !liveRuns.Contains(run.Key)).Sum(run => (double)run.Value);
+            for (var index = 0u; index < source.Fragments.Count; index++)
+            {
+                live.TryAdd(index, []);
             }
         }
         var start = new byte[32];
-        double unreferenced = 0;
         foreach (var (sourceIndex, tails) in live)
         {
             var fragment = source.Fragments[(int)sourceIndex];

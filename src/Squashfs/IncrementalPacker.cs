@@ -15,12 +15,18 @@ public sealed record IncrementalPackResult(WriteSummary Written, int UpperEntrie
 public static class IncrementalPacker
 {
     /// <param name="compressor">The compressor results must have (mksquashfs's name); the packer declines a source of another.</param>
-    public static IncrementalPackResult Pack(string sourceImage, string upperDirectory, bool indexed, string output, uint modificationTime, string? compressor = null)
+    /// <param name="sourceData">A copy of the source's data area made by <see cref="SourceDataCopy"/>: it becomes the output, and nothing is copied now.</param>
+    public static IncrementalPackResult Pack(string sourceImage, string upperDirectory, bool indexed, string output, uint modificationTime, string? compressor = null,
+        string? sourceData = null)
     {
         var stopwatch = Stopwatch.StartNew();
         if (File.Exists(output))
         {
             throw new IOException($"{output} exists; the packer writes a new file");
+        }
+        if (sourceData is not null)
+        {
+            File.Move(sourceData, output);
         }
         try
         {
@@ -30,7 +36,9 @@ public static class IncrementalPacker
                 throw new SquashfsFormatException($"the source image is compressed with {source.Compressor.Kind}, and results are packed with {compressor}");
             }
             var overlay = OverlayUpper.Apply(source, upperDirectory, indexed);
-            var written = ImageWriter.Write(source.Root, source, output, modificationTime);
+            var written = sourceData is null
+                ? ImageWriter.Write(source.Root, source, output, modificationTime)
+                : ImageWriter.WriteOverSourceData(source.Root, source, output, modificationTime);
             return new IncrementalPackResult(written, overlay.ChangedEntries, stopwatch.Elapsed, source.Compressor.Name);
         }
         catch

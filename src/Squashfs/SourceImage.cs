@@ -38,7 +38,19 @@ public sealed class SourceImage : IDisposable
         this.directories = directories;
         this.attributes = attributes;
         Root = ReadDirectoryTree(superblock.RootInodeReference, depth: 0);
+        var runs = new Dictionary<ulong, ulong>();
+        foreach (var inode in inodesByPosition.Values)
+        {
+            if (inode.Content is SourceFileContent { StoredLength: > 0 } content)
+            {
+                runs[content.BlocksStart] = Math.Max(runs.GetValueOrDefault(content.BlocksStart), content.StoredLength);
+            }
+        }
+        BlockRuns = runs;
     }
+
+    /// <summary>Every run of data blocks the image's files use, by start: what a copy of its data area holds.</summary>
+    public IReadOnlyDictionary<ulong, ulong> BlockRuns { get; }
 
     /// <summary>The inode this image numbers so (an overlay's copy-up names its lower file by it).</summary>
     public Inode? InodeNumbered(uint number) => inodesByNumber.GetValueOrDefault(number);

@@ -49,6 +49,8 @@ public sealed class OverlayPackingTests : IDisposable
             await change(overlay.HostView);
             await overlay.PackAsync(workspace.ResultSquashfs, SquashfsOptions.For(options.Compressor), log.Add, CancellationToken.None);
         }
+        // The copy of the source's data made while the job ran became the result, or is gone with the overlay.
+        Assert.Equal(["result.squashfs"], Directory.GetFiles(workspace.Directory).Select(Path.GetFileName));
         var extracted = Path.Combine(root, jobId + "-extracted");
         await RunAsync("unsquashfs", "-q", "-d", extracted, workspace.ResultSquashfs);
         return (log, extracted);
@@ -71,7 +73,7 @@ public sealed class OverlayPackingTests : IDisposable
         var source = await SourceAsync(smallFiles: 20);
         var (log, result) = await PackAsync(source, Options(), ChangeHostname, "incremental");
         Assert.Contains(log, line => line.StartsWith("Packed incrementally in ", StringComparison.Ordinal)
-            && line.Contains("1 changed file(s)", StringComparison.Ordinal) && line.Contains("changed path(s) checked against the merged view", StringComparison.Ordinal));
+            && line.Contains("copied from the source as stored while the job ran, 1 changed file(s)", StringComparison.Ordinal) && line.Contains("changed path(s) checked against the merged view", StringComparison.Ordinal));
         Assert.Equal("customized\n", await File.ReadAllTextAsync(Path.Combine(result, "etc", "hostname")));
         Assert.Equal(20, Directory.GetFiles(Path.Combine(result, "many")).Length);
     }

@@ -21,11 +21,18 @@ public sealed class IncrementalPackTests : IDisposable
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task EveryKindOfChangePacksAsMksquashfsPacksTheMergedView(bool indexed)
+    [InlineData(true, false)]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    public async Task EveryKindOfChangePacksAsMksquashfsPacksTheMergedView(bool indexed, bool sourceDataCopiedWhileTheJobRan)
     {
         var source = await SourceAsync();
+        string? sourceData = null;
+        if (sourceDataCopiedWhileTheJobRan)
+        {
+            sourceData = Path.Combine(workspace, "source-data");
+            SourceDataCopy.Copy(source, sourceData, CancellationToken.None);
+        }
         string reference;
         IncrementalPackResult result;
         var incremental = Path.Combine(workspace, "incremental.squashfs");
@@ -78,7 +85,7 @@ public sealed class IncrementalPackTests : IDisposable
                 await File.WriteAllTextAsync(Path.Combine(many, $"a-new-entry-with-a-long-name-{i:D4}"), $"{i}\n");
             }
             reference = await overlay.PackReferenceAsync();
-            result = IncrementalPacker.Pack(source, overlay.Upper, indexed, incremental, modificationTime: 0);
+            result = IncrementalPacker.Pack(source, overlay.Upper, indexed, incremental, modificationTime: 0, sourceData: sourceData);
             Assert.True(PackVerifier.Verify(incremental, overlay.Merged, overlay.Upper) > 400);
             // The check before registering catches a result that is not the merged view.
             await overlay.RunAsync("chmod", "0700", "new-small");

@@ -25,6 +25,8 @@ public sealed class OverlayImageRoot : IStagedImageRoot
     private readonly IProcessRunner runner;
     private readonly ImsWorkerOptions options;
     private readonly TimeProvider clock;
+    private readonly CancellationTokenSource stopping = new();
+    private readonly Task<string?>? sourceDataCopy;
 
     private OverlayImageRoot(HeldNamespace mountNamespace, CachedSource source, JobWorkspace workspace, bool indexed, IProcessRunner runner, ImsWorkerOptions options,
         TimeProvider clock)
@@ -37,6 +39,26 @@ public sealed class OverlayImageRoot : IStagedImageRoot
         this.options = options;
         this.clock = clock;
         HostView = mountNamespace.View(workspace.ImageRoot);
+        if (options.Packing == ImagePacking.Incremental)
+        {
+            // The source's data area is copied while the job runs, so that packing writes only what changed.
+            sourceDataCopy = Task.Run(() => CopySourceData(), CancellationToken.None);
+        }
+    }
+
+    private string SourceDataPath => Path.Combine(workspace.Directory, "result-source-data");
+
+    private string? CopySourceData()
+    {
+        try
+        {
+            SourceDataCopy.Copy(source.Path, SourceDataPath, stopping.Token, options.Compressor);
+            return SourceDataPath;
+        }
+        catch (Exception exception) when (exception is SquashfsFormatException or IOException or UnauthorizedAccessException or OperationCanceledException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Whether the overlay runs with its index (copied-up hard links stay whole).</summary>
@@ -107,12 +129,14 @@ public sealed class OverlayImageRoot : IStagedImageRoot
     {
         IncrementalPackResult result;
         int checkedPaths;
+        string? sourceData;
         try
         {
+            sourceData = sourceDataCopy is null ? null : await sourceDataCopy.WaitAsync(cancellationToken);
             (result, checkedPaths) = await Task.Run(() =>
             {
                 var packed = IncrementalPacker.Pack(source.Path, workspace.UpperDirectory, Indexed, resultPath,
-                    (uint)Math.Clamp(clock.GetUtcNow().ToUnixTimeSeconds(), 0, uint.MaxValue), options.Compressor);
+                    (uint)Math.Clamp(clock.GetUtcNow().ToUnixTimeSeconds(), 0, uint.MaxValue), options.Compressor, sourceData);
                 return (packed, PackVerifier.Verify(resultPath, HostView, workspace.UpperDirectory));
             }, cancellationToken);
         }
@@ -131,7 +155,8 @@ public sealed class OverlayImageRoot : IStagedImageRoot
             log($"Packing with mksquashfs to compact: {unreferencedShare:P1} of an incremental result would be tails of files that are gone (over {CompactionThreshold:P0}).");
             return false;
         }
-        log($"Packed incrementally in {result.Elapsed.TotalSeconds:0.00} s ({result.Compressor}): {written.CopiedBytes} bytes copied from the source as stored, "
+        log($"Packed incrementally in {result.Elapsed.TotalSeconds:0.00} s ({result.Compressor}): {written.CopiedBytes} bytes copied from the source as stored"
+            + (sourceData is null ? ", " : " while the job ran, ")
             + $"{written.NewFiles} changed file(s) ({written.NewFileBytes} bytes) compressed, {written.ImageBytes} bytes in all, "
             + $"{unreferencedShare:P1} unreferenced; {checkedPaths} changed path(s) checked against the merged view.");
         return true;
@@ -140,6 +165,13 @@ public sealed class OverlayImageRoot : IStagedImageRoot
     /// <summary>Ends the namespace holder: once no process of the job is left in it, the kernel unmounts both layers and frees the loop device.</summary>
     public async ValueTask DisposeAsync()
     {
+        await stopping.CancelAsync();
+        if (sourceDataCopy is not null)
+        {
+            await sourceDataCopy;
+        }
+        File.Delete(SourceDataPath);
+        stopping.Dispose();
         await MountNamespace.DisposeAsync();
         source.Dispose();
     }
