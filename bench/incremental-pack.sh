@@ -33,7 +33,7 @@ run_case() {
   echo "  mksquashfs of the merged view: $(seconds "$start" "$end") s, $(( $(stat --format=%s "$case_dir/full.squashfs") / 1000000 )) MB"
   sync
   echo 3 >/proc/sys/vm/drop_caches
-  dotnet "$work/tool/IncrementalPackBench.dll" "$source_image" "$case_dir/upper" "$case_dir/merged" "$case_dir/incremental.squashfs" true
+  dotnet "$work/tool/IncrementalPackBench.dll" "$source_image" "$case_dir/upper" "$case_dir/merged" "$case_dir/incremental.squashfs" "$case_dir/work/index"
   if sqfsdiff -a "$case_dir/full.squashfs" -b "$case_dir/incremental.squashfs" -T >/dev/null; then
     echo "  sqfsdiff -T: the two results hold the same files"
   else

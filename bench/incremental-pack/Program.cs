@@ -1,14 +1,14 @@
 using System.Diagnostics;
 using Cray.Squashfs;
 
-// Usage: IncrementalPackBench SOURCE UPPER MERGED OUTPUT INDEXED(true|false)
+// Usage: IncrementalPackBench SOURCE UPPER MERGED OUTPUT INDEX-DIRECTORY
 if (args.Length != 5)
 {
-    Console.Error.WriteLine("usage: IncrementalPackBench SOURCE UPPER MERGED OUTPUT INDEXED");
+    Console.Error.WriteLine("usage: IncrementalPackBench SOURCE UPPER MERGED OUTPUT INDEX-DIRECTORY");
     return 2;
 }
-var (source, upper, merged, output, indexed) = (args[0], args[1], args[2], args[3], bool.Parse(args[4]));
-var result = IncrementalPacker.Pack(source, upper, indexed, output, (uint)DateTimeOffset.UtcNow.ToUnixTimeSeconds(), compressor: null);
+var (source, upper, merged, output, index) = (args[0], args[1], args[2], args[3], args[4]);
+var result = IncrementalPacker.Pack(source, upper, index, output, (uint)DateTimeOffset.UtcNow.ToUnixTimeSeconds(), compressor: null);
 var checking = Stopwatch.StartNew();
 var checkedPaths = PackVerifier.Verify(output, merged, upper);
 var written = result.Written;

@@ -56,5 +56,5 @@ internal sealed class AttributeSetWriter(BlockCompressor compressor)
     public (byte[] KeyValues, byte[] IdEntries) Finish() => (keyValues.Finish().Bytes, [.. idEntries]);
 
     private static string Key(IReadOnlyList<ExtendedAttributePair> attributes)
-        => string.Join('\0', attributes.Select(attribute => attribute.Name + "=" + Convert.ToBase64String(attribute.Value)));
+        => string.Concat(attributes.Select(attribute => $"{attribute.Name.Length}:{attribute.Name}{attribute.Value.Length}:{Convert.ToBase64String(attribute.Value)};"));
 }

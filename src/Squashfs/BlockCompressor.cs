@@ -33,8 +33,8 @@ public abstract class BlockCompressor : IDisposable
     /// <summary>The compressor of an image, with the level its options block records (mksquashfs's default otherwise).</summary>
     public static BlockCompressor For(ushort compressionId, ReadOnlySpan<byte> options) => compressionId switch
     {
-        ZstdId => new Zstd(options.Length >= 4 ? (int)BinaryPrimitives.ReadUInt32LittleEndian(options) : 15),
-        GzipId => new Gzip(options.Length >= 4 ? (int)BinaryPrimitives.ReadUInt32LittleEndian(options) : 9),
+        ZstdId => new Zstd(options.Length >= 4 ? (int)Math.Clamp(BinaryPrimitives.ReadUInt32LittleEndian(options), 1u, 22u) : 15),
+        GzipId => new Gzip(options.Length >= 4 ? (int)Math.Clamp(BinaryPrimitives.ReadUInt32LittleEndian(options), 1u, 9u) : 9),
         _ => throw new SquashfsFormatException($"compressor id {compressionId} is not zstd or gzip"),
     };
 

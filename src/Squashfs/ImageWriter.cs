@@ -85,9 +85,9 @@ public sealed class ImageWriter
         {
             using (output)
             {
-                if (sourceDataInPlace && RandomAccess.GetLength(output) < (long)source.Superblock.InodeTableStart)
+                if (sourceDataInPlace && !HoldsSourceData(output, source))
                 {
-                    throw new SquashfsFormatException($"{outputPath} holds less than the source's data area");
+                    throw new SquashfsFormatException($"{outputPath} is not a copy of this source's data area");
                 }
                 return new ImageWriter(source, output, sourceDataInPlace).WriteImage(root, modificationTime);
             }
@@ -98,6 +98,21 @@ public sealed class ImageWriter
             File.Delete(outputPath);
             throw;
         }
+    }
+
+    /// <summary>Whether a copy is this source's: as long as its data area, and the same superblock and compressor options.</summary>
+    private static bool HoldsSourceData(SafeFileHandle copy, SourceImage source)
+    {
+        var head = Superblock.Size + source.CompressorOptionsBlock.Length;
+        if (RandomAccess.GetLength(copy) != (long)source.Superblock.InodeTableStart || RandomAccess.GetLength(copy) < head)
+        {
+            return false;
+        }
+        var copied = new byte[head];
+        var original = new byte[head];
+        MetadataTable.ReadExactly(copy, copied, 0);
+        MetadataTable.ReadExactly(source.File, original, 0);
+        return copied.AsSpan().SequenceEqual(original);
     }
 
     private WriteSummary WriteImage(Inode root, uint modificationTime)
@@ -147,7 +162,8 @@ public sealed class ImageWriter
         var directoryTableStart = position;
         Append(directoryBytes);
 
-        var fragmentTableStart = Superblock.NoTable;
+        // With no fragments the table is empty but placed, as mksquashfs places it (unsquashfs 4.4 reads it as the directory table's end).
+        var fragmentTableStart = (ulong)position;
         if (fragments.Count > 0)
         {
             var entries = new byte[fragments.Count * 16];
@@ -287,6 +303,10 @@ public sealed class ImageWriter
                 index++;
                 end += pieces[index].Length;
             }
+            if (index + 1 < pieces.Count && pieces[index + 1].Start < end)
+            {
+                throw new SquashfsFormatException("two files' blocks overlap without being the same run (mksquashfs shares only identical runs)");
+            }
             var stretchStart = pieces[first].Start;
             if (stretchStart < Superblock.Size || end > sourceSuperblock.InodeTableStart)
             {
@@ -326,16 +346,22 @@ public sealed class ImageWriter
     private void PlaceSourceDataWhereItIs()
     {
         position = (long)sourceSuperblock.InodeTableStart;
-        fragments.AddRange(source.Fragments);
+        // Only the fragment blocks some file uses are listed (unsquashfs refuses more fragments than inodes); the others stay behind, unreferenced.
+        var renumbered = new Dictionary<uint, uint>();
         foreach (var inode in order)
         {
             if (inode.Content is SourceFileContent content)
             {
-                placed[inode] = new PlacedContent(content.StoredLength > 0 ? content.BlocksStart : 0, content.BlockSizes, content.FragmentIndex, content.FragmentOffset,
-                    content.Sparse);
+                var fragment = SourceFileContent.NoFragment;
+                if (content.FragmentIndex != SourceFileContent.NoFragment && !renumbered.TryGetValue(content.FragmentIndex, out fragment))
+                {
+                    fragment = renumbered[content.FragmentIndex] = (uint)fragments.Count;
+                    fragments.Add(source.Fragments[(int)content.FragmentIndex]);
+                }
+                placed[inode] = new PlacedContent(content.StoredLength > 0 ? content.BlocksStart : 0, content.BlockSizes, fragment, content.FragmentOffset, content.Sparse);
             }
         }
-        copiedFragmentBlocks = source.Fragments.Count;
+        copiedFragmentBlocks = fragments.Count;
         copiedBytes = position;
     }
 

@@ -16,7 +16,8 @@ public static class IncrementalPacker
 {
     /// <param name="compressor">The compressor results must have (mksquashfs's name); the packer declines a source of another.</param>
     /// <param name="sourceData">A copy of the source's data area made by <see cref="SourceDataCopy"/>: it becomes the output, and nothing is copied now.</param>
-    public static IncrementalPackResult Pack(string sourceImage, string upperDirectory, bool indexed, string output, uint modificationTime, string? compressor = null,
+    /// <param name="indexDirectory">The overlay's <c>workdir/index</c> when it ran with <c>index=on</c>; null otherwise.</param>
+    public static IncrementalPackResult Pack(string sourceImage, string upperDirectory, string? indexDirectory, string output, uint modificationTime, string? compressor = null,
         string? sourceData = null)
     {
         var stopwatch = Stopwatch.StartNew();
@@ -35,11 +36,17 @@ public static class IncrementalPacker
             {
                 throw new SquashfsFormatException($"the source image is compressed with {source.Compressor.Kind}, and results are packed with {compressor}");
             }
-            var overlay = OverlayUpper.Apply(source, upperDirectory, indexed);
+            var overlay = OverlayUpper.Apply(source, upperDirectory, indexDirectory);
             var written = sourceData is null
                 ? ImageWriter.Write(source.Root, source, output, modificationTime)
                 : ImageWriter.WriteOverSourceData(source.Root, source, output, modificationTime);
             return new IncrementalPackResult(written, overlay.ChangedEntries, stopwatch.Elapsed, source.Compressor.Name);
+        }
+        catch (Exception exception) when (exception is OverflowException or ArgumentException or IndexOutOfRangeException or InvalidOperationException)
+        {
+            // A crafted source can reach checks this code makes through the runtime's own: still a refusal, not a failure.
+            File.Delete(output);
+            throw new SquashfsFormatException($"the source image does not read as squashfs: {exception.Message}");
         }
         catch
         {

@@ -88,12 +88,19 @@ internal static partial class LinuxFiles
             names = new byte[names.Length * 4];
         }
         var attributes = new List<ExtendedAttributePair>();
-        foreach (var name in names.AsSpan(0, (int)length).ToArray().Split0())
+        try
         {
-            if (Value(path, name) is { } value)
+            foreach (var name in names.AsSpan(0, (int)length).ToArray().Split0())
             {
-                attributes.Add(new ExtendedAttributePair(name, value));
+                if (Value(path, name) is { } value)
+                {
+                    attributes.Add(new ExtendedAttributePair(name, value));
+                }
             }
+        }
+        catch (SquashfsFormatException exception)
+        {
+            throw new SquashfsFormatException($"{path}: {exception.Message}");
         }
         return attributes;
     }
@@ -127,9 +134,14 @@ internal static partial class LinuxFiles
             {
                 if (i > start)
                 {
-                    yield return System.Text.Encoding.UTF8.GetString(list, start, i - start);
+                    yield return System.Text.Encoding.ASCII.GetString(list, start, i - start);
                 }
                 start = i + 1;
+            }
+            else if (list[i] > 127)
+            {
+                // Read back by a mangled name the attribute would be missed: refuse instead.
+                throw new SquashfsFormatException("an extended attribute's name is not ASCII");
             }
         }
     }

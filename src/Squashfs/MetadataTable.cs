@@ -12,6 +12,9 @@ internal sealed class MetadataTable
 {
     public const int BlockSize = 8192;
 
+    /// <summary>A bound on one decompressed table: about 20 million inodes' worth, far past any real image, short of what a crafted one could claim.</summary>
+    public const int MaximumTableBytes = 1 << 30;
+
     private readonly Dictionary<ulong, int> blockPositions;
 
     private MetadataTable(byte[] bytes, Dictionary<ulong, int> blockPositions)
@@ -30,7 +33,7 @@ internal sealed class MetadataTable
         }
         var raw = new byte[end - start];
         ReadExactly(file, raw, (long)start);
-        var output = new List<byte>(raw.Length * 4);
+        var output = new List<byte>((int)Math.Min(raw.Length * 4L, 1 << 28));
         var positions = new Dictionary<ulong, int>();
         var block = new byte[BlockSize];
         var offset = 0;
@@ -40,6 +43,10 @@ internal sealed class MetadataTable
             var length = ReadBlock(raw.AsSpan(offset), block, compressor, out var consumed);
             output.AddRange(block.AsSpan(0, length));
             offset += consumed;
+            if (output.Count > MaximumTableBytes)
+            {
+                throw new SquashfsFormatException($"a metadata table decompresses to more than {MaximumTableBytes >> 20} MiB");
+            }
         }
         return new MetadataTable([.. output], positions);
     }
@@ -93,9 +100,16 @@ internal sealed class MetadataTable
         var header = new byte[2 + BlockSize];
         var written = 0;
         firstBlock = blocks > 0 ? BinaryPrimitives.ReadUInt64LittleEndian(index) : indexStart;
+        ulong previous = 0;
         for (var i = 0; i < blocks; i++)
         {
             var position = BinaryPrimitives.ReadUInt64LittleEndian(index.AsSpan(i * 8));
+            // As the kernel checks: each block after the one before, none further than a whole block away, all before the list.
+            if (position >= indexStart || (i > 0 && (position <= previous || position - previous > BlockSize + 2)))
+            {
+                throw new SquashfsFormatException("a lookup table lists its blocks out of order or out of place");
+            }
+            previous = position;
             var available = (int)Math.Min(header.Length, (long)(indexStart - Math.Min(position, indexStart)));
             if (available < 2)
             {

@@ -15,6 +15,7 @@ namespace Cray.Squashfs;
 public sealed class OverlayUpper
 {
     private const string OverlayPrefix = "trusted.overlay.";
+    private const ulong MaximumFileBytes = 1UL << 40;
     private static readonly HashSet<string> UnderstoodOverlayAttributes = new(StringComparer.Ordinal)
     {
         "trusted.overlay.opaque", "trusted.overlay.whiteout", "trusted.overlay.origin", "trusted.overlay.impure",
@@ -24,6 +25,7 @@ public sealed class OverlayUpper
     private readonly SourceImage lower;
     private readonly bool indexed;
     private readonly Dictionary<(ulong Device, ulong Inode), Inode> upperLinks = [];
+    private readonly Dictionary<uint, (ulong Device, ulong Inode)> copiedUpByOrigin = [];
 
     private OverlayUpper(SourceImage lower, bool indexed)
     {
@@ -35,12 +37,50 @@ public sealed class OverlayUpper
     public int ChangedEntries { get; private set; }
 
     /// <summary>Applies <paramref name="upperDirectory"/> to <paramref name="lower"/>'s tree, in place.</summary>
-    /// <param name="indexed">Whether the overlay ran with <c>index=on</c> (copied-up hard links stay whole).</param>
-    public static OverlayUpper Apply(SourceImage lower, string upperDirectory, bool indexed)
+    /// <param name="indexDirectory">
+    /// The overlay's <c>workdir/index</c> when it ran with <c>index=on</c> (copied-up hard links
+    /// stay whole), or null. Every entry there must be an upper file reached by a name whose origin
+    /// the packer resolved: the kernel also serves lower names through the index alone (after the
+    /// copied-up name was removed or replaced), which the upper directory does not show.
+    /// </param>
+    public static OverlayUpper Apply(SourceImage lower, string upperDirectory, string? indexDirectory)
     {
-        var overlay = new OverlayUpper(lower, indexed);
+        var overlay = new OverlayUpper(lower, indexDirectory is not null);
         overlay.ApplyDirectory(lower.Root, upperDirectory);
+        if (indexDirectory is not null && Directory.Exists(indexDirectory))
+        {
+            var reached = overlay.copiedUpByOrigin.Values.ToHashSet();
+            foreach (var entry in Directory.EnumerateFileSystemEntries(indexDirectory, "*", new EnumerationOptions { AttributesToSkip = 0 }))
+            {
+                var status = LinuxFiles.Status(entry);
+                if (reached.Contains((status.Device, status.InodeNumber))
+                    || (status.Type == FileStatus.CharacterDevice && status.DeviceMajor == 0 && status.DeviceMinor == 0))
+                {
+                    // Reached through an upper name, or a whiteout index: every lower name of that inode is gone.
+                    continue;
+                }
+                overlay.ApplyIndexOnly(entry, status);
+            }
+        }
         return overlay;
+    }
+
+    /// <summary>
+    /// An index entry no upper name reaches (an alias was unlinked or replaced after the copy-up):
+    /// the kernel serves the remaining lower names of its origin with it, so they take its content
+    /// and metadata.
+    /// </summary>
+    private void ApplyIndexOnly(string entry, FileStatus status)
+    {
+        var attributes = LinuxFiles.ExtendedAttributes(entry);
+        if (status.Type != FileStatus.Regular || OverlayValue(attributes, "origin") is not { } origin || OriginInodeNumber(origin) is not { } number
+            || lower.InodeNumbered(number) is not { Kind: EntryKind.File } aliases || copiedUpByOrigin.ContainsKey(number))
+        {
+            throw new SquashfsFormatException($"the overlay's index entry {Path.GetFileName(entry)} serves lower names the packer cannot tell");
+        }
+        copiedUpByOrigin[number] = (status.Device, status.InodeNumber);
+        SetMetadata(aliases, status, attributes, entry);
+        aliases.Content = new HostFileContent(status.Size, entry, status.Device, status.InodeNumber);
     }
 
     private void ApplyDirectory(Inode directory, string upperPath)
@@ -107,6 +147,11 @@ public sealed class OverlayUpper
             && lower.InodeNumbered(number) is { Kind: EntryKind.File } copiedUp)
         {
             // The index keeps a copied-up hard link whole: every lower name of this inode now shows the upper file.
+            if (copiedUpByOrigin.TryGetValue(number, out var earlier) && earlier != key)
+            {
+                throw new SquashfsFormatException($"{path} and another upper file were both copied up from lower inode {number}");
+            }
+            copiedUpByOrigin[number] = key;
             inode = copiedUp;
         }
         inode ??= new Inode(status.Type switch
@@ -126,6 +171,11 @@ public sealed class OverlayUpper
         switch (inode.Kind)
         {
             case EntryKind.File:
+                if (status.Size > MaximumFileBytes)
+                {
+                    // A sparse file of terabytes costs nothing to make and hours to read.
+                    throw new SquashfsFormatException($"{path} is {status.Size} bytes long, more than the packer reads ({MaximumFileBytes >> 40} TiB)");
+                }
                 inode.Content = new HostFileContent(status.Size, path, status.Device, status.InodeNumber);
                 break;
             case EntryKind.Symlink:

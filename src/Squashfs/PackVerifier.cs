@@ -14,6 +14,7 @@ public static class PackVerifier
         using var result = SourceImage.Open(resultImage);
         var checkedPaths = 0;
         Compare(result.Root, mergedView, "/");
+        CompareListing(result.Root, mergedView, "/");
         checkedPaths++;
         foreach (var upperPath in LinuxFiles.Walk(upperDirectory))
         {
@@ -33,9 +34,26 @@ public static class PackVerifier
                 throw new SquashfsFormatException($"/{relative} is in the merged view but not in the packed image");
             }
             Compare(node, merged, "/" + relative);
+            if (node.Kind == EntryKind.Directory)
+            {
+                CompareListing(node, merged, "/" + relative);
+            }
             checkedPaths++;
         }
         return checkedPaths;
+    }
+
+    /// <summary>A directory the upper directory touched lists the same names in the result as in the merged view (what whiteouts, opaque directories and the index decide).</summary>
+    private static void CompareListing(Inode node, string mergedPath, string name)
+    {
+        var merged = Directory.EnumerateFileSystemEntries(mergedPath, "*", new EnumerationOptions { AttributesToSkip = 0 })
+            .Select(entry => Inode.NameFromHost(Path.GetFileName(entry))).ToHashSet(StringComparer.Ordinal);
+        if (!merged.SetEquals(node.Children.Keys))
+        {
+            var missing = merged.Except(node.Children.Keys).Select(entry => $"+{entry}");
+            var extra = node.Children.Keys.Except(merged).Select(entry => $"-{entry}");
+            throw new SquashfsFormatException($"{name} lists other names in the packed image than in the merged view: {string.Join(", ", missing.Concat(extra).Take(5))}");
+        }
     }
 
     private static bool Exists(string path)

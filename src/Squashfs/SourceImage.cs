@@ -268,7 +268,8 @@ public sealed class SourceImage : IDisposable
         }
         var blockSize = Superblock.BlockSize;
         var hasFragment = fragment != SourceFileContent.NoFragment;
-        if (hasFragment && (fragment >= Fragments.Count || fragmentOffset + size % blockSize > blockSize))
+        if (hasFragment && (fragment >= Fragments.Count || (ulong)fragmentOffset + size % blockSize > blockSize
+            || (Fragments[(int)fragment].Size & SourceFileContent.BlockSizeMask) > blockSize))
         {
             throw new SquashfsFormatException($"a file's tail is in fragment {fragment} at {fragmentOffset}, past the {Fragments.Count} fragments");
         }
@@ -287,7 +288,7 @@ public sealed class SourceImage : IDisposable
             }
         }
         var content = new SourceFileContent(size, start, sizes, fragment, fragmentOffset, sparse);
-        if (content.StoredLength > 0 && (start < Superblock.Size || start + content.StoredLength > Superblock.InodeTableStart))
+        if (content.StoredLength > 0 && (start < Superblock.Size || content.StoredLength > Superblock.InodeTableStart || start > Superblock.InodeTableStart - content.StoredLength))
         {
             throw new SquashfsFormatException("a file's blocks lie outside the data area");
         }
@@ -329,11 +330,12 @@ public sealed class SourceImage : IDisposable
             throw new SquashfsFormatException("a directory contains itself");
         }
         var listing = new FieldReader(directories.Bytes, directories.Position(((ulong)block << 16) | offset));
-        var end = listing.Position + (int)(size - 3);
-        if (end > directories.Bytes.Length)
+        var listingEnd = listing.Position + (long)(size - 3);
+        if (listingEnd > directories.Bytes.Length)
         {
             throw new SquashfsFormatException("a directory listing runs past its table");
         }
+        var end = (int)listingEnd;
         while (listing.Position < end)
         {
             var count = listing.UInt32() + 1;
@@ -350,6 +352,10 @@ public sealed class SourceImage : IDisposable
                 listing.UInt16(); // the inode number's difference from the header's
                 listing.UInt16(); // the type, read again from the inode
                 var nameSize = listing.UInt16() + 1;
+                if (nameSize > 256)
+                {
+                    throw new SquashfsFormatException($"a directory entry's name is {nameSize} bytes long");
+                }
                 var name = Inode.NameFromBytes(listing.Bytes(nameSize));
                 if (name is "." or ".." || name.Contains('/') || name.Contains('\0'))
                 {

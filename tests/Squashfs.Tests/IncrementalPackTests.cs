@@ -85,13 +85,19 @@ public sealed class IncrementalPackTests : IDisposable
                 await File.WriteAllTextAsync(Path.Combine(many, $"a-new-entry-with-a-long-name-{i:D4}"), $"{i}\n");
             }
             reference = await overlay.PackReferenceAsync();
-            result = IncrementalPacker.Pack(source, overlay.Upper, indexed, incremental, modificationTime: 0, sourceData: sourceData);
+            result = IncrementalPacker.Pack(source, overlay.Upper, overlay.IndexDirectory, incremental, modificationTime: 0, sourceData: sourceData);
             Assert.True(PackVerifier.Verify(incremental, overlay.Merged, overlay.Upper) > 400);
             // The check before registering catches a result that is not the merged view.
             await overlay.RunAsync("chmod", "0700", "new-small");
             var caught = Assert.Throws<SquashfsFormatException>(() => PackVerifier.Verify(incremental, overlay.Merged, overlay.Upper));
             Assert.Contains("/new-small differs between the packed image and the merged view: mode 644 against 700", caught.Message);
             await overlay.RunAsync("chmod", "0644", "new-small");
+            var etcTime = Directory.GetLastWriteTimeUtc(overlay.InMerged("etc"));
+            await File.WriteAllTextAsync(overlay.InMerged("etc/added-after"), "late\n");
+            Directory.SetLastWriteTimeUtc(overlay.InMerged("etc"), etcTime);
+            caught = Assert.Throws<SquashfsFormatException>(() => PackVerifier.Verify(incremental, overlay.Merged, overlay.Upper));
+            Assert.Contains("/etc lists other names in the packed image than in the merged view: +added-after", caught.Message);
+            File.Delete(overlay.InMerged("etc/added-after"));
         }
 
         Assert.True(result.Written.NewFiles >= 9, $"{result.Written.NewFiles} new files");
@@ -111,7 +117,7 @@ public sealed class IncrementalPackTests : IDisposable
         var upper = Directory.CreateDirectory(Path.Combine(workspace, "upper", "etc")).FullName;
         await ImageCorpus.RunAsync("setfattr", "-n", attribute, "-v", value.Length == 0 ? "0x00" : value, upper);
         var output = Path.Combine(workspace, "refused.squashfs");
-        var refusal = Assert.Throws<SquashfsFormatException>(() => IncrementalPacker.Pack(source, Path.GetDirectoryName(upper)!, indexed: false, output, 0));
+        var refusal = Assert.Throws<SquashfsFormatException>(() => IncrementalPacker.Pack(source, Path.GetDirectoryName(upper)!, indexDirectory: null, output, 0));
         Assert.Contains(upper, refusal.Message);
         Assert.False(File.Exists(output));
     }
@@ -123,7 +129,7 @@ public sealed class IncrementalPackTests : IDisposable
         var upper = Directory.CreateDirectory(Path.Combine(workspace, "upper")).FullName;
         await ImageCorpus.RunAsync("python3", "-c", "import sys; open(sys.argv[1].encode() + b'/name-\\xff', 'w').write('x')", upper);
         var output = Path.Combine(workspace, "refused.squashfs");
-        var refusal = Assert.Throws<SquashfsFormatException>(() => IncrementalPacker.Pack(source, upper, indexed: false, output, 0));
+        var refusal = Assert.Throws<SquashfsFormatException>(() => IncrementalPacker.Pack(source, upper, indexDirectory: null, output, 0));
         Assert.Contains("a name that is not UTF-8", refusal.Message);
         Assert.False(File.Exists(output));
         await ImageCorpus.RunAsync("rm", "-r", upper); // .NET cannot name that file to delete it.
@@ -139,13 +145,13 @@ public sealed class IncrementalPackTests : IDisposable
 
         var xz = Path.Combine(workspace, "xz.squashfs");
         await ImageCorpus.RunAsync("mksquashfs", tree, xz, "-noappend", "-quiet", "-no-progress", "-comp", "xz");
-        var refusal = Assert.Throws<SquashfsFormatException>(() => IncrementalPacker.Pack(xz, upper, indexed: false, Path.Combine(workspace, "from-xz.squashfs"), 0));
+        var refusal = Assert.Throws<SquashfsFormatException>(() => IncrementalPacker.Pack(xz, upper, indexDirectory: null, Path.Combine(workspace, "from-xz.squashfs"), 0));
         Assert.Contains("compressor id 4 is not zstd or gzip", refusal.Message);
 
         var gzip = Path.Combine(workspace, "gzip.squashfs");
         await ImageCorpus.RunAsync("mksquashfs", tree, gzip, "-noappend", "-quiet", "-no-progress", "-comp", "gzip");
         var packed = Path.Combine(workspace, "from-gzip.squashfs");
-        IncrementalPacker.Pack(gzip, upper, indexed: false, packed, 0);
+        IncrementalPacker.Pack(gzip, upper, indexDirectory: null, packed, 0);
         await using var mounted = await MountedImage.MountAsync(packed);
         Assert.Equal(await File.ReadAllTextAsync(Path.Combine(upper, "added")), await File.ReadAllTextAsync(Path.Combine(mounted.Directory, "added")));
         Assert.Equal(await File.ReadAllTextAsync(Path.Combine(tree, "one-block")), await File.ReadAllTextAsync(Path.Combine(mounted.Directory, "one-block")));
@@ -183,7 +189,7 @@ public sealed class IncrementalPackTests : IDisposable
                 }
                 await File.AppendAllTextAsync(overlay.InMerged("large"), $"generation {generation}\n");
                 reference = await overlay.PackReferenceAsync();
-                var result = IncrementalPacker.Pack(source, overlay.Upper, overlay.Indexed, next, modificationTime: 0);
+                var result = IncrementalPacker.Pack(source, overlay.Upper, overlay.IndexDirectory, next, modificationTime: 0);
                 PackVerifier.Verify(next, overlay.Merged, overlay.Upper);
                 shares.Add((double)result.Written.UnreferencedFragmentBytes / result.Written.ImageBytes);
             }
@@ -204,7 +210,7 @@ public sealed class IncrementalPackTests : IDisposable
         var file = Path.Combine(upper, "added");
         ImageCorpus.WriteText(file, 5000, seed: 40);
         using var image = SourceImage.Open(source);
-        OverlayUpper.Apply(image, upper, indexed: false);
+        OverlayUpper.Apply(image, upper, indexDirectory: null);
         File.Delete(file);
         if (replacement == "fifo")
         {
@@ -219,5 +225,63 @@ public sealed class IncrementalPackTests : IDisposable
             () => Task.Run(() => ImageWriter.Write(image.Root, image, output, 0)).WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains(file, refusal.Message);
         Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public async Task ALowerHardLinkServedOnlyThroughTheIndexTakesTheIndexedFile()
+    {
+        var source = await SourceAsync();
+        string reference;
+        var incremental = Path.Combine(workspace, "incremental.squashfs");
+        await using (var overlay = await OverlayScenario.MountAsync(Path.Combine(workspace, "overlay"), source, indexed: true))
+        {
+            // Copied up through one name, which is then removed: the other lower name shows the new bytes through the index alone.
+            await File.AppendAllTextAsync(overlay.InMerged("linked-1"), "changed\n");
+            File.Delete(overlay.InMerged("linked-1"));
+            Assert.EndsWith("changed\n", await File.ReadAllTextAsync(overlay.InMerged("linked-2")));
+            // And one name of a pair unlinked without a change: the kernel copies the inode into the index to count its links.
+            File.Delete(overlay.InMerged("etc/small-linked-2"));
+            reference = await overlay.PackReferenceAsync();
+            IncrementalPacker.Pack(source, overlay.Upper, overlay.IndexDirectory, incremental, 0);
+            PackVerifier.Verify(incremental, overlay.Merged, overlay.Upper);
+        }
+        await RoundTripTests.AssertSameImageAsync(reference, incremental);
+    }
+
+    [Fact]
+    public async Task AnExtendedAttributeNameThatIsNotAsciiIsRefused()
+    {
+        var source = await SourceAsync();
+        var upper = Directory.CreateDirectory(Path.Combine(workspace, "upper")).FullName;
+        var file = Path.Combine(upper, "added");
+        await File.WriteAllTextAsync(file, "x");
+        await ImageCorpus.RunAsync("python3", "-c", "import os, sys; os.setxattr(sys.argv[1], b'user.\\xff', b'v')", file);
+        var refusal = Assert.Throws<SquashfsFormatException>(() => IncrementalPacker.Pack(source, upper, indexDirectory: null, Path.Combine(workspace, "refused.squashfs"), 0));
+        Assert.Contains("an extended attribute's name is not ASCII", refusal.Message);
+    }
+
+    [Fact]
+    public async Task ATreeMostlyDeletedOverACopyOfTheSourceDataListsOnlyLiveFragments()
+    {
+        var source = await SourceAsync();
+        var sourceData = Path.Combine(workspace, "source-data");
+        SourceDataCopy.Copy(source, sourceData, CancellationToken.None);
+        string reference;
+        var incremental = Path.Combine(workspace, "incremental.squashfs");
+        await using (var overlay = await OverlayScenario.MountAsync(Path.Combine(workspace, "overlay"), source, indexed: false))
+        {
+            foreach (var entry in Directory.EnumerateFileSystemEntries(overlay.Merged).Where(entry => Path.GetFileName(entry) != "small.txt"))
+            {
+                await overlay.RunAsync("rm", "-r", Path.GetFileName(entry));
+            }
+            reference = await overlay.PackReferenceAsync();
+            var result = IncrementalPacker.Pack(source, overlay.Upper, null, incremental, 0, sourceData: sourceData);
+            Assert.True(result.Written.UnreferencedFragmentBytes > 0);
+        }
+        using (var image = SourceImage.Open(incremental))
+        {
+            Assert.True(image.Superblock.FragmentCount <= image.Superblock.InodeCount, $"{image.Superblock.FragmentCount} fragments, {image.Superblock.InodeCount} inodes");
+        }
+        await RoundTripTests.AssertSameImageAsync(reference, incremental);
     }
 }

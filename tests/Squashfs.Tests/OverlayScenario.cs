@@ -22,6 +22,9 @@ internal sealed class OverlayScenario : IAsyncDisposable
 
     public bool Indexed { get; }
 
+    /// <summary>The overlay's index (workdir/index) when it runs with one.</summary>
+    public string? IndexDirectory => Indexed ? Path.Combine(workspace, "work", "index") : null;
+
     public string Lower => Path.Combine(workspace, "lower");
 
     public string Upper => Path.Combine(workspace, "upper");

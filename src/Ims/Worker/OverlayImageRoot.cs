@@ -135,7 +135,7 @@ public sealed class OverlayImageRoot : IStagedImageRoot
             sourceData = sourceDataCopy is null ? null : await sourceDataCopy.WaitAsync(cancellationToken);
             (result, checkedPaths) = await Task.Run(() =>
             {
-                var packed = IncrementalPacker.Pack(source.Path, workspace.UpperDirectory, Indexed, resultPath,
+                var packed = IncrementalPacker.Pack(source.Path, workspace.UpperDirectory, Indexed ? Path.Combine(workspace.OverlayWorkDirectory, "index") : null, resultPath,
                     (uint)Math.Clamp(clock.GetUtcNow().ToUnixTimeSeconds(), 0, uint.MaxValue), options.Compressor, sourceData);
                 return (packed, PackVerifier.Verify(resultPath, HostView, workspace.UpperDirectory));
             }, cancellationToken);
