@@ -38,6 +38,7 @@ public sealed class ImageWriter
     private long newFileBytes;
     private int newFiles;
     private int copiedFragmentBlocks;
+    private int scrubbedFragmentBlocks;
 
     private readonly bool sourceDataInPlace;
 
@@ -268,6 +269,117 @@ public sealed class ImageWriter
         position += bytes.Length;
     }
 
+    /// <summary>
+    /// The live fragment blocks that still hold bytes of files that are gone (tails deleted or
+    /// changed, here or in an earlier generation) as anything but zeros: they are not copied as
+    /// they are but decompressed, those bytes zeroed, and compressed again, so that nothing a job
+    /// deleted can be read back from the image. Offsets stay, so the live tails keep theirs.
+    /// </summary>
+    private Dictionary<uint, byte[]> FragmentsToScrub()
+    {
+        var tails = new Dictionary<uint, List<(uint Offset, uint Length)>>();
+        foreach (var inode in order)
+        {
+            if (inode.Content is SourceFileContent { FragmentIndex: not SourceFileContent.NoFragment } content)
+            {
+                var list = tails.TryGetValue(content.FragmentIndex, out var known) ? known : tails[content.FragmentIndex] = [];
+                list.Add((content.FragmentOffset, (uint)(content.Size % blockSize)));
+            }
+        }
+        var scrubbed = new Dictionary<uint, byte[]>();
+        var header = new byte[32];
+        foreach (var (index, live) in tails)
+        {
+            var fragment = source.Fragments[(int)index];
+            var stored = fragment.Size & SourceFileContent.BlockSizeMask;
+            var covered = new bool[blockSize];
+            foreach (var (offset, tailLength) in live)
+            {
+                covered.AsSpan((int)offset, (int)tailLength).Fill(true);
+            }
+            var coveredBytes = covered.Count(byteCovered => byteCovered);
+            long length;
+            if ((fragment.Size & SourceFileContent.UncompressedBlock) != 0)
+            {
+                length = stored;
+            }
+            else
+            {
+                MetadataTable.ReadExactly(source.File, header.AsSpan(0, (int)Math.Min(stored, (uint)header.Length)), (long)fragment.Start);
+                length = compressor.DecompressedLength(header.AsSpan(0, (int)Math.Min(stored, (uint)header.Length))) ?? -1;
+            }
+            if (length == coveredBytes)
+            {
+                continue; // Every byte belongs to a live tail.
+            }
+            var block = ReadFragmentBlock(fragment, out var decompressedLength);
+            var dirty = false;
+            for (var i = 0; i < decompressedLength; i++)
+            {
+                if (!covered[i] && block[i] != 0)
+                {
+                    block[i] = 0;
+                    dirty = true;
+                }
+            }
+            if (dirty)
+            {
+                scrubbed[index] = block[..decompressedLength];
+            }
+        }
+        return scrubbed;
+    }
+
+    private byte[] ReadFragmentBlock(FragmentEntry fragment, out int length)
+    {
+        var stored = fragment.Size & SourceFileContent.BlockSizeMask;
+        var raw = new byte[stored];
+        MetadataTable.ReadExactly(source.File, raw, (long)fragment.Start);
+        if ((fragment.Size & SourceFileContent.UncompressedBlock) != 0)
+        {
+            length = raw.Length;
+            return [.. raw, .. new byte[Math.Max(0, (int)blockSize - raw.Length)]];
+        }
+        var block = new byte[blockSize];
+        length = compressor.Decompress(raw, block);
+        return block;
+    }
+
+    /// <summary>Writes a scrubbed fragment block at the end of the data written so far; returns its new index.</summary>
+    private uint AppendScrubbedFragment(byte[] block)
+    {
+        var compressed = new byte[blockSize];
+        var packed = compressor.Compress(block, compressed);
+        var start = (ulong)position;
+        uint size;
+        if (packed == 0)
+        {
+            Append(block);
+            size = (uint)block.Length | SourceFileContent.UncompressedBlock;
+        }
+        else
+        {
+            Append(compressed.AsSpan(0, packed));
+            size = (uint)packed;
+        }
+        fragments.Add(new FragmentEntry(start, size));
+        scrubbedFragmentBlocks++;
+        return (uint)(fragments.Count - 1);
+    }
+
+    /// <summary>Zeroes a range of the output (a hole where the file system can punch one).</summary>
+    private void Zero(ulong start, ulong length)
+    {
+        if (length > 0 && !LinuxFiles.PunchHole(output, (long)start, (long)length))
+        {
+            var zeros = new byte[Math.Min(length, 1UL << 20)];
+            for (ulong done = 0; done < length; done += (ulong)zeros.Length)
+            {
+                RandomAccess.Write(output, zeros.AsSpan(0, (int)Math.Min((ulong)zeros.Length, length - done)), (long)(start + done));
+            }
+        }
+    }
+
     /// <summary>Copies each live block run and fragment block of the source once, in the source's order, joining neighbours into one copy.</summary>
     private void CopySourceData()
     {
@@ -287,6 +399,8 @@ public sealed class ImageWriter
                 }
             }
         }
+        var scrub = FragmentsToScrub();
+        liveFragments.ExceptWith(scrub.Keys);
         var pieces = runs.Select(run => (Start: run.Key, Length: run.Value, Fragment: (uint?)null))
             .Concat(liveFragments.Select(index => (Start: source.Fragments[(int)index].Start, Length: (ulong)(source.Fragments[(int)index].Size & SourceFileContent.BlockSizeMask), Fragment: (uint?)index)))
             .OrderBy(piece => piece.Start).ToList();
@@ -331,6 +445,10 @@ public sealed class ImageWriter
             position += (long)(end - stretchStart);
             index++;
         }
+        foreach (var (fragment, block) in scrub)
+        {
+            newFragments[fragment] = AppendScrubbedFragment(block);
+        }
         foreach (var inode in order)
         {
             if (inode.Content is SourceFileContent content)
@@ -346,8 +464,29 @@ public sealed class ImageWriter
     private void PlaceSourceDataWhereItIs()
     {
         position = (long)sourceSuperblock.InodeTableStart;
+        // What no file uses any more is zeroed in the copy: nothing a job deleted stays readable in the image.
+        var liveRuns = order.Select(inode => inode.Content).OfType<SourceFileContent>().Select(content => content.BlocksStart).ToHashSet();
+        foreach (var (start, length) in source.BlockRuns.Where(run => !liveRuns.Contains(run.Key)))
+        {
+            Zero(start, length);
+        }
+        var liveFragmentIndexes = order.Select(inode => inode.Content).OfType<SourceFileContent>().Select(content => content.FragmentIndex).ToHashSet();
+        for (var index = 0; index < source.Fragments.Count; index++)
+        {
+            if (!liveFragmentIndexes.Contains((uint)index))
+            {
+                Zero(source.Fragments[index].Start, source.Fragments[index].Size & SourceFileContent.BlockSizeMask);
+            }
+        }
+        var scrub = FragmentsToScrub();
+        var scrubbedIndexes = new Dictionary<uint, uint>();
+        foreach (var (index, block) in scrub)
+        {
+            Zero(source.Fragments[(int)index].Start, source.Fragments[(int)index].Size & SourceFileContent.BlockSizeMask);
+            scrubbedIndexes[index] = AppendScrubbedFragment(block);
+        }
         // Only the fragment blocks some file uses are listed (unsquashfs refuses more fragments than inodes); the others stay behind, unreferenced.
-        var renumbered = new Dictionary<uint, uint>();
+        var renumbered = new Dictionary<uint, uint>(scrubbedIndexes);
         foreach (var inode in order)
         {
             if (inode.Content is SourceFileContent content)
@@ -361,8 +500,8 @@ public sealed class ImageWriter
                 placed[inode] = new PlacedContent(content.StoredLength > 0 ? content.BlocksStart : 0, content.BlockSizes, fragment, content.FragmentOffset, content.Sparse);
             }
         }
-        copiedFragmentBlocks = fragments.Count;
-        copiedBytes = position;
+        copiedFragmentBlocks = fragments.Count - scrubbedIndexes.Count;
+        copiedBytes = (long)sourceSuperblock.InodeTableStart;
     }
 
     /// <summary>Compresses the host's files: whole blocks in place (zero blocks sparse, incompressible ones as they are), small files' bytes into new fragment blocks.</summary>

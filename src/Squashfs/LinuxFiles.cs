@@ -236,6 +236,16 @@ internal static partial class LinuxFiles
         return data < 0 ? Marshal.GetLastPInvokeError() == noSuchAddress : data >= end;
     }
 
+    /// <summary>Deallocates a range, which then reads as zeros (fallocate's PUNCH_HOLE); false where the file system cannot.</summary>
+    public static bool PunchHole(SafeFileHandle file, long offset, long length)
+    {
+        const int punchHoleKeepSize = 0x02 | 0x01;
+        return Allocate((int)file.DangerousGetHandle(), punchHoleKeepSize, offset, length) == 0;
+    }
+
+    [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+    private static partial int Allocate(int descriptor, int mode, long offset, long length);
+
     [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
     private static partial long Seek(int descriptor, long offset, int whence);
 

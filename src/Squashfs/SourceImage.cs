@@ -47,6 +47,17 @@ public sealed class SourceImage : IDisposable
             }
         }
         BlockRuns = runs;
+        // mksquashfs shares only identical runs: anything else overlapping is a crafted image, and zeroing what is dead could hit what lives.
+        var extents = runs.Select(run => (Start: run.Key, Length: run.Value))
+            .Concat(Fragments.Select(fragment => (fragment.Start, Length: (ulong)(fragment.Size & SourceFileContent.BlockSizeMask))))
+            .OrderBy(extent => extent.Start).ToList();
+        for (var i = 1; i < extents.Count; i++)
+        {
+            if (extents[i].Start < extents[i - 1].Start + extents[i - 1].Length)
+            {
+                throw new SquashfsFormatException($"data at {extents[i].Start} overlaps the blocks before it");
+            }
+        }
     }
 
     /// <summary>Every run of data blocks the image's files use, by start: what a copy of its data area holds.</summary>

@@ -284,4 +284,40 @@ public sealed class IncrementalPackTests : IDisposable
         }
         await RoundTripTests.AssertSameImageAsync(reference, incremental);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task WhatAJobDeletedCannotBeReadBackFromThePackedImage(bool sourceDataCopiedWhileTheJobRan)
+    {
+        var tree = Directory.CreateDirectory(Path.Combine(workspace, "tree")).FullName;
+        ImageCorpus.WriteText(Path.Combine(tree, "keep.txt"), 2000, seed: 50);
+        ImageCorpus.WriteRandom(Path.Combine(tree, "secret-small"), 3000, seed: 51);
+        ImageCorpus.WriteRandom(Path.Combine(tree, "secret-large"), 3 * ImageCorpus.BlockSize, seed: 52);
+        ImageCorpus.WriteText(Path.Combine(tree, "keep-after.txt"), 1500, seed: 53);
+        var markers = new[] { "secret-small", "secret-large" }.Select(name => File.ReadAllBytes(Path.Combine(tree, name))[100..164]).ToList();
+        var source = Path.Combine(workspace, "source.squashfs");
+        await ImageCorpus.PackAsync(tree, source);
+        var sourceBytes = await File.ReadAllBytesAsync(source);
+        Assert.All(markers, marker => Assert.True(sourceBytes.AsSpan().IndexOf(marker) >= 0, "the secrets are stored as they are (incompressible)"));
+        string? sourceData = null;
+        if (sourceDataCopiedWhileTheJobRan)
+        {
+            sourceData = Path.Combine(workspace, "source-data");
+            SourceDataCopy.Copy(source, sourceData, CancellationToken.None);
+        }
+        string reference;
+        var incremental = Path.Combine(workspace, "incremental.squashfs");
+        await using (var overlay = await OverlayScenario.MountAsync(Path.Combine(workspace, "overlay"), source, indexed: false))
+        {
+            File.Delete(overlay.InMerged("secret-small"));
+            File.Delete(overlay.InMerged("secret-large"));
+            ImageCorpus.WriteText(overlay.InMerged("added.txt"), 700, seed: 54);
+            reference = await overlay.PackReferenceAsync();
+            IncrementalPacker.Pack(source, overlay.Upper, null, incremental, 0, sourceData: sourceData);
+        }
+        var packedBytes = await File.ReadAllBytesAsync(incremental);
+        Assert.All(markers, marker => Assert.True(packedBytes.AsSpan().IndexOf(marker) < 0, "a deleted file's bytes are in the packed image"));
+        await RoundTripTests.AssertSameImageAsync(reference, incremental);
+    }
 }
