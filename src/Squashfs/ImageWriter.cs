@@ -63,6 +63,8 @@ public sealed class ImageWriter
         public int Length { get; set; }
 
         public int Packed { get; set; }
+
+        public bool InHole { get; set; }
     }
 
     private sealed record PlacedContent(ulong Start, uint[] BlockSizes, uint FragmentIndex, uint FragmentOffset, ulong Sparse);
@@ -537,13 +539,19 @@ public sealed class ImageWriter
                 var count = (int)Math.Min((ulong)batch.Length, blockCount - first);
                 for (var j = 0; j < count; j++)
                 {
+                    var offset = (long)((first + (ulong)j) * blockSize);
                     batch[j].Length = (int)Math.Min(blockSize, size - (first + (ulong)j) * blockSize);
-                    ReadFully(file, batch[j].Block.AsSpan(0, batch[j].Length), (long)((first + (ulong)j) * blockSize), content.Path);
+                    // A hole is not read: a sparse file of terabytes is packed by its data alone.
+                    batch[j].InHole = LinuxFiles.IsHole(file, offset, offset + batch[j].Length);
+                    if (!batch[j].InHole)
+                    {
+                        ReadFully(file, batch[j].Block.AsSpan(0, batch[j].Length), offset, content.Path);
+                    }
                 }
                 Parallel.For(0, count, j =>
                 {
                     var block = batch[j].Block.AsSpan(0, batch[j].Length);
-                    batch[j].Packed = block.ContainsAnyExcept((byte)0) ? compressor.Compress(block, batch[j].Compressed) : -1;
+                    batch[j].Packed = !batch[j].InHole && block.ContainsAnyExcept((byte)0) ? compressor.Compress(block, batch[j].Compressed) : -1;
                 });
                 for (var j = 0; j < count; j++)
                 {
@@ -552,7 +560,7 @@ public sealed class ImageWriter
                     {
                         // Stored as a sparse block; counted as sparse, as mksquashfs counts, only where the file has a hole.
                         sizes[index] = 0;
-                        if (LinuxFiles.IsHole(file, (long)(index * blockSize), (long)(index * blockSize) + length))
+                        if (batch[j].InHole)
                         {
                             sparse += (ulong)length;
                         }

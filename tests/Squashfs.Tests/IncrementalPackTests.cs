@@ -320,4 +320,30 @@ public sealed class IncrementalPackTests : IDisposable
         Assert.All(markers, marker => Assert.True(packedBytes.AsSpan().IndexOf(marker) < 0, "a deleted file's bytes are in the packed image"));
         await RoundTripTests.AssertSameImageAsync(reference, incremental);
     }
+
+    [Fact]
+    public async Task AHugeSparseFileIsPackedByItsDataAlone()
+    {
+        var source = await SourceAsync();
+        var upper = Directory.CreateDirectory(Path.Combine(workspace, "upper")).FullName;
+        var sparse = Path.Combine(upper, "sparse-16g");
+        using (var file = new FileStream(sparse, FileMode.Create))
+        {
+            file.SetLength(16L << 30);
+            file.Seek(-3, SeekOrigin.End);
+            file.Write("end"u8);
+        }
+        var output = Path.Combine(workspace, "sparse.squashfs");
+        var result = IncrementalPacker.Pack(source, upper, indexDirectory: null, output, 0);
+        Assert.True(new FileInfo(output).Length < new FileInfo(source).Length + (8L << 20), "the holes take no space");
+        Assert.Equal(1, result.Written.NewFiles);
+        await using var mounted = await MountedImage.MountAsync(output);
+        var packed = Path.Combine(mounted.Directory, "sparse-16g");
+        Assert.Equal(16L << 30, new FileInfo(packed).Length);
+        using var reader = File.OpenRead(packed);
+        reader.Seek(-3, SeekOrigin.End);
+        var tail = new byte[3];
+        reader.ReadExactly(tail);
+        Assert.Equal("end"u8.ToArray(), tail);
+    }
 }
