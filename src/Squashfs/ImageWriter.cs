@@ -294,12 +294,15 @@ public sealed class ImageWriter
         {
             var fragment = source.Fragments[(int)index];
             var stored = fragment.Size & SourceFileContent.BlockSizeMask;
-            var covered = new bool[blockSize];
-            foreach (var (offset, tailLength) in live)
+            // The bytes the live tails cover, by merging their ranges (duplicates share one).
+            long coveredBytes = 0;
+            long coveredUpTo = 0;
+            foreach (var (offset, tailLength) in live.OrderBy(tail => tail.Offset))
             {
-                covered.AsSpan((int)offset, (int)tailLength).Fill(true);
+                var end = (long)offset + tailLength;
+                coveredBytes += Math.Max(0, end - Math.Max(coveredUpTo, offset));
+                coveredUpTo = Math.Max(coveredUpTo, end);
             }
-            var coveredBytes = covered.Count(byteCovered => byteCovered);
             long length;
             if ((fragment.Size & SourceFileContent.UncompressedBlock) != 0)
             {
@@ -313,6 +316,11 @@ public sealed class ImageWriter
             if (length == coveredBytes)
             {
                 continue; // Every byte belongs to a live tail.
+            }
+            var covered = new bool[blockSize];
+            foreach (var (offset, tailLength) in live)
+            {
+                covered.AsSpan((int)offset, (int)tailLength).Fill(true);
             }
             var block = ReadFragmentBlock(fragment, out var decompressedLength);
             var dirty = false;
@@ -613,15 +621,13 @@ public sealed class ImageWriter
 
     private static void ReadFully(SafeFileHandle file, Span<byte> buffer, long offset, string path)
     {
-        var done = 0;
-        while (done < buffer.Length)
+        try
         {
-            var read = RandomAccess.Read(file, buffer[done..], offset + done);
-            if (read == 0)
-            {
-                throw new IOException($"{path} became shorter while it was packed");
-            }
-            done += read;
+            MetadataTable.ReadExactly(file, buffer, offset);
+        }
+        catch (SquashfsFormatException)
+        {
+            throw new SquashfsFormatException($"{path} became shorter while it was packed");
         }
     }
 
