@@ -2,6 +2,9 @@ using System.Diagnostics;
 
 namespace Cray.Squashfs;
 
+/// <summary>One overlay layer's changes: its upper directory, and its <c>workdir/index</c> when it ran with <c>index=on</c>.</summary>
+public sealed record OverlayLayer(string UpperDirectory, string? IndexDirectory = null);
+
 /// <summary>What an incremental pack did, for the job's log and the image's metadata.</summary>
 public sealed record IncrementalPackResult(WriteSummary Written, int UpperEntries, TimeSpan Elapsed, string Compressor);
 
@@ -18,6 +21,15 @@ public static class IncrementalPacker
     /// <param name="sourceData">A copy of the source's data area made by <see cref="SourceDataCopy"/>: it becomes the output, and nothing is copied now.</param>
     /// <param name="indexDirectory">The overlay's <c>workdir/index</c> when it ran with <c>index=on</c>; null otherwise.</param>
     public static IncrementalPackResult Pack(string sourceImage, string upperDirectory, string? indexDirectory, string output, uint modificationTime, string? compressor = null,
+        string? sourceData = null)
+        => Pack(sourceImage, [new OverlayLayer(upperDirectory, indexDirectory)], output, modificationTime, compressor, sourceData);
+
+    /// <summary>
+    /// Packs layers stacked on the image (each overlay's lower directories are the layers below it
+    /// and the image), lowest first. Only the lowest may have run with the overlay's index: a higher
+    /// layer's copy-ups name files of the layer below, not of the image, so an index there declines.
+    /// </summary>
+    public static IncrementalPackResult Pack(string sourceImage, IReadOnlyList<OverlayLayer> layers, string output, uint modificationTime, string? compressor = null,
         string? sourceData = null)
     {
         var stopwatch = Stopwatch.StartNew();
@@ -36,11 +48,20 @@ public static class IncrementalPacker
             {
                 throw new SquashfsFormatException($"the source image is compressed with {source.Compressor.Kind}, and results are packed with {compressor}");
             }
-            var overlay = OverlayUpper.Apply(source, upperDirectory, indexDirectory);
+            var changedEntries = 0;
+            for (var layer = 0; layer < layers.Count; layer++)
+            {
+                var index = layers[layer].IndexDirectory;
+                if (layer > 0 && index is not null && Directory.Exists(index) && Directory.EnumerateFileSystemEntries(index).Any())
+                {
+                    throw new SquashfsFormatException($"layer {layer + 1} ran with the overlay's index over other layers ({index}), which the packer does not read");
+                }
+                changedEntries += OverlayUpper.Apply(source, layers[layer].UpperDirectory, layer == 0 ? index : null).ChangedEntries;
+            }
             var written = sourceData is null
                 ? ImageWriter.Write(source.Root, source, output, modificationTime)
                 : ImageWriter.WriteOverSourceData(source.Root, source, output, modificationTime);
-            return new IncrementalPackResult(written, overlay.ChangedEntries, stopwatch.Elapsed, source.Compressor.Name);
+            return new IncrementalPackResult(written, changedEntries, stopwatch.Elapsed, source.Compressor.Name);
         }
         catch (Exception exception) when (exception is OverflowException or ArgumentException or IndexOutOfRangeException or InvalidOperationException)
         {

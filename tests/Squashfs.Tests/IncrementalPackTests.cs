@@ -346,4 +346,72 @@ public sealed class IncrementalPackTests : IDisposable
         reader.ReadExactly(tail);
         Assert.Equal("end"u8.ToArray(), tail);
     }
+
+    [Fact]
+    public async Task LayersStackedOnTheImagePackAsMksquashfsPacksTheTopMergedView()
+    {
+        var source = await SourceAsync();
+        var first = Path.Combine(workspace, "layer-1");
+        await using (var layer = await OverlayScenario.MountAsync(first, source, indexed: false))
+        {
+            ImageCorpus.WriteText(layer.InMerged("added-by-1"), 5000, seed: 60);
+            Directory.CreateDirectory(layer.InMerged("directory-of-1"));
+            ImageCorpus.WriteText(layer.InMerged("directory-of-1/inside"), 100, seed: 61);
+            await File.AppendAllTextAsync(layer.InMerged("one-block"), "layer 1\n");
+            File.Delete(layer.InMerged("small-duplicate-b"));
+        }
+        // The second layer's overlay has the first layer's upper directory and the image below it.
+        var second = Path.Combine(workspace, "layer-2");
+        var (lower, upper, work, merged) = (Path.Combine(second, "lower"), Path.Combine(second, "upper"), Path.Combine(second, "work"), Path.Combine(second, "merged"));
+        foreach (var directory in new[] { lower, upper, work, merged })
+        {
+            Directory.CreateDirectory(directory);
+        }
+        await ImageCorpus.RunAsync("mount", "-t", "squashfs", "-o", "ro,loop", source, lower);
+        string reference;
+        var incremental = Path.Combine(workspace, "incremental.squashfs");
+        try
+        {
+            await ImageCorpus.RunAsync("mount", "-t", "overlay", "overlay", "-o",
+                $"lowerdir={Path.Combine(first, "upper")}:{lower},upperdir={upper},workdir={work},redirect_dir=off,metacopy=off,index=off", merged);
+            try
+            {
+                await File.AppendAllTextAsync(Path.Combine(merged, "added-by-1"), "layer 2\n");
+                await File.AppendAllTextAsync(Path.Combine(merged, "one-block"), "layer 2\n");
+                await ImageCorpus.RunAsync("rm", "-r", Path.Combine(merged, "directory-of-1"));
+                Directory.CreateDirectory(Path.Combine(merged, "directory-of-1"));
+                File.Delete(Path.Combine(merged, "small.txt"));
+                ImageCorpus.WriteText(Path.Combine(merged, "added-by-2"), 300, seed: 62);
+                reference = Path.Combine(workspace, "reference.squashfs");
+                await ImageCorpus.PackAsync(merged, reference);
+                IncrementalPacker.Pack(source, [new OverlayLayer(Path.Combine(first, "upper")), new OverlayLayer(upper)], incremental, 0);
+                PackVerifier.Verify(incremental, merged, Path.Combine(first, "upper"));
+                PackVerifier.Verify(incremental, merged, upper);
+            }
+            finally
+            {
+                await ImageCorpus.RunAsync("umount", merged);
+            }
+        }
+        finally
+        {
+            await ImageCorpus.RunAsync("umount", lower);
+        }
+        await RoundTripTests.AssertSameImageAsync(reference, incremental);
+    }
+
+    [Fact]
+    public async Task AHigherLayerThatRanWithTheIndexIsRefused()
+    {
+        var source = await SourceAsync();
+        var lowerUpper = Directory.CreateDirectory(Path.Combine(workspace, "upper-1")).FullName;
+        var higherUpper = Directory.CreateDirectory(Path.Combine(workspace, "upper-2")).FullName;
+        var index = Directory.CreateDirectory(Path.Combine(workspace, "work-2", "index")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(index, "entry"), "x");
+        var output = Path.Combine(workspace, "refused.squashfs");
+        var refusal = Assert.Throws<SquashfsFormatException>(
+            () => IncrementalPacker.Pack(source, [new OverlayLayer(lowerUpper), new OverlayLayer(higherUpper, index)], output, 0));
+        Assert.Contains("layer 2 ran with the overlay's index", refusal.Message);
+        Assert.False(File.Exists(output));
+    }
 }
