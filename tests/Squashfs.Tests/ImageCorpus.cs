@@ -19,6 +19,19 @@ internal static partial class ImageCorpus
         return string.Join('\n', lines);
     }
 
+    /// <summary>
+    /// Unmounts; when something else on the machine (a test of another assembly walking the temporary
+    /// directory, say) holds the mount for a moment, detaches it lazily instead of failing.
+    /// </summary>
+    public static async Task UnmountAsync(string mountPoint)
+    {
+        var result = await ProcessRunner.Instance.RunAsync(new ProcessRequest("umount", [mountPoint]) { Timeout = TimeSpan.FromMinutes(1) });
+        if (!result.Succeeded)
+        {
+            await RunAsync("umount", "--lazy", mountPoint);
+        }
+    }
+
     /// <summary>Packs a directory as the IMS worker does (zstd level 3, exportable, duplicates found).</summary>
     public static Task PackAsync(string directory, string image, params string[] extra)
         => RunAsync("mksquashfs", [directory, image, "-noappend", "-no-progress", "-quiet", "-comp", "zstd", "-Xcompression-level", "3", .. extra]);

@@ -390,12 +390,12 @@ public sealed class IncrementalPackTests : IDisposable
             }
             finally
             {
-                await ImageCorpus.RunAsync("umount", merged);
+                await ImageCorpus.UnmountAsync(merged);
             }
         }
         finally
         {
-            await ImageCorpus.RunAsync("umount", lower);
+            await ImageCorpus.UnmountAsync(lower);
         }
         await RoundTripTests.AssertSameImageAsync(reference, incremental);
     }

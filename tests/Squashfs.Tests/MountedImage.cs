@@ -19,7 +19,7 @@ internal sealed class MountedImage : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await ImageCorpus.RunAsync("umount", Directory);
+        await ImageCorpus.UnmountAsync(Directory);
         System.IO.Directory.Delete(Directory);
     }
 

@@ -65,12 +65,12 @@ internal sealed class OverlayScenario : IAsyncDisposable
     {
         if (overlayMounted)
         {
-            await ImageCorpus.RunAsync("umount", Merged);
+            await ImageCorpus.UnmountAsync(Merged);
             overlayMounted = false;
         }
         if (lowerMounted)
         {
-            await ImageCorpus.RunAsync("umount", Lower);
+            await ImageCorpus.UnmountAsync(Lower);
             lowerMounted = false;
         }
     }
