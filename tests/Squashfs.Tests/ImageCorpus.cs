@@ -20,8 +20,8 @@ internal static partial class ImageCorpus
     }
 
     /// <summary>
-    /// Unmounts; when something else on the machine (a test of another assembly walking the temporary
-    /// directory, say) holds the mount for a moment, detaches it lazily instead of failing.
+    /// Unmounts; when the mount is busy for a moment (another test assembly making a mount namespace
+    /// copies it, and the unmount propagates there), detaches it lazily instead of failing.
     /// </summary>
     public static async Task UnmountAsync(string mountPoint)
     {
