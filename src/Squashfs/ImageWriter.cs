@@ -30,6 +30,7 @@ public sealed class ImageWriter
     private readonly List<Inode> order = [];
     private readonly Dictionary<Inode, PlacedContent> placed = new(ReferenceEqualityComparer.Instance);
     private readonly List<FragmentEntry> fragments = [];
+    private readonly Dictionary<uint, long> fragmentLengths = [];
     private readonly byte[] fragmentBuffer;
     private readonly List<(Inode Inode, int Offset)> fragmentWaiting = [];
     private int fragmentLength;
@@ -279,21 +280,10 @@ public sealed class ImageWriter
     /// </summary>
     private Dictionary<uint, byte[]> FragmentsToScrub()
     {
-        var tails = new Dictionary<uint, List<(uint Offset, uint Length)>>();
-        foreach (var inode in order)
-        {
-            if (inode.Content is SourceFileContent { FragmentIndex: not SourceFileContent.NoFragment } content)
-            {
-                var list = tails.TryGetValue(content.FragmentIndex, out var known) ? known : tails[content.FragmentIndex] = [];
-                list.Add((content.FragmentOffset, (uint)(content.Size % blockSize)));
-            }
-        }
         var scrubbed = new Dictionary<uint, byte[]>();
-        var header = new byte[32];
-        foreach (var (index, live) in tails)
+        foreach (var (index, live) in LiveTails())
         {
             var fragment = source.Fragments[(int)index];
-            var stored = fragment.Size & SourceFileContent.BlockSizeMask;
             // The bytes the live tails cover, by merging their ranges (duplicates share one).
             long coveredBytes = 0;
             long coveredUpTo = 0;
@@ -303,17 +293,7 @@ public sealed class ImageWriter
                 coveredBytes += Math.Max(0, end - Math.Max(coveredUpTo, offset));
                 coveredUpTo = Math.Max(coveredUpTo, end);
             }
-            long length;
-            if ((fragment.Size & SourceFileContent.UncompressedBlock) != 0)
-            {
-                length = stored;
-            }
-            else
-            {
-                MetadataTable.ReadExactly(source.File, header.AsSpan(0, (int)Math.Min(stored, (uint)header.Length)), (long)fragment.Start);
-                length = compressor.DecompressedLength(header.AsSpan(0, (int)Math.Min(stored, (uint)header.Length))) ?? -1;
-            }
-            if (length == coveredBytes)
+            if (FragmentLength(index) == coveredBytes)
             {
                 continue; // Every byte belongs to a live tail.
             }
@@ -475,7 +455,7 @@ public sealed class ImageWriter
     {
         position = (long)sourceSuperblock.InodeTableStart;
         // What no file uses any more is zeroed in the copy: nothing a job deleted stays readable in the image.
-        var liveRuns = order.Select(inode => inode.Content).OfType<SourceFileContent>().Select(content => content.BlocksStart).ToHashSet();
+        var liveRuns = LiveRunStarts();
         foreach (var (start, length) in source.BlockRuns.Where(run => !liveRuns.Contains(run.Key)))
         {
             Zero(start, length);
@@ -659,20 +639,8 @@ public sealed class ImageWriter
     /// </summary>
     private long UnreferencedFragmentBytes()
     {
-        var live = new Dictionary<uint, HashSet<(uint Offset, ulong Length)>>();
-        var liveRuns = new HashSet<ulong>();
-        foreach (var inode in order)
-        {
-            if (inode.Content is SourceFileContent content)
-            {
-                liveRuns.Add(content.BlocksStart);
-                if (content.FragmentIndex != SourceFileContent.NoFragment)
-                {
-                    var tails = live.TryGetValue(content.FragmentIndex, out var known) ? known : live[content.FragmentIndex] = [];
-                    tails.Add((content.FragmentOffset, content.Size % blockSize));
-                }
-            }
-        }
+        var live = LiveTails();
+        var liveRuns = LiveRunStarts();
         double unreferenced = 0;
         if (sourceDataInPlace)
         {
@@ -683,22 +651,10 @@ public sealed class ImageWriter
                 live.TryAdd(index, []);
             }
         }
-        var start = new byte[32];
         foreach (var (sourceIndex, tails) in live)
         {
-            var fragment = source.Fragments[(int)sourceIndex];
-            var stored = fragment.Size & SourceFileContent.BlockSizeMask;
-            long length;
-            if ((fragment.Size & SourceFileContent.UncompressedBlock) != 0)
-            {
-                length = stored;
-            }
-            else
-            {
-                var header = start.AsSpan(0, (int)Math.Min(stored, (uint)start.Length));
-                MetadataTable.ReadExactly(source.File, header, (long)fragment.Start);
-                length = compressor.DecompressedLength(header) ?? DecompressedLength(fragment.Start, stored);
-            }
+            var stored = source.Fragments[(int)sourceIndex].Size & SourceFileContent.BlockSizeMask;
+            var length = FragmentLength(sourceIndex);
             var used = tails.Aggregate(0UL, (total, tail) => total + tail.Length);
             if (length > 0 && (long)used < length)
             {
@@ -708,11 +664,50 @@ public sealed class ImageWriter
         return (long)unreferenced;
     }
 
-    private long DecompressedLength(ulong start, uint stored)
+    /// <summary>Where the source block runs the files being written keep start.</summary>
+    private HashSet<ulong> LiveRunStarts() => order.Select(inode => inode.Content).OfType<SourceFileContent>().Select(content => content.BlocksStart).ToHashSet();
+
+    /// <summary>The distinct tails (offset, length) the files being written keep in each source fragment block.</summary>
+    private Dictionary<uint, HashSet<(uint Offset, uint Length)>> LiveTails()
     {
-        var compressed = new byte[stored];
-        MetadataTable.ReadExactly(source.File, compressed, (long)start);
-        return compressor.Decompress(compressed, new byte[blockSize]);
+        var live = new Dictionary<uint, HashSet<(uint Offset, uint Length)>>();
+        foreach (var inode in order)
+        {
+            if (inode.Content is SourceFileContent { FragmentIndex: not SourceFileContent.NoFragment } content)
+            {
+                var tails = live.TryGetValue(content.FragmentIndex, out var known) ? known : live[content.FragmentIndex] = [];
+                tails.Add((content.FragmentOffset, (uint)(content.Size % blockSize)));
+            }
+        }
+        return live;
+    }
+
+    /// <summary>A source fragment block's length once decompressed: its zstd frame header says, else it is decompressed. Asked for twice per block, read once.</summary>
+    private long FragmentLength(uint sourceIndex)
+    {
+        if (fragmentLengths.TryGetValue(sourceIndex, out var known))
+        {
+            return known;
+        }
+        var fragment = source.Fragments[(int)sourceIndex];
+        var stored = fragment.Size & SourceFileContent.BlockSizeMask;
+        long length;
+        if ((fragment.Size & SourceFileContent.UncompressedBlock) != 0)
+        {
+            length = stored;
+        }
+        else
+        {
+            var header = new byte[Math.Min(stored, 32u)];
+            MetadataTable.ReadExactly(source.File, header, (long)fragment.Start);
+            if (compressor.DecompressedLength(header) is not { } fromHeader)
+            {
+                ReadFragmentBlock(fragment, out var decompressed);
+                fromHeader = decompressed;
+            }
+            length = fromHeader;
+        }
+        return fragmentLengths[sourceIndex] = length;
     }
 
     private (List<uint> Ids, Dictionary<uint, ushort> Indexes) CollectIds()
