@@ -9,16 +9,20 @@ namespace Cray.Squashfs;
 public static class PackVerifier
 {
     /// <summary>Throws a <see cref="SquashfsFormatException"/> naming the first path that differs.</summary>
-    public static int Verify(string resultImage, string mergedView, string upperDirectory)
+    public static int Verify(string resultImage, string mergedView, string upperDirectory) => Verify(resultImage, mergedView, [upperDirectory]);
+
+    /// <summary>The same for layers stacked on the image: every path any of their upper directories touched.</summary>
+    public static int Verify(string resultImage, string mergedView, IReadOnlyList<string> upperDirectories)
     {
         using var result = SourceImage.Open(resultImage);
         var checkedPaths = 0;
         Compare(result.Root, mergedView, "/");
         CompareListing(result.Root, mergedView, "/");
         checkedPaths++;
-        foreach (var upperPath in LinuxFiles.Walk(upperDirectory))
+        var touched = new HashSet<string>(StringComparer.Ordinal);
+        var paths = upperDirectories.SelectMany(upperDirectory => LinuxFiles.Walk(upperDirectory).Select(upperPath => Path.GetRelativePath(upperDirectory, upperPath)));
+        foreach (var relative in paths.Where(touched.Add))
         {
-            var relative = Path.GetRelativePath(upperDirectory, upperPath);
             var merged = Path.Combine(mergedView, relative);
             var node = Find(result.Root, relative);
             if (!Exists(merged))

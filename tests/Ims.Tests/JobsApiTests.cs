@@ -317,4 +317,54 @@ public sealed class JobsApiTests : IDisposable
         Assert.Equal("application/problem+json", contentType);
         Assert.False(string.IsNullOrEmpty((string?)problem!["detail"]));
     }
+
+    [Fact]
+    public async Task ALayerIsSealedOnlyWhileTheJobWaitsOnTheUser()
+    {
+        var (imageId, keyId) = await ImageAndKeyAsync();
+        var md5 = new string('a', 32);
+        var (created, job, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs",
+            Body(imageId, keyId, $$$""","base_layers":[{"path":"s3://boot-images/layers/one","md5":"{{{md5}}}"}]"""));
+        Assert.Equal(201, created);
+        var jobId = (string)job!["id"]!;
+        var restoring = Assert.Single(job["layers"]!.AsArray())!;
+        Assert.Equal("pending", (string?)restoring["status"]);
+        Assert.Equal(1, (int?)restoring["index"]);
+
+        // Still creating: nothing to seal, and nothing changes.
+        var (refused, problem, contentType) = await server.SendAsync(HttpMethod.Post, $"/apis/ims/v3/jobs/{jobId}/layers", "{}");
+        Assert.Equal(409, refused);
+        Assert.Equal("application/problem+json", contentType);
+        Assert.Contains("waiting_on_user", (string?)problem!["detail"], StringComparison.Ordinal);
+
+        Assert.Equal(200, (await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/jobs/{jobId}", """{"status":"waiting_on_user"}""")).Item1);
+        var (badPath, pathProblem, _) = await server.SendAsync(HttpMethod.Post, $"/apis/ims/v3/jobs/{jobId}/layers", """{"store_path":"/tmp/layer"}""");
+        Assert.Equal(422, badPath);
+        Assert.NotNull(pathProblem!["errors"]?["store_path"]);
+        Assert.Equal(404, (await server.SendAsync(HttpMethod.Post, $"/apis/ims/v3/jobs/{Guid.NewGuid()}/layers", "{}")).Item1);
+
+        var (accepted, sealing, _) = await server.SendAsync(HttpMethod.Post, $"/apis/ims/v3/jobs/{jobId}/layers", """{"store_path":"s3://boot-images/layers/two"}""");
+        Assert.Equal(202, accepted);
+        Assert.Equal("sealing_layer", (string?)sealing!["status"]);
+        var sealingLayer = sealing["layers"]!.AsArray()[^1]!;
+        Assert.Equal(2, (int?)sealingLayer["index"]);
+        Assert.Equal("sealing", (string?)sealingLayer["status"]);
+        Assert.Equal("s3://boot-images/layers/two", (string?)sealingLayer["path"]);
+        // A second request before the worker served the fresh layer is refused.
+        Assert.Equal(409, (await server.SendAsync(HttpMethod.Post, $"/apis/ims/v3/jobs/{jobId}/layers", "{}")).Item1);
+    }
+
+    [Theory]
+    [InlineData(""","base_layers":{}""", "base_layers")]
+    [InlineData(""","base_layers":[{"path":"s3://b/k"}]""", "base_layers")]
+    [InlineData(""","base_layers":[{"path":"http://b/k","md5":"0123456789abcdef0123456789abcdef"}]""", "base_layers")]
+    [InlineData(""","base_layers":[{"path":"s3://b/k","md5":"not-an-md5"}]""", "base_layers")]
+    public async Task BaseLayersThatDoNotParseAreRefused(string extra, string field)
+    {
+        var (imageId, keyId) = await ImageAndKeyAsync();
+        var (status, problem, _) = await server.SendAsync(HttpMethod.Post, "/apis/ims/v3/jobs", Body(imageId, keyId, extra));
+        Assert.Equal(422, status);
+        Assert.NotNull(problem!["errors"]?[field]);
+        await AssertNoJobsAsync();
+    }
 }

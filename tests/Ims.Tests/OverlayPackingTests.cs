@@ -42,7 +42,7 @@ public sealed class OverlayPackingTests : IDisposable
         var workspace = new JobWorkspace(Path.Combine(root, "jobs"), jobId);
         workspace.Create();
         var log = new List<string>();
-        var overlay = await OverlayImageRoot.MountAsync(workspace, new CachedSource(source, () => { }), ProcessRunner.Instance, options, TimeProvider.System, log.Add,
+        var overlay = await OverlayImageRoot.MountAsync(workspace, new CachedSource(source, () => { }), [], ProcessRunner.Instance, options, TimeProvider.System, log.Add,
             CancellationToken.None);
         await using (overlay)
         {
@@ -105,5 +105,74 @@ public sealed class OverlayPackingTests : IDisposable
         }, "compact");
         Assert.Contains(log, line => line.StartsWith("Packing with mksquashfs to compact: ", StringComparison.Ordinal));
         Assert.Equal(20, Directory.GetFiles(Path.Combine(result, "many")).Length);
+    }
+
+    /// <summary>
+    /// A layered job: each sealed layer keeps its changes apart; packed layers restored under a new
+    /// job show the same merged view; the result packed over several layers is the image mksquashfs
+    /// makes of the merged view, and the same whether the layers ran or were restored.
+    /// </summary>
+    [Fact]
+    public async Task SealedLayersPackedAndRestoredMakeTheSameImage()
+    {
+        var source = await SourceAsync(smallFiles: 20);
+        var options = Options();
+        var log = new List<string>();
+        var ran = new JobWorkspace(Path.Combine(root, "jobs"), "ran");
+        ran.Create();
+        var packedLayers = new List<string>();
+        var expected = Path.Combine(root, "expected.squashfs");
+        var overlay = await OverlayImageRoot.MountAsync(ran, new CachedSource(source, () => { }), [], ProcessRunner.Instance, options, TimeProvider.System, log.Add,
+            CancellationToken.None);
+        await using (overlay)
+        {
+            var view = overlay.HostView;
+            Assert.True(overlay.Indexed);
+            await File.WriteAllTextAsync(Path.Combine(view, "etc", "hostname"), "layer one\n");
+            await File.WriteAllTextAsync(Path.Combine(view, "etc", "motd"), "from layer one\n");
+            var first = await overlay.SealLayerAsync(log.Add, CancellationToken.None);
+            Assert.False(overlay.Indexed);
+            Assert.True(File.Exists(Path.Combine(first.UpperDirectory, "etc", "motd")));
+
+            File.Delete(Path.Combine(view, "many", "file-3"));
+            File.Delete(Path.Combine(view, "etc", "motd"));
+            Directory.CreateDirectory(Path.Combine(view, "opt", "tool"));
+            await File.WriteAllTextAsync(Path.Combine(view, "opt", "tool", "run"), "#!/bin/sh\n");
+            var second = await overlay.SealLayerAsync(log.Add, CancellationToken.None);
+            // Layer 1 is untouched by what layer 2 did: the deletion is a whiteout in layer 2.
+            Assert.True(File.Exists(Path.Combine(first.UpperDirectory, "etc", "motd")));
+            Assert.False(File.Exists(Path.Combine(view, "etc", "motd")));
+
+            await File.WriteAllTextAsync(Path.Combine(view, "etc", "hostname"), "layer three\n");
+            foreach (var layer in new[] { first, second })
+            {
+                var packed = Path.Combine(root, $"layer-{layer.Index}.squashfs");
+                File.Move(await overlay.PackLayerAsync(layer, log.Add, CancellationToken.None), packed);
+                packedLayers.Add(packed);
+            }
+            await RunAsync("mksquashfs", [view, expected, .. SquashfsOptions.For("zstd")]);
+            await overlay.PackAsync(ran.ResultSquashfs, SquashfsOptions.For("zstd"), log.Add, CancellationToken.None);
+        }
+        Assert.Contains(log, line => line.StartsWith("Packed incrementally in ", StringComparison.Ordinal) && line.Contains(", 3 layers)", StringComparison.Ordinal));
+        await RunAsync("sqfsdiff", "-a", expected, "-b", ran.ResultSquashfs);
+
+        // A second job restores both layers and changes what the third did.
+        var restored = new JobWorkspace(Path.Combine(root, "jobs"), "restored");
+        restored.Create();
+        overlay = await OverlayImageRoot.MountAsync(restored, new CachedSource(source, () => { }),
+            packedLayers.Select(path => new CachedSource(path, () => { })).ToList(), ProcessRunner.Instance, options, TimeProvider.System, log.Add, CancellationToken.None);
+        await using (overlay)
+        {
+            var view = overlay.HostView;
+            Assert.Equal(2, overlay.Layers.Count);
+            Assert.False(overlay.Indexed);
+            Assert.Equal("layer one\n", await File.ReadAllTextAsync(Path.Combine(view, "etc", "hostname")));
+            Assert.False(File.Exists(Path.Combine(view, "etc", "motd")));
+            Assert.False(File.Exists(Path.Combine(view, "many", "file-3")));
+            Assert.True(File.Exists(Path.Combine(view, "opt", "tool", "run")));
+            await File.WriteAllTextAsync(Path.Combine(view, "etc", "hostname"), "layer three\n");
+            await overlay.PackAsync(restored.ResultSquashfs, SquashfsOptions.For("zstd"), log.Add, CancellationToken.None);
+        }
+        await RunAsync("sqfsdiff", "-a", ran.ResultSquashfs, "-b", restored.ResultSquashfs);
     }
 }

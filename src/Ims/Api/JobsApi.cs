@@ -44,6 +44,14 @@ public static class JobsApi
             return ImsApi.Json(await jobs.PatchAsync(id, patch, cancellationToken));
         }).Produces<Job>();
 
+        // Ours: seal the jail's current layer and serve a fresh one (layered customize jobs, used by CFS's layer cache).
+        group.MapPost("/jobs/{id}/layers", async (string id, HttpRequest request, JobService jobs, CancellationToken cancellationToken) =>
+        {
+            await jobs.GetAsync(id, cancellationToken);
+            var seal = JobRequests.ParseLayerSeal(await JsonBodies.ReadObjectAsync(request, ImsApi.BodyStyle, cancellationToken));
+            return ImsApi.Json(await jobs.SealLayerAsync(id, seal, cancellationToken), StatusCodes.Status202Accepted);
+        }).Produces<Job>(StatusCodes.Status202Accepted);
+
         group.MapDelete("/jobs/{id}", async (string id, JobService jobs, CancellationToken cancellationToken) =>
         {
             await jobs.DeleteAsync(id, cancellationToken);

@@ -14,11 +14,14 @@ public static class JobStatuses
     public const string BuildingImage = "building_image";
     public const string PackagingArtifacts = "packaging_artifacts";
     public const string WaitingOnUser = "waiting_on_user";
+
+    /// <summary>Ours: the layer the user worked on is being sealed and the jail re-served on a fresh one (POST /jobs/{id}/layers).</summary>
+    public const string SealingLayer = "sealing_layer";
     public const string Error = "error";
     public const string Success = "success";
 
     public static readonly string[] All =
-        [Creating, FetchingImage, FetchingRecipe, WaitingForRepos, BuildingImage, PackagingArtifacts, WaitingOnUser, Error, Success];
+        [Creating, FetchingImage, FetchingRecipe, WaitingForRepos, BuildingImage, PackagingArtifacts, WaitingOnUser, SealingLayer, Error, Success];
 
     public static bool IsFinal(string status) => status is Error or Success;
 }
@@ -77,7 +80,45 @@ public sealed record SshContainer(
     };
 }
 
-/// <summary>The job as the API shows it: all 24 fields of the reference, always present, null when unset.</summary>
+/// <summary>What happened to one layer of a layered customize job (ours; see <see cref="JobLayer"/>).</summary>
+public static class JobLayerStates
+{
+    /// <summary>Asked for at creation, not yet fetched. Layers that cannot be restored (and those above them) leave the list.</summary>
+    public const string Pending = "pending";
+
+    /// <summary>Fetched (md5 checked) and mounted under the jail's image root.</summary>
+    public const string Restored = "restored";
+
+    /// <summary>Asked to be sealed; the jail is down until the fresh layer is served.</summary>
+    public const string Sealing = "sealing";
+
+    /// <summary>Sealed: below the fresh layer, kept only in the job.</summary>
+    public const string Sealed = "sealed";
+
+    /// <summary>Sealed and being packed and stored at its path.</summary>
+    public const string Storing = "storing";
+
+    public const string Stored = "stored";
+
+    public const string StoreFailed = "store_failed";
+
+}
+
+/// <summary>
+/// One layer below the jail's current one, lowest first (ours). A layered customize job stacks
+/// the changes of each step on their own overlay layer: layers restored at creation from packed
+/// layers (<c>base_layers</c>), then each layer the user sealed (POST /jobs/{id}/layers), which the
+/// job packs as a squashfs and stores at <c>path</c> when asked to, so that a later job can restore it.
+/// </summary>
+public sealed record JobLayer(
+    [property: JsonPropertyName("index")] int Index,
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("path")] string? Path,
+    [property: JsonPropertyName("md5")] string? Md5,
+    [property: JsonPropertyName("size")] long? Size = null,
+    [property: JsonPropertyName("message")] string? Message = null);
+
+/// <summary>The job as the API shows it: all 24 fields of the reference, always present, null when unset; <c>layers</c> (ours) only for a layered job.</summary>
 public sealed record Job(
     [property: JsonPropertyName("arch")] string Arch,
     [property: JsonPropertyName("artifact_id")] string ArtifactId,
@@ -102,7 +143,8 @@ public sealed record Job(
     [property: JsonPropertyName("require_dkms")] bool RequireDkms,
     [property: JsonPropertyName("resultant_image_id")] string? ResultantImageId,
     [property: JsonPropertyName("ssh_containers")] IReadOnlyList<SshContainer>? SshContainers,
-    [property: JsonPropertyName("status")] string Status);
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("layers"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<JobLayer>? Layers = null);
 
 /// <summary>
 /// What the store keeps for a job: the public record plus what only the worker needs. The public

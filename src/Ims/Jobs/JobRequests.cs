@@ -8,6 +8,12 @@ namespace Cray.Ims.Jobs;
 
 public sealed record SshContainerRequest(string Name, bool Jail);
 
+/// <summary>A packed layer to restore under a customize job's jail (ours): where it is stored and its md5.</summary>
+public sealed record BaseLayerRequest(string Path, string Md5);
+
+/// <summary>Ours: seal the jail's current layer, and store it packed at this path when one is given.</summary>
+public sealed record LayerSeal(string? StorePath);
+
 public sealed record JobCreate(
     string JobType,
     string ArtifactId,
@@ -20,7 +26,8 @@ public sealed record JobCreate(
     string InitrdFileName,
     string KernelParametersFileName,
     IReadOnlyList<SshContainerRequest>? SshContainers,
-    bool? RequireDkms);
+    bool? RequireDkms,
+    IReadOnlyList<BaseLayerRequest>? BaseLayers = null);
 
 /// <summary>A PATCH of a job: only the status and the resultant image can change.</summary>
 public sealed record JobPatch(string? Status, bool SetsResultantImage, string? ResultantImageId);
@@ -41,7 +48,7 @@ public static partial class JobRequests
     private static readonly string[] CreateFields =
     [
         "job_type", "artifact_id", "public_key_id", "image_root_archive_name", "enable_debug", "build_env_size", "job_mem_size",
-        "kernel_file_name", "initrd_file_name", "kernel_parameters_file_name", "ssh_containers", "require_dkms",
+        "kernel_file_name", "initrd_file_name", "kernel_parameters_file_name", "ssh_containers", "require_dkms", "base_layers",
     ];
 
     private static readonly string[] ContainerFields = ["name", "jail"];
@@ -68,10 +75,89 @@ public static partial class JobRequests
             ?? DefaultKernelParametersFileName;
         var containers = ParseContainers(body["ssh_containers"], errors);
         var requireDkms = JsonFields.OptionalBool(body, "require_dkms", errors);
+        var baseLayers = ParseBaseLayers(body["base_layers"], errors);
+        if (baseLayers is { Count: > 0 } && jobType == JobTypes.Create)
+        {
+            errors.Add("base_layers", "base_layers can only be given for a customize job.");
+        }
         errors.ThrowIfAny();
         return new JobCreate(jobType!, artifactId!, publicKeyId!, archiveName!, enableDebug, buildEnvSize, jobMemSize,
-            string.IsNullOrEmpty(kernel) ? null : kernel, initrd, parameters, containers, requireDkms);
+            string.IsNullOrEmpty(kernel) ? null : kernel, initrd, parameters, containers, requireDkms, baseLayers);
     }
+
+    /// <summary>The most layers a job stacks: overlayfs's own limit is far above, the mount option's length is not.</summary>
+    public const int MostLayers = 32;
+
+    private static List<BaseLayerRequest>? ParseBaseLayers(JsonNode? node, FieldErrors errors)
+    {
+        if (node is null)
+        {
+            return null;
+        }
+        if (node is not JsonArray list)
+        {
+            errors.Add("base_layers", FieldErrors.NotAList);
+            return null;
+        }
+        if (list.Count > MostLayers)
+        {
+            errors.Add("base_layers", $"At most {MostLayers} layers can be restored.");
+            return null;
+        }
+        var layers = new List<BaseLayerRequest>();
+        var listErrors = new FieldErrors();
+        for (var index = 0; index < list.Count; index++)
+        {
+            var position = index.ToString(CultureInfo.InvariantCulture);
+            if (list[index] is not JsonObject layer)
+            {
+                listErrors.Add(position, FieldErrors.NotAnObject);
+                continue;
+            }
+            var layerErrors = new FieldErrors();
+            JsonFields.RejectUnknown(layer, ["path", "md5"], layerErrors);
+            var path = StoragePath(JsonFields.RequiredString(layer, "path", layerErrors), "path", layerErrors);
+            var md5 = JsonFields.RequiredString(layer, "md5", layerErrors);
+            if (md5 is not null && !Md5Pattern().IsMatch(md5))
+            {
+                layerErrors.Add("md5", "Not an md5 checksum (32 hexadecimal digits).");
+            }
+            listErrors.AddNested(position, layerErrors);
+            if (path is not null && md5 is not null)
+            {
+                layers.Add(new BaseLayerRequest(path, md5.ToLowerInvariant()));
+            }
+        }
+        errors.AddNested("base_layers", listErrors);
+        return layers;
+    }
+
+    /// <summary>Ours: the body of POST /jobs/{id}/layers, <c>{}</c> or <c>{"store_path": "s3://bucket/key"}</c>.</summary>
+    public static LayerSeal ParseLayerSeal(JsonObject? body)
+    {
+        if (body is null)
+        {
+            return new LayerSeal(null);
+        }
+        var errors = new FieldErrors();
+        JsonFields.RejectUnknown(body, ["store_path"], errors);
+        var path = body["store_path"] is null ? null : StoragePath(JsonFields.OptionalString(body, "store_path", errors), "store_path", errors);
+        errors.ThrowIfAny();
+        return new LayerSeal(path);
+    }
+
+    private static string? StoragePath(string? path, string field, FieldErrors errors)
+    {
+        if (path is not null && !Artifacts.ArtifactPath.TryParse(path, out _, out _))
+        {
+            errors.Add(field, "Not an artifact path of the form s3://bucket/key.");
+            return null;
+        }
+        return path;
+    }
+
+    [GeneratedRegex("^[0-9a-fA-F]{32}$")]
+    private static partial Regex Md5Pattern();
 
     public static JobPatch ParsePatch(JsonObject? body)
     {

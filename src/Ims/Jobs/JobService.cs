@@ -100,7 +100,12 @@ public sealed class JobService(
         var job = NewJob(request, id, image.Id, image.Arch, requireDkms, publicKey, containers
             .Select(container => new SshContainer(SshContainer.Endpoints(options.SshAddress, SshEndpoint.NotListening),
                 container.Jail ? null : new JobWorkspace(options.JobsDirectory, id).ImageRoot, container.Jail, container.Name, "pending"))
-            .ToList());
+            .ToList()) with
+        {
+            Layers = request.BaseLayers is { Count: > 0 } baseLayers
+                ? baseLayers.Select((layer, index) => new JobLayer(index + 1, JobLayerStates.Pending, layer.Path, layer.Md5)).ToList()
+                : null,
+        };
         await StoreAsync(new JobDocument(job, publicKey.Key, md5, rootfs.Link.Path, image.Link.Path, Worker: null),
             $"Job created: customize image {image.Id} ({image.Name}) into '{job.ImageRootArchiveName}'.", cancellationToken);
         return job;
@@ -206,6 +211,38 @@ public sealed class JobService(
             logs.Append(id, $"Status set to {patch.Status} through the API.");
         }
         return updated.Job;
+    }
+
+    /// <summary>
+    /// Ours: asks the worker to seal the layer the user worked on and serve the jail again on a fresh
+    /// one (status sealing_layer, then waiting_on_user again); the sealed layer is packed and stored
+    /// at <see cref="LayerSeal.StorePath"/> when one is given. Only a customize job waiting on the user can.
+    /// </summary>
+    public async Task<Job> SealLayerAsync(string id, LayerSeal seal, CancellationToken cancellationToken)
+    {
+        string? refusal = null;
+        var updated = await store.UpdateAsync<JobDocument>(Collection, id, document =>
+        {
+            var job = document.Job;
+            refusal = job.JobType != JobTypes.Customize ? "Only a customize job has layers."
+                : job.Status != JobStatuses.WaitingOnUser ? $"The job is {job.Status}: a layer can be sealed only while the job is waiting_on_user."
+                : job.Layers?.Count >= JobRequests.MostLayers ? $"The job has {job.Layers.Count} layers, the most a job stacks."
+                : null;
+            if (refusal is not null)
+            {
+                return null;
+            }
+            var layers = job.Layers ?? [];
+            var sealing = new JobLayer(layers.Count + 1, JobLayerStates.Sealing, seal.StorePath, null);
+            return document with { Job = job with { Status = JobStatuses.SealingLayer, Layers = [.. layers, sealing] } };
+        }, cancellationToken);
+        if (refusal is not null)
+        {
+            throw new Platform.Problems.ProblemException(Microsoft.AspNetCore.Http.StatusCodes.Status409Conflict, refusal);
+        }
+        var job = updated?.Job ?? throw ImsProblems.NotFound();
+        logs.Append(id, $"Layer {job.Layers!.Count} is to be sealed{(seal.StorePath is null ? "" : $" and stored at {seal.StorePath}")} (asked through the API).");
+        return job;
     }
 
     /// <summary>Stops the job wherever it is (sshd, mounts, packaging), removes its directory, record and log. Images are not touched.</summary>

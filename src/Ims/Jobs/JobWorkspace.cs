@@ -25,6 +25,12 @@ public sealed partial class JobWorkspace(string jobsDirectory, string jobId)
 
     public string OverlayWorkDirectory => Path.Combine(Directory, "overlay-work");
 
+    /// <summary>A layered job's layer above the first: its own upper and work directories, or the mount point of a restored packed layer.</summary>
+    public string LayerDirectory(int index) => Path.Combine(Directory, "layers", index.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>Where a sealed layer is packed before it is stored.</summary>
+    public string PackedLayer(int index) => LayerDirectory(index) + ".squashfs";
+
     public string ResultSquashfs => Path.Combine(Directory, "result.squashfs");
 
     public string SshdConfig => Path.Combine(Directory, "sshd_config");

@@ -41,6 +41,7 @@ public sealed class JobRunner(
         var jail = job.SshContainers is [{ Jail: true }, ..];
         var created = new CreatedImage();
         await using var sshServer = new JobSshServer(workspace, options, runner, Log);
+        var layering = new JobLayering(store, artifacts, sourceCache, jobId, Log, clock);
         IStagedImageRoot? imageRoot = null;
         string? failure = null;
         var stopped = false;
@@ -54,8 +55,11 @@ public sealed class JobRunner(
             {
                 OverlayImageRoot? overlay = null;
                 await SetStatusAsync(jobId, JobStatuses.FetchingImage, cancellationToken);
-                await PhaseAsync(jobId, "fetching_image", async () => imageRoot = overlay = await StageAsync(document, workspace, jail, cancellationToken));
-                if (await ServeUntilSignalAsync(document, workspace, sshServer, jail, overlay, Log, cancellationToken) == UserSignal.Failed)
+                await PhaseAsync(jobId, "fetching_image", async () => imageRoot = overlay = await StageAsync(document, workspace, jail, layering, cancellationToken));
+                var signal = await ServeUntilSignalAsync(document, workspace, sshServer, jail, overlay, layering, Log, cancellationToken);
+                // Layers sealed before a failure are still stored: a later job can start from them.
+                await layering.WhenStoredAsync();
+                if (signal == UserSignal.Failed)
                 {
                     throw new JobFailedException("The user signalled failure (failed file); no image was made.");
                 }
@@ -84,6 +88,8 @@ public sealed class JobRunner(
         finally
         {
             await sshServer.StopAsync();
+            // A store still packing reads a layer's directory: it ends (or is cancelled) before the directory goes.
+            await layering.WhenStoredAsync();
             if (imageRoot is not null)
             {
                 await imageRoot.DisposeAsync();
@@ -119,43 +125,87 @@ public sealed class JobRunner(
 
     /// <summary>
     /// Serves the image root over the job's sshd (waiting_on_user) until the user touches complete
-    /// or failed, or --ims-user-wait-timeout passes; then stops sshd and returns the signal.
+    /// or failed, or --ims-user-wait-timeout passes; then stops sshd and returns the signal. A layered
+    /// job's request to seal its layer (POST /jobs/{id}/layers) stops sshd, seals the layer and serves
+    /// the jail again on a fresh one, with a full --ims-user-wait-timeout.
     /// </summary>
     private async Task<UserSignal> ServeUntilSignalAsync(JobDocument document, JobWorkspace workspace, JobSshServer sshServer, bool jail, OverlayImageRoot? overlay,
-        Action<string> log, CancellationToken cancellationToken)
+        JobLayering? layering, Action<string> log, CancellationToken cancellationToken)
     {
         var job = document.Job;
-        await PhaseAsync(job.Id, "starting sshd", () => sshServer.StartAsync(job, document.AuthorizedKey, jail, overlay?.MountNamespace, cancellationToken));
-        await UpdateAsync(job.Id, current => current with
+        var served = 0;
+        while (true)
         {
-            Status = JobStatuses.WaitingOnUser,
-            SshContainers = current.SshContainers?
-                // The worker's own address and paths: the API that created the job may run on another machine.
-                .Select(container => container with
+            await PhaseAsync(job.Id, "starting sshd", () => sshServer.StartAsync(job, document.AuthorizedKey, jail, overlay?.MountNamespace, cancellationToken));
+            await UpdateAsync(job.Id, current => current with
+            {
+                Status = JobStatuses.WaitingOnUser,
+                SshContainers = current.SshContainers?
+                    // The worker's own address and paths: the API that created the job may run on another machine.
+                    .Select(container => container with
+                    {
+                        ConnectionInfo = SshContainer.Endpoints(options.SshAddress, sshServer.Port),
+                        ImageRoot = container.Jail ? null : workspace.ImageRoot,
+                    })
+                    .ToList(),
+            }, cancellationToken);
+            // The user's complete/failed files: /tmp inside a jail, the job directory without one.
+            var signalDirectory = jail ? Path.Combine(overlay?.HostView ?? workspace.ImageRoot, "tmp") : workspace.Directory;
+            if (served++ == 0)
+            {
+                log($"Waiting on the user: ssh -p {sshServer.Port} root@{options.SshAddress}, then touch {(jail ? "/tmp" : workspace.Directory)}/complete (or failed).");
+                if (!jail)
                 {
-                    ConnectionInfo = SshContainer.Endpoints(options.SshAddress, sshServer.Port),
-                    ImageRoot = container.Jail ? null : workspace.ImageRoot,
-                })
-                .ToList(),
-        }, cancellationToken);
-        // The user's complete/failed files: /tmp inside a jail, the job directory without one.
-        var signalDirectory = jail ? Path.Combine(overlay?.HostView ?? workspace.ImageRoot, "tmp") : workspace.Directory;
-        log($"Waiting on the user: ssh -p {sshServer.Port} root@{options.SshAddress}, then touch {(jail ? "/tmp" : workspace.Directory)}/complete (or failed).");
-        if (!jail)
-        {
-            log($"Without a jail the image root is {workspace.ImageRoot}.");
-        }
+                    log($"Without a jail the image root is {workspace.ImageRoot}.");
+                }
+            }
+            else
+            {
+                log($"Waiting on the user again, on layer {overlay!.Layers.Count + 1}: ssh -p {sshServer.Port} root@{options.SshAddress}.");
+            }
 
-        var stopwatch = Stopwatch.StartNew();
-        var signal = await UserSignals.WaitAsync(signalDirectory, options.UserWaitTimeout, clock, cancellationToken);
-        log($"Phase waiting_on_user finished in {Seconds(stopwatch.Elapsed)}: {(signal?.ToString().ToLowerInvariant() ?? "no signal")}.");
-        if (signal is not null)
-        {
-            await sshServer.WaitForSessionsToEndAsync(TimeSpan.FromSeconds(3));
+            var stopwatch = Stopwatch.StartNew();
+            using var watch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var signalWait = UserSignals.WaitAsync(signalDirectory, options.UserWaitTimeout, clock, watch.Token);
+            var sealWait = overlay is null || layering is null ? Task.Delay(Timeout.Infinite, watch.Token).ContinueWith(_ => (JobLayer?)null, TaskScheduler.Default)
+                : WaitForSealAsync(layering, watch.Token);
+            await Task.WhenAny(signalWait, sealWait);
+            await watch.CancelAsync();
+            var signal = await Settled(signalWait);
+            var seal = await Settled(sealWait);
+            cancellationToken.ThrowIfCancellationRequested();
+            if (signal is null && seal is not null)
+            {
+                log($"Phase waiting_on_user finished in {Seconds(stopwatch.Elapsed)}: layer {seal.Index} to be sealed.");
+                await sshServer.WaitForSessionsToEndAsync(TimeSpan.FromSeconds(3));
+                await sshServer.StopAsync();
+                await PhaseAsync(job.Id, "sealing_layer", () => layering!.SealAsync(overlay!, seal, cancellationToken));
+                continue;
+            }
+            log($"Phase waiting_on_user finished in {Seconds(stopwatch.Elapsed)}: {(signal?.ToString().ToLowerInvariant() ?? "no signal")}.");
+            if (signal is not null)
+            {
+                await sshServer.WaitForSessionsToEndAsync(TimeSpan.FromSeconds(3));
+            }
+            await sshServer.StopAsync();
+            UserSignals.Remove(signalDirectory);
+            return signal ?? throw new JobFailedException($"No complete or failed signal within {options.UserWaitTimeout} (--ims-user-wait-timeout); the job was stopped.");
         }
-        await sshServer.StopAsync();
-        UserSignals.Remove(signalDirectory);
-        return signal ?? throw new JobFailedException($"No complete or failed signal within {options.UserWaitTimeout} (--ims-user-wait-timeout); the job was stopped.");
+    }
+
+    private static async Task<JobLayer?> WaitForSealAsync(JobLayering layering, CancellationToken cancellationToken) => await layering.WaitForSealRequestAsync(cancellationToken);
+
+    /// <summary>The result of a wait that was either first or cancelled because the other one was.</summary>
+    private static async Task<T?> Settled<T>(Task<T?> wait)
+    {
+        try
+        {
+            return await wait;
+        }
+        catch (OperationCanceledException)
+        {
+            return default;
+        }
     }
 
     /// <summary>
@@ -186,7 +236,7 @@ public sealed class JobRunner(
             await workspace.UnmountAllAsync(runner, log);
             try
             {
-                await ServeUntilSignalAsync(document, workspace, sshServer, jail: false, overlay: null, log, cancellationToken);
+                await ServeUntilSignalAsync(document, workspace, sshServer, jail: false, overlay: null, layering: null, log, cancellationToken);
             }
             catch (JobFailedException debugFailure)
             {
@@ -202,19 +252,22 @@ public sealed class JobRunner(
     /// Stages the source image root without unpacking it: the verified source from the worker's
     /// cache, mounted under an overlay in the job's own mount namespace.
     /// </summary>
-    private async Task<OverlayImageRoot> StageAsync(JobDocument document, JobWorkspace workspace, bool jail, CancellationToken cancellationToken)
+    private async Task<OverlayImageRoot> StageAsync(JobDocument document, JobWorkspace workspace, bool jail, JobLayering layering, CancellationToken cancellationToken)
     {
         void Log(string line) => logs.Append(document.Job.Id, line);
         workspace.Create();
         var source = await sourceCache.AcquireAsync(document.RootfsPath, document.RootfsMd5, Log, cancellationToken);
+        List<CachedSource> restored = [];
         OverlayImageRoot overlay;
         try
         {
-            overlay = await OverlayImageRoot.MountAsync(workspace, source, runner, options, clock, Log, cancellationToken);
+            restored = document.Job.Layers is { Count: > 0 } requested ? await layering.RestoreAsync(requested, cancellationToken) : [];
+            overlay = await OverlayImageRoot.MountAsync(workspace, source, restored, runner, options, clock, Log, cancellationToken);
         }
         catch
         {
             source.Dispose();
+            restored.ForEach(layer => layer.Dispose());
             throw;
         }
         if (jail)

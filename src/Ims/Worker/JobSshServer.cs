@@ -30,12 +30,16 @@ public sealed class JobSshServer(JobWorkspace workspace, ImsWorkerOptions option
     public async Task StartAsync(Job job, string authorizedKey, bool jail, HeldNamespace? mountNamespace, CancellationToken cancellationToken)
     {
         await WritePrivateFileAsync(workspace.AuthorizedKeys, authorizedKey.TrimEnd() + "\n", cancellationToken);
-        File.Delete(workspace.HostKey);
-        File.Delete(workspace.HostKey + ".pub");
-        await runner.RunCheckedAsync(new ProcessRequest("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", $"ims-job-{job.Id}", "-f", workspace.HostKey])
+        // Served again after a layer is sealed: the same host key (and port, when it is still free) as before.
+        if (!File.Exists(workspace.HostKey) || !File.Exists(workspace.HostKey + ".pub"))
         {
-            Timeout = TimeSpan.FromMinutes(1),
-        }, cancellationToken);
+            File.Delete(workspace.HostKey);
+            File.Delete(workspace.HostKey + ".pub");
+            await runner.RunCheckedAsync(new ProcessRequest("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", $"ims-job-{job.Id}", "-f", workspace.HostKey])
+            {
+                Timeout = TimeSpan.FromMinutes(1),
+            }, cancellationToken);
+        }
         sftpLibraries ??= JobSandbox.LibrariesOf((await runner.RunCheckedAsync(new ProcessRequest("ldd", [JobSandbox.SftpServer]) { Timeout = TimeSpan.FromSeconds(30) },
             cancellationToken)).Output);
         await WritePrivateFileAsync(workspace.EntryScript, JobSandbox.EntryScript(job.Id, workspace, jail, job.RequireDkms, sftpLibraries), cancellationToken);
@@ -44,7 +48,7 @@ public sealed class JobSshServer(JobWorkspace workspace, ImsWorkerOptions option
 
         for (var attempt = 1; attempt <= 3; attempt++)
         {
-            Port = FreePort(options.SshAddress);
+            Port = attempt == 1 && Port != 0 && IsFree(options.SshAddress, Port) ? Port : FreePort(options.SshAddress);
             await File.WriteAllTextAsync(workspace.SshdConfig, Configuration(job), cancellationToken);
             stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             userNamespace = await UserNamespace.CreateIdentityMappedAsync(runner, workspace.Directory, cancellationToken);
@@ -181,6 +185,20 @@ public sealed class JobSshServer(JobWorkspace workspace, ImsWorkerOptions option
             await Task.Delay(100, cancellationToken);
         }
         return false;
+    }
+
+    private static bool IsFree(string address, int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Parse(address), port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     private static int FreePort(string address)
