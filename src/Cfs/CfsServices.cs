@@ -22,6 +22,7 @@ public static class CfsServices
         services.AddSingleton<OptionsService>();
         services.AddSingleton<SessionService>();
         services.AddSingleton<ComponentService>();
+        services.AddSingleton<LayerCache.LayerCacheService>();
         return services;
     }
 
@@ -49,6 +50,8 @@ public static class CfsServices
         });
         services.AddSingleton<GitMirror>();
         services.AddSingleton<ImageCustomization>();
+        services.AddSingleton<SessionLayerCache>();
+        services.AddSingleton<ImageProvenance>();
         services.AddSingleton<NodeIdentity>();
         services.AddSingleton<ComponentStateRecorder>();
         services.AddSingleton<SessionExecutor>();

@@ -16,7 +16,7 @@ public static partial class DependencyRules
         new("Platform", "src/Platform", "Cray.Platform", ["Processes"], MayUseAspNetCoreAndSqlite: true),
         new("Artifacts", "src/Artifacts", "Cray.Artifacts", ["Platform", "Processes"], MayUseAspNetCoreAndSqlite: true),
         new("Ims", "src/Ims", "Cray.Ims", ["Platform", "Processes", "Artifacts", "Squashfs"], MayUseAspNetCoreAndSqlite: true),
-        new("Cfs", "src/Cfs", "Cray.Cfs", ["Platform", "Processes"], MayUseAspNetCoreAndSqlite: true),
+        new("Cfs", "src/Cfs", "Cray.Cfs", ["Platform", "Processes", "Artifacts"], MayUseAspNetCoreAndSqlite: true),
         new("Server", "src/Cray.Server", "Cray.Server", ["Platform", "Processes", "Squashfs", "Artifacts", "Ims", "Cfs"], MayUseAspNetCoreAndSqlite: true),
         new("Cli", "src/Cray.Cli", "Cray.Cli", ["Processes"], MayUseAspNetCoreAndSqlite: false),
     ];

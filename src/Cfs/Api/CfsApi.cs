@@ -43,6 +43,7 @@ public static class CfsApi
             if (version == CfsApiVersion.V3)
             {
                 group.MapSourcesApi();
+                group.MapLayerCacheApi();
             }
         }
         return routes;

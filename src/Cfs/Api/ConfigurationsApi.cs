@@ -91,6 +91,7 @@ public static class ConfigurationsApi
                 if (layer["special_parameters"] is JsonObject special)
                 {
                     JsonShapes.Rename(special, "ims_require_dkms", "imsRequireDkms");
+                    JsonShapes.Rename(special, "layer_cache", "layerCache");
                 }
                 JsonShapes.Rename(layer, "special_parameters", "specialParameters");
             }

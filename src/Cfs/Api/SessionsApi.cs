@@ -142,6 +142,7 @@ public static class SessionsApi
         else
         {
             shaped.Remove("debug_on_failure");
+            JsonShapes.Rename(shaped, "layer_cache", "layerCache");
             var progress = (JsonObject)shaped["status"]!["session"]!;
             progress.Remove("ims_job");
             JsonShapes.Rename(progress, "start_time", "startTime");

@@ -67,8 +67,9 @@ public static partial class ConfigurationRequests
         if (reader.Object(v3 ? "special_parameters" : "specialParameters") is { } specialReader)
         {
             var dkmsName = v3 ? "ims_require_dkms" : "imsRequireDkms";
-            specialReader.Only([dkmsName]);
-            special = new LayerSpecialParameters(specialReader.Boolean(dkmsName));
+            var cacheName = v3 ? "layer_cache" : "layerCache";
+            specialReader.Only([dkmsName, cacheName]);
+            special = new LayerSpecialParameters(specialReader.Boolean(dkmsName), specialReader.Boolean(cacheName));
         }
         return new ConfigurationLayer(branch, cloneUrl, commit, name, playbook, source, special);
     }

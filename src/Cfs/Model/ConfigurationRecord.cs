@@ -2,8 +2,10 @@ using System.Text.Json.Serialization;
 
 namespace Cray.Cfs.Model;
 
+/// <summary>A layer's special parameters: the reference's <c>ims_require_dkms</c>, and ours, <c>layer_cache</c> (false: the layer's result is never reused or stored).</summary>
 public sealed record LayerSpecialParameters(
-    [property: JsonPropertyName("ims_require_dkms"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? ImsRequireDkms);
+    [property: JsonPropertyName("ims_require_dkms"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? ImsRequireDkms,
+    [property: JsonPropertyName("layer_cache"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? LayerCache = null);
 
 /// <summary>
 /// A layer (a repository at a commit and a playbook) or the additional inventory (a repository at a
@@ -20,6 +22,10 @@ public sealed record ConfigurationLayer(
 {
     [JsonIgnore]
     public bool RequiresDkms => SpecialParameters?.ImsRequireDkms == true;
+
+    /// <summary>Whether the layer's result may be reused from the layer cache and stored in it: playbooks that are not repeatable opt out.</summary>
+    [JsonIgnore]
+    public bool Cacheable => SpecialParameters?.LayerCache != false;
 }
 
 /// <summary>A configuration as stored (the v3 shape); the v2 shape is derived from it on the way out.</summary>

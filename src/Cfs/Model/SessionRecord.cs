@@ -69,6 +69,14 @@ public sealed record SessionRecord(
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public DebugHold? DebugHold { get; init; }
 
+    /// <summary>
+    /// Ours, only when given: false (<c>--no-cache</c>) runs every layer, reusing nothing from the
+    /// layer cache (what the layers make is still stored); true or unset follows the layer_cache option.
+    /// </summary>
+    [JsonPropertyName("layer_cache")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? LayerCache { get; init; }
+
     /// <summary>Waiting for a runner while pending without a job, running from the claim (which sets the job) until complete.</summary>
     [JsonIgnore]
     public string? Stage => string.IsNullOrEmpty(Status.Session.Job)

@@ -11,7 +11,7 @@ public sealed record OptionDefinition(string Name, string? V2Name, JsonNode Defa
 
 /// <summary>
 /// The CFS options: one record, every option filled in with its default on read, PATCH merging.
-/// Two are ours: <c>image_wait_timeout</c> and <c>session_timeout</c>, shown with <c>?extensions=true</c> (see docs/decisions.md).
+/// Four are ours: <c>image_wait_timeout</c>, <c>session_timeout</c>, <c>layer_cache</c> and <c>layer_cache_size_limit_mib</c>, shown with <c>?extensions=true</c> (see docs/decisions.md).
 /// </summary>
 public sealed partial class OptionsService(IRecordStore store)
 {
@@ -38,6 +38,8 @@ public sealed partial class OptionsService(IRecordStore store)
         Integer("hardware_sync_interval", "hardwareSyncInterval", 10, minimum: 1),
         Duration("image_wait_timeout", "imageWaitTimeout", "1h") with { Extension = true },
         Duration("session_timeout", "sessionTimeout", "12h") with { Extension = true },
+        Boolean("layer_cache", "layerCache", true) with { Extension = true },
+        Integer("layer_cache_size_limit_mib", "layerCacheSizeLimitMib", 20480, minimum: 0) with { Extension = true },
     ];
 
     /// <summary>Every option with its value, defaults filled in (and saved, as the reference does).</summary>
@@ -69,6 +71,9 @@ public sealed partial class OptionsService(IRecordStore store)
     }
 
     public static int PageSize(JsonObject options) => options["default_page_size"]?.GetValue<int>() ?? 1000;
+
+    /// <summary>The layer_cache_size_limit_mib option in bytes.</summary>
+    public static long LayerCacheSizeLimitBytes(JsonObject options) => (options["layer_cache_size_limit_mib"]?.GetValue<long>() ?? 20480) * 1024 * 1024;
 
     public static string Text(JsonObject options, string name) => options[name]?.GetValue<string>() ?? "";
 

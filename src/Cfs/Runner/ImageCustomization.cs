@@ -66,8 +66,9 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
     /// A fresh key pair, its public half registered in IMS, one jailed customize job per image, and
     /// a wait until every jail runs a command over SSH. The key record is deleted once the jobs hold it.
     /// </summary>
-    public async Task StageAsync(SessionRecord session, IReadOnlyDictionary<string, JsonObject> images, bool requireDkms, SessionWorkspace workspace,
-        Action<string> log, CancellationToken cancellationToken)
+    /// <param name="layerPlans">Per image, the cached layers its job restores (when the layer cache has any).</param>
+    public async Task StageAsync(SessionRecord session, IReadOnlyDictionary<string, JsonObject> images, bool requireDkms,
+        IReadOnlyDictionary<string, ImageLayerPlan> layerPlans, SessionWorkspace workspace, Action<string> log, CancellationToken cancellationToken)
     {
         await runner.RunCheckedAsync(new ProcessRequest("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", $"cfs-{session.Name}", "-f", workspace.ImagePrivateKey])
         {
@@ -89,6 +90,10 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
             if (requireDkms)
             {
                 body["require_dkms"] = true;
+            }
+            if (layerPlans.TryGetValue(imageId, out var plan) && plan.Restore.Count > 0)
+            {
+                body["base_layers"] = new JsonArray(plan.Restore.Select(entry => (JsonNode?)new JsonObject { ["path"] = entry.Path, ["md5"] = entry.Md5 }).ToArray());
             }
             var job = await ims.CreateJobAsync(body, cancellationToken);
             var host = new ImageHost(imageId, job["id"]!.GetValue<string>(), resultName);
@@ -115,12 +120,8 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
         {
             throw new SessionFailedException($"IMS job {image.JobId} for image {image.ImageId} ended in {status} before it could be configured; see cray ims jobs logs {image.JobId}.");
         }
-        var containers = job["ssh_containers"] as JsonArray ?? [];
-        var container = containers.FirstOrDefault(candidate => candidate?["name"]?.GetValue<string>() == sessionName) ?? containers.FirstOrDefault();
-        var endpoint = container?["connection_info"]?["cluster.local"];
-        image.Host = endpoint?["host"]?.GetValue<string>() ?? throw new SessionFailedException($"IMS job {image.JobId} has no SSH connection info.");
-        // 0 (or null from an older server) means sshd is not listening.
-        image.Port = endpoint["port"]?.GetValue<int>() is > 0 and var port ? port : throw new SessionFailedException($"IMS job {image.JobId} has no SSH port.");
+        ReadEndpoint(sessionName, image, job);
+        image.RestoredLayers = (job["layers"] as JsonArray ?? []).Count(layer => layer?["status"]?.GetValue<string>() == "restored");
         // Readiness means a command runs, not just that the port answers.
         var deadline = clock.GetUtcNow() + runnerOptions.SshReadyTimeout;
         while (true)
@@ -136,6 +137,45 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
                 throw new SessionFailedException($"SSH into IMS job {image.JobId} did not work within {runnerOptions.SshReadyTimeout}: {result.Output.Trim()}");
             }
             await Task.Delay(runnerOptions.PollInterval, clock, cancellationToken);
+        }
+    }
+
+    private static void ReadEndpoint(string sessionName, ImageHost image, JsonObject job)
+    {
+        var containers = job["ssh_containers"] as JsonArray ?? [];
+        var container = containers.FirstOrDefault(candidate => candidate?["name"]?.GetValue<string>() == sessionName) ?? containers.FirstOrDefault();
+        var endpoint = container?["connection_info"]?["cluster.local"];
+        image.Host = endpoint?["host"]?.GetValue<string>() ?? throw new SessionFailedException($"IMS job {image.JobId} has no SSH connection info.");
+        // 0 (or null from an older server) means sshd is not listening.
+        image.Port = endpoint["port"]?.GetValue<int>() is > 0 and var port ? port : throw new SessionFailedException($"IMS job {image.JobId} has no SSH port.");
+    }
+
+    /// <summary>
+    /// Seals the layer the image's job holds (storing it at <paramref name="storePath"/> when given)
+    /// and waits until the job serves the next one; its SSH port may have changed.
+    /// </summary>
+    public async Task SealLayerAsync(string sessionName, ImageHost image, string? storePath, CancellationToken cancellationToken)
+    {
+        await ims.SealLayerAsync(image.JobId, storePath, cancellationToken);
+        var job = await WaitForStatusAsync(image.JobId, ["waiting_on_user", "error", "success"], null, cancellationToken)
+            ?? throw new SessionFailedException($"IMS job {image.JobId} disappeared.");
+        if (job["status"]?.GetValue<string>() is var status && status != "waiting_on_user")
+        {
+            throw new SessionFailedException($"IMS job {image.JobId} for image {image.ImageId} ended in {status} while a layer was sealed; see cray ims jobs logs {image.JobId}.");
+        }
+        ReadEndpoint(sessionName, image, job);
+    }
+
+    /// <summary>Writes a file into the image through its jail (root in the image, never a path on this host).</summary>
+    public async Task WriteIntoImageAsync(ImageHost image, SessionWorkspace workspace, string path, string content, CancellationToken cancellationToken)
+    {
+        // Base64 is shell-safe on the remote command line; the directory is made as the image's root would.
+        var encoded = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(content));
+        var directory = path[..path.LastIndexOf('/')];
+        var result = await SshAsync(image, workspace, $"mkdir -p {directory} && echo {encoded} | base64 -d > {path}.new && mv -f {path}.new {path}", cancellationToken);
+        if (!result.Succeeded)
+        {
+            throw new SessionFailedException($"Could not write {path} into image {image.ImageId}: {result.Output.Trim()}");
         }
     }
 
@@ -162,6 +202,7 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
             }
             var job = await WaitForStatusAsync(image.JobId, ["error", "success"], null, cancellationToken)
                 ?? throw new SessionFailedException($"IMS job {image.JobId} disappeared.");
+            image.FinalJob = job;
             var status = job["status"]?.GetValue<string>();
             var result = job["resultant_image_id"]?.GetValue<string>();
             if (ansibleSucceeded && !string.IsNullOrEmpty(result) && status == "success")

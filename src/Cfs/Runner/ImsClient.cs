@@ -65,6 +65,27 @@ public sealed class ImsClient(HttpClient http, CfsRunnerOptions options)
         return await ReadAsync(response, "GET job", cancellationToken);
     }
 
+    /// <summary>Ours: asks a layered customize job to seal its current layer (storing it at <paramref name="storePath"/> when given) and serve a fresh one.</summary>
+    public async Task<JsonObject> SealLayerAsync(string jobId, string? storePath, CancellationToken cancellationToken)
+    {
+        var body = storePath is null ? new JsonObject() : new JsonObject { ["store_path"] = storePath };
+        using var response = await http.PostAsync(Url($"jobs/{jobId}/layers"), new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
+            cancellationToken);
+        return await ReadAsync(response, "POST job layer", cancellationToken);
+    }
+
+    /// <summary>Sets one metadata key of an image (IMS v3's metadata operation).</summary>
+    public async Task SetImageMetadataAsync(string imageId, string key, string value, CancellationToken cancellationToken)
+    {
+        var body = new JsonObject { ["metadata"] = new JsonObject { ["operation"] = "set", ["key"] = key, ["value"] = value } };
+        using var request = new HttpRequestMessage(HttpMethod.Patch, Url($"v3/images/{Uri.EscapeDataString(imageId)}"))
+        {
+            Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
+        };
+        using var response = await http.SendAsync(request, cancellationToken);
+        await ReadAsync(response, "PATCH image metadata", cancellationToken);
+    }
+
     public async Task DeleteJobAsync(string id, CancellationToken cancellationToken)
     {
         using var response = await http.DeleteAsync(Url($"jobs/{id}"), cancellationToken);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Cray.Cfs.Configurations;
+using Cray.Cfs.LayerCache;
 using Cray.Cfs.Model;
 using Cray.Cfs.Options;
 using Cray.Cfs.Sessions;
@@ -24,6 +25,8 @@ public sealed class SessionExecutor(
     SourceService sources,
     OptionsService options,
     ImageCustomization imageCustomization,
+    SessionLayerCache layerCache,
+    ImageProvenance imageProvenance,
     GitMirror git,
     NodeIdentity nodeIdentity,
     ComponentStateRecorder componentState,
@@ -131,20 +134,23 @@ public sealed class SessionExecutor(
             ? await PhaseAsync(log, "waiting for images", () => imageCustomization.WaitForImagesAsync(imageIds, settings, log, cancellationToken))
             : [];
         // Layers are checked out before any IMS job starts: a bad repository, commit or playbook fails fast.
-        var (layers, hasAdditionalInventory) = await PhaseAsync(log, "checking out layers", () => CheckoutAsync(session, settings, workspace, log, cancellationToken));
-        if (session.Target.Definition == TargetDefinitions.Repo && !hasAdditionalInventory)
+        var (layers, additionalInventoryCommit) = await PhaseAsync(log, "checking out layers", () => CheckoutAsync(session, settings, workspace, log, cancellationToken));
+        if (session.Target.Definition == TargetDefinitions.Repo && additionalInventoryCommit is null)
         {
             throw new SessionFailedException("The repo target takes its hosts from additional inventory, and there is none: set additional_inventory "
                 + "in the configuration, or the additional_inventory_url or additional_inventory_source option.");
         }
+        var ansibleConfig = await WriteAnsibleConfigAsync(session, workspace, cancellationToken);
+        var layerPlans = new Dictionary<string, ImageLayerPlan>(StringComparer.OrdinalIgnoreCase);
         if (isImage)
         {
-            var requireDkms = layers.Any(layer => layer.RequireDkms);
-            await PhaseAsync(log, "staging images", () => imageCustomization.StageAsync(session, images, requireDkms, workspace, log, cancellationToken));
+            layerPlans = await layerCache.PlanAsync(session, settings, images, layers, ansibleConfig.Text, additionalInventoryCommit, log, cancellationToken);
+            var requireDkms = layers.Any(layer => layer.Configured?.RequiresDkms == true);
+            await PhaseAsync(log, "staging images", () => imageCustomization.StageAsync(session, images, requireDkms, layerPlans, workspace, log, cancellationToken));
+            await layerCache.NoteRestoredAsync(layerPlans, workspace.Images, log, cancellationToken);
         }
 
         var inventory = SessionInventory.Write(session.Target, workspace);
-        var ansibleConfig = await WriteAnsibleConfigAsync(session, workspace, cancellationToken);
         var nodeKey = await nodeIdentity.EnsureAsync(cancellationToken);
         // Image sessions default the limit to the image ids, which keeps additional-inventory hosts out.
         var limit = !string.IsNullOrEmpty(session.Ansible.Limit) ? session.Ansible.Limit : isImage ? string.Join(',', imageIds) : null;
@@ -154,12 +160,27 @@ public sealed class SessionExecutor(
             log("Component state is not recorded for this session (image target, passthrough or debug configuration).");
         }
         var ansibleSucceeded = true;
-        foreach (var (layer, _) in layers)
+        var started = clock.GetUtcNow();
+        for (var position = 0; position < layers.Count; position++)
         {
+            var layer = layers[position].Layer;
+            // An image whose job restored this layer from the layer cache is left out of it.
+            var reused = workspace.Images.Where(image => layerPlans[image.ImageId].Restored > position).ToList();
+            if (isImage && reused.Count == workspace.Images.Count)
+            {
+                log($"Layer {layer.Index} ({layer.Name}) reused from the layer cache for every image "
+                    + $"(key {string.Join(", ", reused.Select(image => LayerKeys.Short(layerPlans[image.ImageId].Keys[position]!)).Distinct())}).");
+                continue;
+            }
+            var layerLimit = reused.Count == 0 ? limit : $"{limit}:{string.Join(':', reused.Select(image => "!" + image.ImageId))}";
+            foreach (var image in reused)
+            {
+                log($"Layer {layer.Index} ({layer.Name}) reused from the layer cache for image {image.ImageId}.");
+            }
             var passed = await PhaseAsync(log, $"layer {layer.Index} ({layer.Name})", async () =>
             {
                 var recap = new PlayRecap();
-                var result = await RunLayerAsync(session, layer, inventory, ansibleConfig, nodeKey, limit, workspace, line =>
+                var result = await RunLayerAsync(session, layer, inventory, ansibleConfig, nodeKey, layerLimit, workspace, line =>
                 {
                     recap.Add(line);
                     log("  " + line);
@@ -176,6 +197,10 @@ public sealed class SessionExecutor(
                 log($"Layer {layer.Index} ({layer.Name}) failed; later layers do not run.");
                 break;
             }
+            if (isImage)
+            {
+                await SealLayerAsync(session, workspace, layerPlans, position, layer, reused, log, cancellationToken);
+            }
         }
         // IMS packages an image only once every SSH session into its jail has closed: Ansible's
         // ControlPersist masters would hold the jails open for seconds after the last layer.
@@ -184,9 +209,49 @@ public sealed class SessionExecutor(
         {
             await PhaseAsync(log, "debug hold", () => HoldForDebuggingAsync(session.Name, settings, workspace, log, cancellationToken));
         }
-        return isImage
-            ? await PhaseAsync(log, "packaging images", () => imageCustomization.TearDownAsync(session.Name, ansibleSucceeded, workspace, log, cancellationToken))
-            : ansibleSucceeded;
+        if (!isImage)
+        {
+            return ansibleSucceeded;
+        }
+        var provenance = ansibleSucceeded
+            ? await imageProvenance.WriteAsync(session, images, layers.Select(entry => entry.Layer).ToList(), layerPlans, workspace, started, log, cancellationToken)
+            : null;
+        var succeeded = await PhaseAsync(log, "packaging images", () => imageCustomization.TearDownAsync(session.Name, ansibleSucceeded, workspace, log, cancellationToken));
+        await layerCache.RecordAsync(session, settings, layerPlans, workspace.Images, layers.Select(entry => entry.Layer).ToList(), log, cancellationToken);
+        if (provenance is not null)
+        {
+            await imageProvenance.RecordAsync(provenance, workspace.Images, log, cancellationToken);
+        }
+        return succeeded;
+    }
+
+    /// <summary>
+    /// After a layer ran: each image's job that ran it seals it, storing it in the layer cache when
+    /// it may be cached, so that the next layer's changes are kept apart. A layer that is not
+    /// stored is not sealed: the next one simply goes on in the same upper directory.
+    /// </summary>
+    private async Task SealLayerAsync(SessionRecord session, SessionWorkspace workspace, Dictionary<string, ImageLayerPlan> layerPlans, int position,
+        LayerCheckout layer, List<ImageHost> reused, Action<string> log, CancellationToken cancellationToken)
+    {
+        var sealing = workspace.Images.Except(reused).Where(image => layerPlans[image.ImageId].Keys[position] is not null).ToList();
+        if (sealing.Count == 0)
+        {
+            return;
+        }
+        // The jails go down while their layers are sealed: no Ansible connection may hold them.
+        await StopControlMastersAsync(workspace);
+        await Task.WhenAll(sealing.Select(async image =>
+        {
+            var plan = layerPlans[image.ImageId];
+            var key = plan.Keys[position]!;
+            var path = LayerCacheService.NewPath(key);
+            // The job's layers: those it restored, then one per seal, in order.
+            plan.Storing[position + 1] = (position, key, path);
+            await imageCustomization.SealLayerAsync(session.Name, image, path, cancellationToken);
+        }));
+        SessionInventory.Write(session.Target, workspace);
+        log($"Sealed layer {layer.Index} ({layer.Name}) of {string.Join(", ", sealing.Select(image => $"image {image.ImageId} (key {LayerKeys.Short(layerPlans[image.ImageId].Keys[position]!)})"))}; "
+            + "it is stored in the layer cache while the next layer runs.");
     }
 
     /// <summary>
@@ -223,7 +288,7 @@ public sealed class SessionExecutor(
     /// additional_inventory_url option's) checked out as the inventory directory.
     /// A built-in debug configuration is one pseudo-layer and no additional inventory.
     /// </summary>
-    private async Task<(List<(LayerCheckout Layer, bool RequireDkms)> Layers, bool HasAdditionalInventory)> CheckoutAsync(SessionRecord session, JsonObject settings,
+    private async Task<(List<(LayerCheckout Layer, ConfigurationLayer? Configured)> Layers, string? AdditionalInventoryCommit)> CheckoutAsync(SessionRecord session, JsonObject settings,
         SessionWorkspace workspace, Action<string> log, CancellationToken cancellationToken)
     {
         var configuration = await configurations.FindAsync(session.Configuration.Name, cancellationToken);
@@ -234,7 +299,7 @@ public sealed class SessionExecutor(
             var playbook = session.Configuration.Name[DebugConfigurations.Prefix.Length..] + ".yaml";
             await File.WriteAllTextAsync(Path.Combine(directory, playbook), debugPlaybook, cancellationToken);
             log($"Built-in debug configuration {session.Configuration.Name}: one layer, {playbook}.");
-            return ([(new LayerCheckout(DebugConfigurations.LayerName, DebugConfigurations.LayerName, "", playbook, "", Path.Combine(directory, playbook), directory), false)], false);
+            return ([(new LayerCheckout(DebugConfigurations.LayerName, DebugConfigurations.LayerName, "", playbook, "", Path.Combine(directory, playbook), directory), null)], null);
         }
         if (configuration is null)
         {
@@ -242,15 +307,16 @@ public sealed class SessionExecutor(
         }
         var selected = LayerSelection.Select(configuration.Layers, session.Configuration.Limit);
         log($"Layers to run: {(selected.Count == 0 ? "none" : string.Join(", ", selected.Select(entry => $"{entry.Index} ({entry.Layer.Name ?? "unnamed"})")))}.");
-        var layers = new List<(LayerCheckout, bool)>();
+        var layers = new List<(LayerCheckout, ConfigurationLayer?)>();
         foreach (var (index, layer) in selected)
         {
-            layers.Add((await CheckoutLayerAsync(index, layer, settings, workspace, log, cancellationToken), layer.RequiresDkms));
+            layers.Add((await CheckoutLayerAsync(index, layer, settings, workspace, log, cancellationToken), layer));
         }
         return (layers, await CheckoutAdditionalInventoryAsync(configuration, settings, workspace, log, cancellationToken));
     }
 
-    private async Task<bool> CheckoutAdditionalInventoryAsync(ConfigurationRecord configuration, JsonObject settings, SessionWorkspace workspace, Action<string> log,
+    /// <summary>The additional inventory's checked-out commit, or null when the session has none.</summary>
+    private async Task<string?> CheckoutAdditionalInventoryAsync(ConfigurationRecord configuration, JsonObject settings, SessionWorkspace workspace, Action<string> log,
         CancellationToken cancellationToken)
     {
         string origin;
@@ -274,7 +340,7 @@ public sealed class SessionExecutor(
         }
         else
         {
-            return false;
+            return null;
         }
         log($"Additional inventory from {origin}: {UrlCredentials.Redact(repository.CloneUrl)}.");
         var checkedOut = await git.CheckoutAsync(repository.CloneUrl, repository.Credentials, commit, workspace.InventoryDirectory, log, cancellationToken);
@@ -284,7 +350,7 @@ public sealed class SessionExecutor(
         {
             log($"Warning: Ansible ignores *.ini files in an inventory directory (inventory_ignore_extensions): {string.Join(", ", ignored)}. Name them without the extension, or use YAML.");
         }
-        return true;
+        return checkedOut;
     }
 
     /// <summary>Where a layer or additional inventory lives: its clone_url, or its source's URL and credentials.</summary>
@@ -336,7 +402,8 @@ public sealed class SessionExecutor(
         var directory = workspace.LayerDirectory(label);
         var (cloneUrl, credentials) = await RepositoryAsync(layer.Source, layer.CloneUrl, $"Layer {index}", cancellationToken);
         var commit = layer.Commit ?? throw new SessionFailedException($"Layer {index} has no commit.");
-        await git.CheckoutAsync(cloneUrl, credentials, commit, directory, log, cancellationToken);
+        // The commit checked out, in full: what the layer cache keys on.
+        commit = await git.CheckoutAsync(cloneUrl, credentials, commit, directory, log, cancellationToken);
         var playbook = layer.Playbook ?? OptionsService.Text(settings, "default_playbook");
         var playbookPath = await ResolveInsideAsync(directory, playbook, cancellationToken)
             ?? throw new SessionFailedException($"Layer {index}: the playbook '{playbook}' is not a file inside its repository.");

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace Cray.Cfs.Runner;
 
 /// <summary>An image a session customizes: its IMS job and, once the job serves it, where its jail answers SSH.</summary>
@@ -6,6 +8,12 @@ public sealed record ImageHost(string ImageId, string JobId, string ResultName)
     public string Host { get; set; } = "";
 
     public int Port { get; set; }
+
+    /// <summary>Cached layers the job restored under the jail.</summary>
+    public int RestoredLayers { get; set; }
+
+    /// <summary>The job as it ended (what its layers became), once the session's teardown saw it end.</summary>
+    public JsonObject? FinalJob { get; set; }
 }
 
 /// <summary>

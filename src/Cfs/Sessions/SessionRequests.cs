@@ -15,7 +15,8 @@ public sealed record SessionCreate(
     SessionTarget Target,
     IReadOnlyDictionary<string, string> Tags,
     bool DebugOnFailure,
-    bool AllowsDebugConfigurations);
+    bool AllowsDebugConfigurations,
+    bool? LayerCache = null);
 
 /// <summary>
 /// A PATCH of a session's status in the stored names: null fields are not given. v3 refuses to set
@@ -55,7 +56,7 @@ public static partial class SessionRequests
         {
             "name", Key("configuration_name", "configurationName"), Key("configuration_limit", "configurationLimit"),
             Key("ansible_limit", "ansibleLimit"), Key("ansible_config", "ansibleConfig"), Key("ansible_verbosity", "ansibleVerbosity"),
-            Key("ansible_passthrough", "ansiblePassthrough"), "target", "tags",
+            Key("ansible_passthrough", "ansiblePassthrough"), "target", "tags", Key("layer_cache", "layerCache"),
         };
         if (v3)
         {
@@ -73,10 +74,11 @@ public static partial class SessionRequests
         var target = ParseTarget(reader.Object("target"));
         var tags = reader.StringMap("tags") ?? new Dictionary<string, string>();
         var debugOnFailure = v3 && (reader.Boolean("debug_on_failure") ?? false);
+        var layerCache = reader.Boolean(Key("layer_cache", "layerCache"));
         // v3 stores unset strings as "", v2 as null: the shapes the reference answers with.
         return new SessionCreate(name, configurationName, configurationLimit,
             ansibleLimit ?? (v3 ? "" : null), ansibleConfig, verbosity, passthrough ?? (v3 ? "" : null), target, tags, debugOnFailure,
-            AllowsDebugConfigurations: v3);
+            AllowsDebugConfigurations: v3, layerCache);
     }
 
     /// <summary>Reads a status PATCH: only <c>status</c> may change after a session is created.</summary>

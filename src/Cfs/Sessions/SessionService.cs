@@ -39,7 +39,10 @@ public sealed class SessionService(IRecordStore store, ConfigurationService conf
             request.Name,
             new SessionStatus([], new SessionProgress(null, null, null, Now(), SessionStates.Pending, SessionResults.None)),
             request.Tags,
-            request.Target);
+            request.Target)
+        {
+            LayerCache = request.LayerCache,
+        };
         try
         {
             await store.WriteAsync(RecordWrite.Insert(CfsCollections.Sessions, session.Name, session), cancellationToken);

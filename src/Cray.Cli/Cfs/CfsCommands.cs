@@ -31,6 +31,8 @@ public static class CfsCommands
                 (context, token) => context.Api.SendAsync(HttpMethod.Get, $"apis/cfs/{Segment(version)}", cancellationToken: token)));
             cfs.Subcommands.Add(group);
         }
+        // The layer cache exists only in v3; `cray cfs cache` reaches it without the version, as the users type it.
+        cfs.Subcommands.Add(CacheCommands.Build());
         cfs.Subcommands.Add(Leaf.Create("list", "Show the service version",
             (context, token) => context.Api.SendAsync(HttpMethod.Get, "apis/cfs/", cancellationToken: token)));
         cfs.Subcommands.Add(Leaf.Group("healthz", "Service health", Leaf.Create("list", "Show the service health",
@@ -64,6 +66,7 @@ public static class CfsCommands
         if (version == CfsVersion.V3)
         {
             yield return SourceCommands.Build();
+            yield return CacheCommands.Build();
         }
     }
 
@@ -165,12 +168,14 @@ public static class OptionCommands
         new("include_ara_links", null, "bool", "Add the logs link to v3 sessions", V3Only: true),
         new("image_wait_timeout", null, "string", "How long an image session waits for an image IMS does not have yet, e.g. 1h"),
         new("session_timeout", null, "string", "A whole session's time limit, e.g. 12h"),
+        new("layer_cache", null, "bool", "Whether image sessions reuse and store layers in the layer cache"),
+        new("layer_cache_size_limit_mib", null, "int", "The layer cache's size limit in MiB; the least recently used layers go first"),
     ];
 
     public static Command Build(CfsVersion version)
     {
         var basePath = $"{CfsCommands.Base(version)}/options";
-        // Our own options (session_timeout, image_wait_timeout) are answered only when asked for, so a schema-checking client of the reference's API sees its shape.
+        // Our own options (session_timeout, image_wait_timeout, layer_cache…) are answered only when asked for, so a schema-checking client of the reference's API sees its shape.
         KeyValuePair<string, string?>[] withExtensions = [new("extensions", "true")];
         var group = Leaf.Group("options", "CFS options");
         group.Subcommands.Add(Leaf.Create("list", "Show every option", (context, token) => context.Api.SendAsync(HttpMethod.Get, basePath, query: withExtensions, cancellationToken: token)));

@@ -111,6 +111,7 @@ public static class SessionCommands
         var targetGroup = PairOption("--target-group", "A group and its members: NAME MEMBER[,MEMBER...] (repeatable)");
         var imageMap = PairOption("--target-image-map", "Name of the result of one image: SOURCE_ID RESULT_NAME (repeatable)");
         var tags = new Option<string>("--tags") { Description = "Tags: key=value[,key2=value2]", HelpName = "TAGS" };
+        var noCache = new Option<bool>("--no-cache") { Description = "Run every layer: reuse nothing from the layer cache (what the layers make is still stored)" };
         var wait = new Option<bool>("--wait") { Description = "Wait for the session to complete, showing its phases; exit 0 only if it succeeded" };
 
         var symbols = new List<Symbol> { name, configurationName, configurationLimit, ansibleLimit, ansibleConfig, verbosity, passthrough };
@@ -118,14 +119,15 @@ public static class SessionCommands
         {
             symbols.Add(debugOnFailure);
         }
-        symbols.AddRange([definition, targetGroup, imageMap, tags, wait]);
+        symbols.AddRange([definition, targetGroup, imageMap, tags, noCache, wait]);
         return Leaf.Create("create", "Create a session", async (context, token) =>
         {
             var body = BuildBody(version,
                 context.Value(name)!, context.Value(configurationName)!, context.Value(configurationLimit), context.Value(ansibleLimit),
                 context.Value(ansibleConfig), context.Value(verbosity), context.Value(passthrough),
                 version == CfsVersion.V3 ? context.Value(debugOnFailure) : null,
-                context.Value(definition)!, Pairs(context.ParseResult, targetGroup), Pairs(context.ParseResult, imageMap), context.Value(tags));
+                context.Value(definition)!, Pairs(context.ParseResult, targetGroup), Pairs(context.ParseResult, imageMap), context.Value(tags),
+                context.ParseResult.GetValue(noCache));
             var created = await context.Api.SendAsync(HttpMethod.Post, basePath, body, cancellationToken: token);
             if (!context.ParseResult.GetValue(wait))
             {
@@ -168,7 +170,7 @@ public static class SessionCommands
     /// <summary>The body the reference CLI sends: only the given fields, plus a target block that is always there.</summary>
     internal static JsonObject BuildBody(CfsVersion version, string name, string configurationName, string? configurationLimit, string? ansibleLimit,
         string? ansibleConfig, int? verbosity, string? passthrough, bool? debugOnFailure, string definition,
-        IReadOnlyList<(string First, string Second)> groups, IReadOnlyList<(string First, string Second)> imageMap, string? tags)
+        IReadOnlyList<(string First, string Second)> groups, IReadOnlyList<(string First, string Second)> imageMap, string? tags, bool noCache = false)
     {
         var body = new JsonObject { ["name"] = name, [CfsCommands.Key(version, "configuration_name")] = configurationName };
         void Add(string snake, JsonNode? value)
@@ -184,6 +186,7 @@ public static class SessionCommands
         Add("ansible_verbosity", verbosity);
         Add("ansible_passthrough", passthrough);
         Add("debug_on_failure", debugOnFailure);
+        Add("layer_cache", noCache ? false : null);
         body["target"] = new JsonObject
         {
             ["definition"] = definition,

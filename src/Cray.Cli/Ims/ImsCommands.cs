@@ -34,6 +34,7 @@ public static class ImsCommands
         images.Subcommands.Add(CreateImage());
         images.Subcommands.Add(UpdateImage());
         images.Subcommands.Add(ImageImportCommand.Build());
+        images.Subcommands.Add(ImageHistoryCommand.Build());
         return images;
     }
 

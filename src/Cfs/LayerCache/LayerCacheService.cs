@@ -1,0 +1,117 @@
+using System.Text.RegularExpressions;
+using Cray.Artifacts;
+using Cray.Platform.Storage;
+
+namespace Cray.Cfs.LayerCache;
+
+/// <summary>
+/// The layer cache's index (the store) and its objects (the artifact repository, bucket
+/// <see cref="Bucket"/>): what image sessions reuse, what they add, and the bound that keeps it in
+/// size, least recently used entries first. An entry's object is written by the IMS job that ran
+/// the layer, at a path this class chose; the entry is added only once the job reports it stored.
+/// </summary>
+public sealed partial class LayerCacheService(IRecordStore store, IArtifactStore artifacts, TimeProvider clock)
+{
+    public const string Collection = "cfs.layer_cache";
+    public const string Bucket = "cfs-layer-cache";
+
+    /// <summary>A fresh object path for a layer under <paramref name="key"/>: two sessions storing one key never write the same object.</summary>
+    public static string NewPath(string key) => $"s3://{Bucket}/{key}/{Guid.NewGuid():n}.squashfs";
+
+    public static bool IsKey(string text) => KeyPattern().IsMatch(text);
+
+    public async Task<IReadOnlyList<LayerCacheEntry>> ListAsync(CancellationToken cancellationToken)
+        => (await store.ListAsync<LayerCacheEntry>(Collection, cancellationToken)).OrderByDescending(entry => entry.LastUsed).ThenBy(entry => entry.Key, StringComparer.Ordinal).ToList();
+
+    public Task<LayerCacheEntry?> FindAsync(string key, CancellationToken cancellationToken)
+        => IsKey(key) ? store.GetAsync<LayerCacheEntry>(Collection, key, cancellationToken) : Task.FromResult<LayerCacheEntry?>(null);
+
+    /// <summary>The entries of the longest prefix of <paramref name="keys"/> that is cached (a null key ends it: that layer is not cacheable).</summary>
+    public async Task<List<LayerCacheEntry>> LongestPrefixAsync(IReadOnlyList<string?> keys, CancellationToken cancellationToken)
+    {
+        var found = new List<LayerCacheEntry>();
+        foreach (var key in keys)
+        {
+            if (key is null || await FindAsync(key, cancellationToken) is not { } entry)
+            {
+                break;
+            }
+            found.Add(entry);
+        }
+        return found;
+    }
+
+    /// <summary>Marks entries as used now (what the least-recently-used bound goes by).</summary>
+    public async Task TouchAsync(IEnumerable<string> keys, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        foreach (var key in keys)
+        {
+            await store.UpdateAsync<LayerCacheEntry>(Collection, key, entry => entry with { LastUsed = now, Uses = entry.Uses + 1 }, cancellationToken);
+        }
+    }
+
+    /// <summary>Adds (or replaces) an entry; a replaced entry's object is deleted.</summary>
+    public async Task AddAsync(LayerCacheEntry entry, CancellationToken cancellationToken)
+    {
+        var replaced = await store.GetAsync<LayerCacheEntry>(Collection, entry.Key, cancellationToken);
+        await store.WriteAsync(RecordWrite.Upsert(Collection, entry.Key, entry), cancellationToken);
+        if (replaced is not null && replaced.Path != entry.Path)
+        {
+            await DeleteObjectAsync(replaced.Path, cancellationToken);
+        }
+    }
+
+    /// <summary>Deletes an entry and its object; false when there was no such entry.</summary>
+    public async Task<bool> DeleteAsync(string key, CancellationToken cancellationToken)
+    {
+        if (await FindAsync(key, cancellationToken) is not { } entry)
+        {
+            return false;
+        }
+        await store.WriteAsync(RecordWrite.Delete(Collection, key), cancellationToken);
+        await DeleteObjectAsync(entry.Path, cancellationToken);
+        return true;
+    }
+
+    /// <summary>
+    /// Deletes every entry (<paramref name="all"/>), or those unused for longer than
+    /// <paramref name="unusedFor"/>, and then the least recently used until the cache holds at most
+    /// <paramref name="sizeLimitBytes"/>.
+    /// </summary>
+    public async Task<LayerCachePruning> PruneAsync(bool all, TimeSpan? unusedFor, long? sizeLimitBytes, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var entries = (await ListAsync(cancellationToken)).OrderBy(entry => entry.LastUsed).ToList();
+        var remaining = entries.Sum(entry => entry.Size);
+        var deleted = new List<string>();
+        long freed = 0;
+        foreach (var entry in entries)
+        {
+            var expired = all || (unusedFor is { } age && entry.LastUsed < now - age);
+            if (!expired && (sizeLimitBytes is not { } limit || remaining <= limit))
+            {
+                continue;
+            }
+            if (await DeleteAsync(entry.Key, cancellationToken))
+            {
+                deleted.Add(entry.Key);
+                freed += entry.Size;
+            }
+            remaining -= entry.Size;
+        }
+        return new LayerCachePruning(deleted, freed, remaining);
+    }
+
+    private async Task DeleteObjectAsync(string path, CancellationToken cancellationToken)
+    {
+        // Only objects of the cache's own bucket: an entry is never a way to delete anything else.
+        if (ArtifactPath.TryParse(path, out var bucket, out var key) && bucket == Bucket)
+        {
+            await artifacts.DeleteAsync(bucket, key, cancellationToken);
+        }
+    }
+
+    [GeneratedRegex("^[0-9a-f]{64}$")]
+    private static partial Regex KeyPattern();
+}
