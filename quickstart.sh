@@ -109,7 +109,7 @@ cray cfs sessions delete example >/dev/null 2>&1 || true
 cray cfs sessions create --name example --configuration-name configurations-example \
   --target-definition image --target-group Compute "$image_id" --format json
 echo "==> Waiting for the session (cray cfs sessions logs example --follow shows every step)"
-cray cfs sessions logs example --follow | grep -E " Phase | Waiting for image| Failed: | customized: result | complete in " || true
+cray cfs sessions logs example --follow | grep -E " Phase | Waiting for image| reused from the layer cache| Failed: | customized: result | complete in " || true
 echo "==> cray cfs sessions describe example --format json | jq .status.artifacts"
 cray cfs sessions describe example --format json | jq .status.artifacts
 succeeded=$(cray cfs sessions describe example --format json | jq -r .status.session.succeeded)

@@ -342,6 +342,12 @@ public sealed class JobsApiTests : IDisposable
         Assert.Equal(422, badPath);
         Assert.NotNull(pathProblem!["errors"]?["store_path"]);
         Assert.Equal(404, (await server.SendAsync(HttpMethod.Post, $"/apis/ims/v3/jobs/{Guid.NewGuid()}/layers", "{}")).Item1);
+        // Never over an object that exists: the source image's own manifest, here.
+        var (_, image, _) = await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/images/{imageId}");
+        var (clobber, clobberProblem, _) = await server.SendAsync(HttpMethod.Post, $"/apis/ims/v3/jobs/{jobId}/layers",
+            $$"""{"store_path":"{{(string)image!["link"]!["path"]!}}"}""");
+        Assert.Equal(409, clobber);
+        Assert.Contains("An object exists at", (string?)clobberProblem!["detail"], StringComparison.Ordinal);
 
         var (accepted, sealing, _) = await server.SendAsync(HttpMethod.Post, $"/apis/ims/v3/jobs/{jobId}/layers", """{"store_path":"s3://boot-images/layers/two"}""");
         Assert.Equal(202, accepted);

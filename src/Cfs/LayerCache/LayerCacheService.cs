@@ -100,8 +100,31 @@ public sealed partial class LayerCacheService(IRecordStore store, IArtifactStore
             }
             remaining -= entry.Size;
         }
+        freed += await DeleteOrphansAsync(cancellationToken);
         return new LayerCachePruning(deleted, freed, remaining);
     }
+
+    /// <summary>
+    /// Objects no entry names: stored by a job whose session ended before it could add the entry
+    /// (a crash, a deletion). An hour's grace leaves alone those a running session will still add.
+    /// </summary>
+    private async Task<long> DeleteOrphansAsync(CancellationToken cancellationToken)
+    {
+        var named = (await ListAsync(cancellationToken)).Select(entry => entry.Path).ToHashSet(StringComparer.Ordinal);
+        var before = clock.GetUtcNow() - OrphanGrace;
+        long freed = 0;
+        await foreach (var stored in artifacts.ListObjectsAsync(Bucket, cancellationToken: cancellationToken))
+        {
+            if (stored.LastModified < before && !named.Contains($"s3://{Bucket}/{stored.Key}"))
+            {
+                await artifacts.DeleteAsync(Bucket, stored.Key, cancellationToken);
+                freed += stored.Size;
+            }
+        }
+        return freed;
+    }
+
+    private static readonly TimeSpan OrphanGrace = TimeSpan.FromHours(1);
 
     private async Task DeleteObjectAsync(string path, CancellationToken cancellationToken)
     {

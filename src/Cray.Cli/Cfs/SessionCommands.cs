@@ -152,6 +152,7 @@ public static class SessionCommands
             while ((line = await reader.ReadLineAsync(token)) is not null)
             {
                 if (line.Contains(" Phase ", StringComparison.Ordinal) || line.Contains(" Waiting for image", StringComparison.Ordinal)
+                    || line.Contains(" reused from the layer cache", StringComparison.Ordinal)
                     || line.Contains(" Failed: ", StringComparison.Ordinal) || line.Contains(" customized: result ", StringComparison.Ordinal))
                 {
                     context.Log(line);

@@ -220,6 +220,12 @@ public sealed class JobService(
     /// </summary>
     public async Task<Job> SealLayerAsync(string id, LayerSeal seal, CancellationToken cancellationToken)
     {
+        // A layer is never stored over another object (an image's rootfs, say): each seal names a new one.
+        if (seal.StorePath is not null && ArtifactPath.TryParse(seal.StorePath, out var bucket, out var key) && await artifacts.HeadAsync(bucket, key, cancellationToken) is not null)
+        {
+            throw new Platform.Problems.ProblemException(Microsoft.AspNetCore.Http.StatusCodes.Status409Conflict,
+                $"An object exists at {seal.StorePath}: a sealed layer is stored only at a path nothing holds.");
+        }
         string? refusal = null;
         var updated = await store.UpdateAsync<JobDocument>(Collection, id, document =>
         {

@@ -82,7 +82,7 @@ public sealed class JobLayering(IRecordStore store, IArtifactStore artifacts, So
         }
     }
 
-    /// <summary>Waits for every layer being stored; a failed store is in the job's record, not an error of the job.</summary>
+    /// <summary>Waits for every layer being stored; never throws: a failed store is in the job's record, not an error of the job.</summary>
     public Task WhenStoredAsync() => Task.WhenAll(stores);
 
     private async Task StoreAsync(OverlayImageRoot overlay, StackedLayer layer, JobLayer request, CancellationToken cancellationToken)
@@ -102,7 +102,11 @@ public sealed class JobLayering(IRecordStore store, IArtifactStore artifacts, So
             await UpdateLayerAsync(request.Index, current => current with { Status = JobLayerStates.Stored, Md5 = stored.Md5, Size = size }, cancellationToken);
             log($"Layer {layer.Index} stored at {request.Path} ({size} bytes, md5 {stored.Md5}).");
         }
-        catch (Exception exception) when (exception is not OperationCanceledException and not JobDeletedException)
+        catch (Exception exception) when (exception is OperationCanceledException or JobDeletedException)
+        {
+            // The job was stopped or deleted: the object, if any, is an orphan the cache's prune removes.
+        }
+        catch (Exception exception)
         {
             log($"Layer {layer.Index} could not be stored at {request.Path}: {exception.Message}");
             try
