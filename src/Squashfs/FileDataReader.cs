@@ -3,12 +3,16 @@ namespace Cray.Squashfs;
 /// <summary>
 /// Regular files' bytes out of a <see cref="SourceImage"/>, one data block at a time, so that a file
 /// of any size costs a block of memory. The fragment block read last is kept: neighbouring small
-/// files share one, and a walk in path order meets them one after another. One reader per thread.
+/// files share one, and a walk in path order meets them one after another. One reader per thread;
+/// its buffers are reused from file to file, since a comparison of two roots meets tens of thousands.
 /// </summary>
 public sealed class FileDataReader(SourceImage image)
 {
     private readonly int blockSize = (int)image.Superblock.BlockSize;
     private readonly byte[] storedBlock = new byte[image.Superblock.BlockSize];
+    private readonly byte[] comparedStored = new byte[image.Superblock.BlockSize];
+    private readonly byte[] dataBlock = new byte[image.Superblock.BlockSize];
+    private readonly byte[] comparedData = new byte[image.Superblock.BlockSize];
     private byte[]? fragmentBlock;
     private int fragmentLength;
     private uint fragmentIndex = SourceFileContent.NoFragment;
@@ -16,15 +20,20 @@ public sealed class FileDataReader(SourceImage image)
     public SourceImage Image { get; } = image;
 
     /// <summary>The file's bytes, forward only.</summary>
-    public Stream Open(SourceFileContent content) => new ContentStream(this, content);
+    public Stream Open(SourceFileContent content) => new ContentStream(this, content, new byte[blockSize]);
 
     /// <summary>
     /// Whether two files hold the same bytes, read only as far as the first difference. Images of one
     /// compressor and block size are compared block by block as stored, and a block stored with the
     /// same bytes in both is not decompressed: the same compressed bytes decompress to the same bytes.
+    /// The readers must be two (of two images, or two of one), as each lends its buffers.
     /// </summary>
     public static bool SameBytes(FileDataReader first, SourceFileContent firstContent, FileDataReader second, SourceFileContent secondContent)
     {
+        if (ReferenceEquals(first, second))
+        {
+            throw new ArgumentException("a comparison needs two readers", nameof(second));
+        }
         if (firstContent.Size != secondContent.Size)
         {
             return false;
@@ -32,15 +41,11 @@ public sealed class FileDataReader(SourceImage image)
         var sameLayout = first.blockSize == second.blockSize && first.Image.Compressor.Kind == second.Image.Compressor.Kind
             && firstContent.BlockSizes.Length == secondContent.BlockSizes.Length
             && HasFragment(firstContent) == HasFragment(secondContent);
-        return sameLayout ? SameBlocks(first, firstContent, second, secondContent) : SameStreams(first.Open(firstContent), second.Open(secondContent), first.blockSize);
+        return sameLayout ? SameBlocks(first, firstContent, second, secondContent) : SameStreams(first, firstContent, second, secondContent);
     }
 
     private static bool SameBlocks(FileDataReader first, SourceFileContent firstContent, FileDataReader second, SourceFileContent secondContent)
     {
-        var firstBuffer = new byte[first.blockSize];
-        var secondBuffer = new byte[second.blockSize];
-        var firstStored = new byte[first.blockSize];
-        var secondStored = new byte[second.blockSize];
         var firstStart = firstContent.BlocksStart;
         var secondStart = secondContent.BlocksStart;
         for (var index = 0; index < firstContent.BlockSizes.Length; index++)
@@ -49,12 +54,12 @@ public sealed class FileDataReader(SourceImage image)
             var secondSize = secondContent.BlockSizes[index];
             var length = (int)(firstSize & SourceFileContent.BlockSizeMask);
             var storedAlike = firstSize == secondSize
-                && (length == 0 || StoredBytesEqual(first.Image, firstStart, firstStored.AsSpan(0, length), second.Image, secondStart, secondStored.AsSpan(0, length)));
+                && (length == 0 || StoredBytesEqual(first.Image, firstStart, first.comparedStored.AsSpan(0, length), second.Image, secondStart, second.comparedStored.AsSpan(0, length)));
             if (!storedAlike)
             {
-                var firstLength = first.ReadBlock(firstContent, index, firstStart, firstBuffer);
-                var secondLength = second.ReadBlock(secondContent, index, secondStart, secondBuffer);
-                if (!firstBuffer.AsSpan(0, firstLength).SequenceEqual(secondBuffer.AsSpan(0, secondLength)))
+                var firstLength = first.ReadBlock(firstContent, index, firstStart, first.dataBlock);
+                var secondLength = second.ReadBlock(secondContent, index, secondStart, second.dataBlock);
+                if (!first.dataBlock.AsSpan(0, firstLength).SequenceEqual(second.dataBlock.AsSpan(0, secondLength)))
                 {
                     return false;
                 }
@@ -66,9 +71,7 @@ public sealed class FileDataReader(SourceImage image)
         {
             return true;
         }
-        // Copied: the two readers may be one, whose fragment block the second tail replaces.
-        var firstTail = first.Tail(firstContent).ToArray();
-        return firstTail.AsSpan().SequenceEqual(second.Tail(secondContent));
+        return first.Tail(firstContent).SequenceEqual(second.Tail(secondContent));
     }
 
     /// <summary>Whether two stored blocks of one length hold the same bytes.</summary>
@@ -79,25 +82,23 @@ public sealed class FileDataReader(SourceImage image)
         return firstBytes.SequenceEqual(secondBytes);
     }
 
-    private static bool SameStreams(Stream first, Stream second, int bufferSize)
+    /// <summary>Images of other compressors or block sizes: both files decompressed and compared as they go.</summary>
+    private static bool SameStreams(FileDataReader first, SourceFileContent firstContent, FileDataReader second, SourceFileContent secondContent)
     {
-        using (first)
-        using (second)
+        using var firstStream = new ContentStream(first, firstContent, first.dataBlock);
+        using var secondStream = new ContentStream(second, secondContent, second.dataBlock);
+        var length = Math.Min(first.blockSize, second.blockSize);
+        while (true)
         {
-            var firstBuffer = new byte[bufferSize];
-            var secondBuffer = new byte[bufferSize];
-            while (true)
+            var firstRead = firstStream.ReadAtLeast(first.comparedData.AsSpan(0, length), length, throwOnEndOfStream: false);
+            var secondRead = secondStream.ReadAtLeast(second.comparedData.AsSpan(0, length), length, throwOnEndOfStream: false);
+            if (!first.comparedData.AsSpan(0, firstRead).SequenceEqual(second.comparedData.AsSpan(0, secondRead)))
             {
-                var firstRead = first.ReadAtLeast(firstBuffer, firstBuffer.Length, throwOnEndOfStream: false);
-                var secondRead = second.ReadAtLeast(secondBuffer, secondBuffer.Length, throwOnEndOfStream: false);
-                if (!firstBuffer.AsSpan(0, firstRead).SequenceEqual(secondBuffer.AsSpan(0, secondRead)))
-                {
-                    return false;
-                }
-                if (firstRead < firstBuffer.Length)
-                {
-                    return true;
-                }
+                return false;
+            }
+            if (firstRead < length)
+            {
+                return true;
             }
         }
     }
@@ -167,9 +168,8 @@ public sealed class FileDataReader(SourceImage image)
     }
 
     /// <summary>A file's bytes, decompressed a block at a time as they are read.</summary>
-    private sealed class ContentStream(FileDataReader reader, SourceFileContent content) : Stream
+    private sealed class ContentStream(FileDataReader reader, SourceFileContent content, byte[] block) : Stream
     {
-        private readonly byte[] block = new byte[reader.blockSize];
         private ulong nextStart = content.BlocksStart;
         private int nextIndex;
         private bool tailRead;

@@ -18,6 +18,7 @@ public sealed class ImageFileComparison
     private readonly FileDataReader fromReader;
     private readonly FileDataReader toReader;
     private readonly CancellationToken cancellationToken;
+    private readonly byte[] hashBuffer = new byte[1 << 17];
     private readonly List<(string Key, FileEntry Entry)> added = [];
     private readonly List<(string Key, FileEntry Entry)> removed = [];
     private readonly List<(string Key, ChangedFile Change)> changed = [];
@@ -145,12 +146,11 @@ public sealed class ImageFileComparison
     {
         using var stream = reader.Open(content);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[1 << 17];
         int read;
-        while ((read = stream.Read(buffer)) > 0)
+        while ((read = stream.Read(hashBuffer)) > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            hash.AppendData(buffer, 0, read);
+            hash.AppendData(hashBuffer, 0, read);
         }
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
