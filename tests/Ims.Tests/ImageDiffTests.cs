@@ -138,6 +138,77 @@ public sealed class ImageDiffTests : IDisposable
         Assert.Null(ImagePackages.Resolve(opened.Root, "/escape"));
     }
 
+    [Fact]
+    public async Task RpmDatabasesAreReadByRpmWhereverTheImageKeepsThem()
+    {
+        var packages = new Dictionary<string, string>();
+        async Task<string> PackageAsync(string name, string? epoch, string version, string release, string architecture = "noarch")
+        {
+            var key = $"{name}-{epoch}-{version}-{release}";
+            if (!packages.TryGetValue(key, out var built))
+            {
+                var top = Path.Combine(workspace, "rpmbuild", key);
+                var spec = Path.Combine(workspace, key + ".spec");
+                await File.WriteAllTextAsync(spec, $"""
+                    Name: {name}
+                    {(epoch is null ? "" : "Epoch: " + epoch)}
+                    Version: {version}
+                    Release: {release}
+                    Summary: {name}
+                    License: MIT
+                    BuildArch: {architecture}
+                    %description
+                    A package with no files.
+                    %files
+                    """);
+                await DifferingImages.RunAsync("rpmbuild", "--quiet", "-bb", "--define", $"_topdir {top}", spec);
+                built = Directory.GetFiles(top, "*.rpm", SearchOption.AllDirectories).Single();
+                packages[key] = built;
+            }
+            return built;
+        }
+        async Task<string> ImageAsync(string name, string databaseDirectory, params string[] installed)
+        {
+            var tree = Path.Combine(workspace, name);
+            var database = Directory.CreateDirectory(Path.Combine(tree, databaseDirectory)).FullName;
+            await DifferingImages.RunAsync("rpm", "--initdb", "--dbpath", database);
+            await DifferingImages.RunAsync("rpm", ["--install", "--justdb", "--nodeps", "--dbpath", database, .. installed]);
+            var image = Path.Combine(workspace, name + ".squashfs");
+            await DifferingImages.RunAsync("mksquashfs", [tree, image, .. SquashfsOptions.For("zstd")]);
+            return image;
+        }
+        // The older place in the first image; the newer, with the older linked to it as SUSE does, in the second.
+        var fromPath = await ImageAsync("rpm-from", "var/lib/rpm",
+            await PackageAsync("upgraded", null, "1.0", "1"),
+            await PackageAsync("epoch", "1", "1.0", "1"),
+            await PackageAsync("kernel", null, "5.14.21", "150500.55.39.1"),
+            await PackageAsync("kernel", null, "5.14.21", "150500.55.44.1"),
+            await PackageAsync("removed", null, "2.0", "3"));
+        Directory.CreateDirectory(Path.Combine(workspace, "rpm-to", "var", "lib"));
+        File.CreateSymbolicLink(Path.Combine(workspace, "rpm-to", "var", "lib", "rpm"), "../../usr/lib/sysimage/rpm");
+        var toPath = await ImageAsync("rpm-to", "usr/lib/sysimage/rpm",
+            await PackageAsync("upgraded", null, "1.0", "1.1"),
+            await PackageAsync("epoch", null, "2.0", "1"),
+            await PackageAsync("kernel", null, "5.14.21", "150500.55.44.1"),
+            await PackageAsync("kernel", null, "5.14.21", "150500.55.49.1"),
+            await PackageAsync("added", null, "0.1", "1"));
+        using var from = SourceImage.Open(fromPath);
+        using var to = SourceImage.Open(toPath);
+        var temporary = Path.Combine(workspace, "temporary");
+
+        var (differences, notes) = await new ImagePackages(ProcessRunner.Instance, temporary).CompareAsync(from, to, CancellationToken.None);
+
+        Assert.Empty(notes);
+        Assert.NotNull(differences);
+        Assert.Equal("rpm", differences.Manager);
+        // Kernels are kept side by side: each version only one image has is added or removed.
+        Assert.Equal([new PackageEntry("added", "0.1-1", "noarch"), new PackageEntry("kernel", "5.14.21-150500.55.49.1", "noarch")], differences.Added);
+        Assert.Equal([new PackageEntry("kernel", "5.14.21-150500.55.39.1", "noarch"), new PackageEntry("removed", "2.0-3", "noarch")], differences.Removed);
+        Assert.Equal([new PackageChange("upgraded", "noarch", "1.0-1", "1.0-1.1")], differences.Upgraded);
+        Assert.Equal([new PackageChange("epoch", "noarch", "1:1.0-1", "2.0-1")], differences.Downgraded);
+        Assert.Empty(Directory.GetFileSystemEntries(temporary));
+    }
+
     private static string Hash(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
     /// <summary>Records holding lists compare their lists by reference; this compares them by content.</summary>
