@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/prerequisites.sh
 ensure_dotnet
-ensure_packages mksquashfs unsquashfs mmdebstrap sshd ssh ssh-keygen ansible-playbook git jq curl kiwi-ng debootstrap rsync bwrap unshare nsenter slirp4netns getcap setpriv ip openssl setfattr sqfsdiff
+ensure_packages mksquashfs unsquashfs mmdebstrap sshd ssh ssh-keygen ansible-playbook git jq curl kiwi-ng debootstrap rsync bwrap unshare nsenter slirp4netns getcap setpriv ip openssl setfattr sqfsdiff rpm rpmbuild
 ensure_postgresql
 ensure_ceph_rgw
 

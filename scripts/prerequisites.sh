@@ -29,6 +29,9 @@ declare -A CRAY_PACKAGES=(
   # The incremental packer's tests: extended attributes in the corpus, sqfsdiff as a second opinion.
   [setfattr]=attr
   [sqfsdiff]=squashfs-tools-ng
+  # Image diffs read rpm databases with rpm; its tests build packages with rpmbuild.
+  [rpm]=rpm
+  [rpmbuild]=rpm
   # scripts/cluster.sh: network namespaces on a bridge, and the API servers' self-signed certificate.
   [ip]=iproute2
   [openssl]=openssl

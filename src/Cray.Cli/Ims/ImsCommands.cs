@@ -35,6 +35,7 @@ public static class ImsCommands
         images.Subcommands.Add(UpdateImage());
         images.Subcommands.Add(ImageImportCommand.Build());
         images.Subcommands.Add(ImageHistoryCommand.Build());
+        images.Subcommands.Add(ImageDiffCommand.Build());
         return images;
     }
 

@@ -1,8 +1,12 @@
+using Cray.Artifacts;
 using Cray.Ims.Images;
+using Cray.Ims.Jobs;
 using Cray.Ims.Model;
 using Cray.Platform.Json;
+using Cray.Processes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 
 namespace Cray.Ims.Api;
@@ -32,6 +36,15 @@ public static class ImagesApi
             var patch = ImageRequests.ParsePatch(await JsonBodies.ReadObjectAsync(request, ImsApi.BodyStyle, cancellationToken));
             return ImsApi.Json(await images.PatchAsync(id, patch, cancellationToken));
         }).Produces<Image>();
+
+        // Ours: what changed between two images, files and packages.
+        group.MapGet("/images/{id}/diff/{other_id}", async (string id, [FromRoute(Name = "other_id")] string otherId, ImageService images, IArtifactStore artifacts,
+            IProcessRunner runner, ImsWorkerOptions options, CancellationToken cancellationToken) =>
+        {
+            // Fetched root file systems go beside the worker's source cache, under the data directory.
+            var temporaryDirectory = Path.Combine(Path.GetDirectoryName(options.SourceCacheDirectory)!, "diff");
+            return ImsApi.Json(await new ImageDiffService(images, artifacts, runner, temporaryDirectory).CompareAsync(id, otherId, cancellationToken));
+        }).Produces<ImageDifference>();
 
         return group.MapRecordDeletionApi<ImageService>("images", family);
     }
