@@ -167,6 +167,25 @@ public sealed class LayerCacheTests(JobEnvironment environment) : IClassFixture<
         Assert.Equal("layer3.yml", (string?)history[0]!["provenance"]!["layers"]![2]!["playbook"]);
         Assert.Null(history[1]!["provenance"]);
 
+        // What changed between images: from the base, and between the first and the third result.
+        var firstId = (string)ran["status"]!["artifacts"]![0]!["result_id"]!;
+        var fromBase = JsonNode.Parse((await Cray.CrayAsync("ims", "images", "diff", environment.BaseImageId, thirdId, "--format", "json")).Output)!;
+        var added = fromBase["files"]!["added"]!.AsArray().Select(file => (string?)file!["path"]).ToList();
+        Assert.Contains("/etc/layer-one", added);
+        Assert.Contains("/etc/layer-three", added);
+        Assert.Contains("/opt/layer-two/kept", added);
+        Assert.Contains("/etc/cray/image-provenance.json", added);
+        Assert.DoesNotContain("/opt/layer-two/data", added);
+        Assert.Contains("/etc/motd", fromBase["files"]!["removed"]!.AsArray().Select(file => (string?)file!["path"]));
+        Assert.Empty(fromBase["packages"]!["added"]!.AsArray());
+        var betweenResults = JsonNode.Parse((await Cray.CrayAsync("ims", "images", "diff", firstId, thirdId, "--format", "json")).Output)!;
+        Assert.Empty(betweenResults["files"]!["added"]!.AsArray());
+        Assert.Empty(betweenResults["files"]!["removed"]!.AsArray());
+        var layerThree = Assert.Single(betweenResults["files"]!["changed"]!.AsArray(), file => (string?)file!["path"] == "/etc/layer-three")!;
+        Assert.NotNull(layerThree["changes"]!["sha256"]);
+        Assert.All(betweenResults["files"]!["changed"]!.AsArray(),
+            file => Assert.Contains((string?)file!["path"], new[] { "/etc/layer-three", "/etc/cray/image-provenance.json", "/etc/cray" }));
+
         // --no-cache: every layer runs again.
         var (_, noCacheLog) = await RunSessionAsync("layers-no-cache", "three-layers", true, "--no-cache");
         Assert.DoesNotContain("reused from the layer cache", noCacheLog);
