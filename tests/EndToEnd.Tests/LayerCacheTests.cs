@@ -167,6 +167,17 @@ public sealed class LayerCacheTests(JobEnvironment environment) : IClassFixture<
         Assert.Equal("layer3.yml", (string?)history[0]!["provenance"]!["layers"]![2]!["playbook"]);
         Assert.Null(history[1]!["provenance"]);
 
+        // A cached layer whose object is gone (deleted behind the cache's back): the job restores the
+        // layers below it, the session runs the rest, and the result is the same.
+        var lost = (await CacheAsync())["entries"]!.AsArray().Single(entry => (int)entry!["layer"]!["index"]! == 1)!;
+        var lostPath = ((string)lost["path"]!)["s3://cfs-layer-cache/".Length..];
+        Assert.Equal(0, (await Cray.CrayAsync("artifacts", "delete", "cfs-layer-cache", lostPath)).ExitCode);
+        var (afterLoss, afterLossLog) = await RunSessionAsync("layers-after-loss", "three-layers");
+        Assert.Contains("restored 1 of 3 cached layer(s)", afterLossLog);
+        Assert.Contains("Phase layer 1 (two) finished", afterLossLog);
+        Assert.Contains("Phase layer 2 (three) finished", afterLossLog);
+        Assert.Equal("three v2\n", await ReadAsync(await ResultRootfsAsync(afterLoss, "layers-after-loss"), "etc/layer-three"));
+
         // What changed between images: from the base, and between the first and the third result.
         var firstId = (string)ran["status"]!["artifacts"]![0]!["result_id"]!;
         var fromBase = JsonNode.Parse((await Cray.CrayAsync("ims", "images", "diff", environment.BaseImageId, thirdId, "--format", "json")).Output)!;
