@@ -84,13 +84,20 @@ public sealed class ConfigurationsApiTests : IDisposable
     {
         var commit = await server.CommitAsync("site.yml", "- hosts: all\n");
         var (status, configuration) = await server.SendAsync(HttpMethod.Put, "/apis/cfs/v2/configurations/c1",
-            $$$"""{"layers":[{"cloneUrl":"{{{server.Repository}}}","commit":"{{{commit}}}","playbook":"site.yml","specialParameters":{"imsRequireDkms":true}}]}""");
+            $$$"""{"layers":[{"cloneUrl":"{{{server.Repository}}}","commit":"{{{commit}}}","playbook":"site.yml","specialParameters":{"imsRequireDkms":true,"layerCache":false}}]}""");
         Assert.Equal(200, status);
         Assert.Equal(["lastUpdated", "layers", "name"], configuration!.AsObject().Select(pair => pair.Key));
         Assert.Equal(server.Repository, (string?)configuration["layers"]![0]!["cloneUrl"]);
         Assert.True((bool)configuration["layers"]![0]!["specialParameters"]!["imsRequireDkms"]!);
+        // Ours: a layer that opts out of the layer cache.
+        Assert.False((bool)configuration["layers"]![0]!["specialParameters"]!["layerCache"]!);
         var (_, v3) = await server.SendAsync(HttpMethod.Get, "/apis/cfs/v3/configurations/c1");
         Assert.True((bool)v3!["layers"]![0]!["special_parameters"]!["ims_require_dkms"]!);
+        Assert.False((bool)v3["layers"]![0]!["special_parameters"]!["layer_cache"]!);
+        (status, var refused) = await server.SendAsync(HttpMethod.Put, "/apis/cfs/v2/configurations/c3",
+            $$$"""{"layers":[{"cloneUrl":"{{{server.Repository}}}","commit":"{{{commit}}}","specialParameters":{"layerCache":"no"}}]}""");
+        Assert.Equal(400, status);
+        Assert.Contains("layerCache", (string?)refused!["detail"], StringComparison.Ordinal);
         (status, _) = await server.SendAsync(HttpMethod.Put, "/apis/cfs/v2/configurations/c2", """{"layers":[{"playbook":"site.yml"}]}""");
         Assert.Equal(400, status);
         (status, var problem) = await server.SendAsync(HttpMethod.Put, "/apis/cfs/v2/configurations/c2",

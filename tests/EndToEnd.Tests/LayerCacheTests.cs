@@ -214,6 +214,27 @@ public sealed class LayerCacheTests(JobEnvironment environment) : IClassFixture<
         Assert.Contains("Phase layer 1 (two) finished", resumedLog);
         Assert.Equal("fixed\n", await ReadAsync(await ResultRootfsAsync(resumed, "resume-fixed"), "etc/resumed"));
 
+        // A layer that opts out (special_parameters.layer_cache false) is neither reused nor stored,
+        // and neither is any layer after it; the layers before it still are.
+        var optOut = Path.Combine(Cray.Root, "opt-out.json");
+        await File.WriteAllTextAsync(optOut, $$$"""
+            {"layers":[
+              {"name":"one","clone_url":"{{{repository}}}","commit":"{{{first}}}","playbook":"layer1.yml"},
+              {"name":"two","clone_url":"{{{repository}}}","commit":"{{{first}}}","playbook":"layer2.yml","special_parameters":{"layer_cache":false}},
+              {"name":"three","clone_url":"{{{repository}}}","commit":"{{{first}}}","playbook":"layer3.yml"}]}
+            """);
+        var stored = await Cray.CrayAsync("cfs", "v3", "configurations", "update", "opt-out", "--file", optOut, "--format", "json");
+        Assert.True(stored.ExitCode == 0, stored.Error);
+        Assert.False((bool)JsonNode.Parse(stored.Output)!["layers"]![1]!["special_parameters"]!["layer_cache"]!);
+        foreach (var name in new[] { "opt-out-first", "opt-out-again" })
+        {
+            var (_, optOutLog) = await RunSessionAsync(name, "opt-out");
+            Assert.Contains("Layer 0 (one) reused from the layer cache for every image", optOutLog);
+            Assert.Contains("Phase layer 1 (two) finished", optOutLog);
+            Assert.Contains("Phase layer 2 (three) finished", optOutLog);
+            Assert.DoesNotContain("Sealed layer", optOutLog);
+        }
+
         // The cache can be emptied: entries and their objects.
         var pruned = JsonNode.Parse((await Cray.CrayAsync("cfs", "cache", "prune", "--all", "--format", "json")).Output)!;
         Assert.True(pruned["deleted"]!.AsArray().Count >= 6);

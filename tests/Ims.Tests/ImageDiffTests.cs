@@ -57,7 +57,7 @@ public sealed class ImageDiffTests : IDisposable
         using var second = SourceImage.Open(fromPath);
 
         var files = ImageFileComparison.Compare(first, second, CancellationToken.None);
-        var (packages, notes) = await new ImagePackages(ProcessRunner.Instance, Path.Combine(workspace, "temporary")).CompareAsync(first, second, CancellationToken.None);
+        var (packages, notes) = await new ImagePackages(ProcessRunner.Instance).CompareAsync(first, second, CancellationToken.None);
 
         Assert.Empty(files.Added);
         Assert.Empty(files.Removed);
@@ -77,7 +77,7 @@ public sealed class ImageDiffTests : IDisposable
         using var from = SourceImage.Open(fromPath);
         using var to = SourceImage.Open(toPath);
 
-        var (packages, notes) = await new ImagePackages(ProcessRunner.Instance, Path.Combine(workspace, "temporary")).CompareAsync(from, to, CancellationToken.None);
+        var (packages, notes) = await new ImagePackages(ProcessRunner.Instance).CompareAsync(from, to, CancellationToken.None);
 
         Assert.Empty(notes);
         Assert.NotNull(packages);
@@ -101,7 +101,7 @@ public sealed class ImageDiffTests : IDisposable
     {
         var (bareFrom, bareTo) = await DifferingImages.BuildAsync(Directory.CreateDirectory(Path.Combine(workspace, "bare")).FullName, withPackages: false);
         var (withFrom, _) = await DifferingImages.BuildAsync(Directory.CreateDirectory(Path.Combine(workspace, "with")).FullName);
-        var packages = new ImagePackages(ProcessRunner.Instance, Path.Combine(workspace, "temporary"));
+        var packages = new ImagePackages(ProcessRunner.Instance);
         using var bare = SourceImage.Open(bareFrom);
         using var bareOther = SourceImage.Open(bareTo);
         using var with = SourceImage.Open(withFrom);
@@ -194,9 +194,7 @@ public sealed class ImageDiffTests : IDisposable
             await PackageAsync("added", null, "0.1", "1"));
         using var from = SourceImage.Open(fromPath);
         using var to = SourceImage.Open(toPath);
-        var temporary = Path.Combine(workspace, "temporary");
-
-        var (differences, notes) = await new ImagePackages(ProcessRunner.Instance, temporary).CompareAsync(from, to, CancellationToken.None);
+        var (differences, notes) = await new ImagePackages(ProcessRunner.Instance).CompareAsync(from, to, CancellationToken.None);
 
         Assert.Empty(notes);
         Assert.NotNull(differences);
@@ -206,7 +204,38 @@ public sealed class ImageDiffTests : IDisposable
         Assert.Equal([new PackageEntry("kernel", "5.14.21-150500.55.39.1", "noarch"), new PackageEntry("removed", "2.0-3", "noarch")], differences.Removed);
         Assert.Equal([new PackageChange("upgraded", "noarch", "1.0-1", "1.0-1.1")], differences.Upgraded);
         Assert.Equal([new PackageChange("epoch", "noarch", "1:1.0-1", "2.0-1")], differences.Downgraded);
-        Assert.Empty(Directory.GetFileSystemEntries(temporary));
+        Assert.Empty(Directory.GetDirectories(Path.GetTempPath(), "cray-rpmdb-*"));
+    }
+
+    /// <summary>rpm parses an image's database, untrusted bytes: its sandbox reaches no root-only file, host process or network, and writes only its copy.</summary>
+    [Fact]
+    public async Task RpmsSandboxReachesNoSecretProcessOrNetworkOfTheHost()
+    {
+        var copy = Directory.CreateTempSubdirectory("cray-rpmdb-test-").FullName;
+        try
+        {
+            await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("chown", ["65534:65534", copy]));
+            async Task<ProcessResult> RunAsync(params string[] command)
+                => await ProcessRunner.Instance.RunAsync(new ProcessRequest("setpriv", ImagePackages.Sandboxed(copy, command)) { Timeout = TimeSpan.FromMinutes(1) });
+
+            Assert.True((await RunAsync("touch", "/rpmdb/written")).Succeeded);
+            Assert.True(File.Exists(Path.Combine(copy, "written")));
+            Assert.False((await RunAsync("cat", "/etc/shadow")).Succeeded);
+            Assert.False((await RunAsync("ls", "/root")).Succeeded);
+            Assert.False((await RunAsync("touch", "/usr/written-by-rpm")).Succeeded);
+            Assert.False((await RunAsync("touch", "/etc/written-by-rpm")).Succeeded);
+            // Its own PID namespace: the host's processes are not there.
+            var processes = await RunAsync("ls", "/proc");
+            Assert.DoesNotContain(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), processes.Output.Split('\n'));
+            // Its own network namespace: nothing but a loopback that is down.
+            var interfaces = await RunAsync("cat", "/proc/net/dev");
+            Assert.Equal(["lo"], interfaces.Output.Split('\n').Skip(2).Where(line => line.Contains(':')).Select(line => line.Split(':')[0].Trim()));
+            Assert.Equal("65534", (await RunAsync("id", "-u")).Output.Trim());
+        }
+        finally
+        {
+            Directory.Delete(copy, recursive: true);
+        }
     }
 
     private static string Hash(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));

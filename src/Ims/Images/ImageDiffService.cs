@@ -33,7 +33,7 @@ public sealed class ImageDiffService(ImageService images, IArtifactStore artifac
         {
             // Minutes of reading on a large image: off the request's thread, stopped when the client goes.
             var files = await Task.Run(() => ImageFileComparison.Compare(fromImage, toImage, cancellationToken), cancellationToken);
-            var (packages, notes) = await new ImagePackages(runner, temporaryDirectory).CompareAsync(fromImage, toImage, cancellationToken);
+            var (packages, notes) = await new ImagePackages(runner).CompareAsync(fromImage, toImage, cancellationToken);
             return new ImageDifference(new ImageSide(from.Id, from.Name), new ImageSide(to.Id, to.Name), files, packages, notes);
         }
         catch (SquashfsFormatException exception)

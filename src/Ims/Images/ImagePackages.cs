@@ -12,7 +12,7 @@ public sealed record InstalledPackage(string Name, string Architecture, string V
 /// (read here), or an rpm database (read by the host's rpm program from a copy of the database's
 /// files, since its formats (sqlite, ndb, Berkeley DB) are rpm's own business).
 /// </summary>
-public sealed class ImagePackages(IProcessRunner runner, string temporaryDirectory)
+public sealed class ImagePackages(IProcessRunner runner)
 {
     public const string DpkgStatusPath = "/var/lib/dpkg/status";
 
@@ -173,11 +173,29 @@ public sealed class ImagePackages(IProcessRunner runner, string temporaryDirecto
         return packages;
     }
 
+    private const string SandboxUser = "65534";
+    private const string SandboxDatabase = "/rpmdb";
+
+    /// <summary>
+    /// setpriv's arguments that run <paramref name="command"/> as nobody under bubblewrap: its own
+    /// user, PID, network, IPC and UTS namespaces, no capabilities, the host's /usr and /etc read-only,
+    /// a private /tmp, and <paramref name="databaseCopy"/> (owned by nobody) at /rpmdb.
+    /// </summary>
+    public static IReadOnlyList<string> Sandboxed(string databaseCopy, IReadOnlyList<string> command) =>
+    [
+        $"--reuid={SandboxUser}", $"--regid={SandboxUser}", "--clear-groups", "--inh-caps=-all", "--",
+        "bwrap", "--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session",
+        "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc", "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
+        "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+        "--bind", databaseCopy, SandboxDatabase, "--chdir", "/",
+        .. command,
+    ];
+
     /// <summary>Copies the database's files out of the image and asks rpm what they hold.</summary>
     private async Task<List<InstalledPackage>> QueryRpmAsync(SourceImage image, Inode database, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(temporaryDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var copy = Directory.CreateDirectory(Path.Combine(temporaryDirectory, $"rpmdb-{Guid.NewGuid():n}")).FullName;
+        // Under the system's temporary directory, which the sandbox's user can reach (the server's data directory is root's only).
+        var copy = Directory.CreateTempSubdirectory("cray-rpmdb-").FullName;
         try
         {
             var reader = new FileDataReader(image);
@@ -201,8 +219,14 @@ public sealed class ImagePackages(IProcessRunner runner, string temporaryDirecto
                 await source.CopyToAsync(target, cancellationToken);
             }
             var lines = new List<string>();
-            var result = await runner.RunAsync(new ProcessRequest("rpm",
-                ["--dbpath", copy, "--query", "--all", "--queryformat", RpmLineMarker + "%{NAME}\\t%{EPOCH}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n"])
+            // The database is the image's, so rpm parses untrusted bytes: it runs as nobody, in namespaces
+            // of its own (no network, no host processes), seeing the host's /usr and /etc read-only and the copy.
+            await runner.RunCheckedAsync(new ProcessRequest("chown", ["-R", "--no-dereference", $"{SandboxUser}:{SandboxUser}", "--", copy])
+            {
+                Timeout = TimeSpan.FromMinutes(1),
+            }, cancellationToken);
+            var result = await runner.RunAsync(new ProcessRequest("setpriv", Sandboxed(copy,
+                ["rpm", "--dbpath", SandboxDatabase, "--query", "--all", "--queryformat", RpmLineMarker + "%{NAME}\\t%{EPOCH}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n"]))
             {
                 OutputLine = line =>
                 {
