@@ -1,6 +1,7 @@
 using Cray.Cfs.Components;
 using Cray.Cfs.Model;
 using Cray.Cfs.Runner;
+using Cray.Processes;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Cray.Cfs.Tests;
@@ -34,6 +35,25 @@ public sealed class SessionRunnerPartsTests : IDisposable
         Assert.Equal("/usr/bin/env python3", (string?)host["ansible_python_interpreter"]);
         Assert.Equal("/keys/id_image", (string?)host["ansible_ssh_private_key_file"]);
         Assert.False((bool)inventory["all"]!["vars"]!["cray_cfs_image"]!);
+    }
+
+    /// <summary>Images whose layer was restored from the cache are left out of its run: checked against Ansible's own pattern parser.</summary>
+    [Theory]
+    [InlineData("aaa-1,bbb-2,ccc-3", "aaa-1", "bbb-2,ccc-3")]
+    [InlineData("Compute", "aaa-1,ccc-3", "bbb-2")]
+    [InlineData("Compute:!bbb-2", "aaa-1", "ccc-3")]
+    [InlineData("Compute,aaa-1", "ccc-3", "aaa-1,bbb-2")]
+    public async Task AReusedImageIsLeftOutOfTheLayersLimit(string limit, string reused, string expected)
+    {
+        var inventory = Path.Combine(server.DataDirectory, "limit-inventory.yml");
+        await File.WriteAllTextAsync(inventory, "all:\n  children:\n    Compute:\n      hosts:\n        aaa-1: {}\n        bbb-2: {}\n        ccc-3: {}\n");
+        var excluding = SessionExecutor.Excluding(limit, reused.Split(','));
+        var listed = await ProcessRunner.Instance.RunCheckedAsync(new ProcessRequest("ansible", ["-i", inventory, "all", "--list-hosts", "--limit", excluding])
+        {
+            Environment = new Dictionary<string, string?> { ["ANSIBLE_LOCALHOST_WARNING"] = "False" },
+        });
+        var hosts = listed.Output.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Where(line => line.Contains('-', StringComparison.Ordinal) && !line.Contains(' ', StringComparison.Ordinal));
+        Assert.Equal(expected.Split(',', StringSplitOptions.RemoveEmptyEntries), hosts.Order(StringComparer.Ordinal));
     }
 
     [Fact]

@@ -145,8 +145,8 @@ public sealed class LayerCacheTests(JobEnvironment environment) : IClassFixture<
         Assert.All(difference.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => Assert.Contains("image-provenance.json", line));
 
         // A new commit for layer 3 only: layers 1 and 2 are reused, 3 runs.
-        var second = await CommitAsync(repository, new Dictionary<string, string> { ["layer3.yml"] = LayerThree("v2"), ["resume2.yml"] = Passing });
-        await ConfigureAsync("three-layers", repository, ("one", first, "layer1.yml"), ("two", first, "layer2.yml"), ("three", second, "layer3.yml"));
+        var next = await CommitAsync(repository, new Dictionary<string, string> { ["layer3.yml"] = LayerThree("v2"), ["resume2.yml"] = Passing });
+        await ConfigureAsync("three-layers", repository, ("one", first, "layer1.yml"), ("two", first, "layer2.yml"), ("three", next, "layer3.yml"));
         var (third, thirdLog) = await RunSessionAsync("layers-third", "three-layers");
         Assert.Equal(2, Count(thirdLog, "reused from the layer cache for every image"));
         Assert.Contains("Phase layer 2 (three) finished", thirdLog);
@@ -160,7 +160,7 @@ public sealed class LayerCacheTests(JobEnvironment environment) : IClassFixture<
         Assert.Equal(environment.BaseImageId, (string?)provenance["source_image"]!["id"]);
         Assert.Equal(environment.BaseRootfsMd5, (string?)provenance["source_image"]!["rootfs_md5"]);
         Assert.Equal([true, true, false], provenance["layers"]!.AsArray().Select(layer => (bool)layer!["reused"]!));
-        Assert.Equal([first, first, second], provenance["layers"]!.AsArray().Select(layer => (string?)layer!["commit"]));
+        Assert.Equal([first, first, next], provenance["layers"]!.AsArray().Select(layer => (string?)layer!["commit"]));
         var thirdId = (string)third["status"]!["artifacts"]![0]!["result_id"]!;
         var history = JsonNode.Parse((await Cray.CrayAsync("ims", "images", "history", thirdId, "--format", "json")).Output)!.AsArray();
         Assert.Equal([thirdId, environment.BaseImageId], history.Select(generation => (string?)generation!["id"]));
@@ -177,6 +177,28 @@ public sealed class LayerCacheTests(JobEnvironment environment) : IClassFixture<
         Assert.Contains("Phase layer 1 (two) finished", afterLossLog);
         Assert.Contains("Phase layer 2 (three) finished", afterLossLog);
         Assert.Equal("three v2\n", await ReadAsync(await ResultRootfsAsync(afterLoss, "layers-after-loss"), "etc/layer-three"));
+
+        // Two images, one with every layer cached and one with none: Ansible runs each layer on the
+        // second only (the first is left out by the limit), and both results hold the same files.
+        var secondId = (string)JsonNode.Parse((await Cray.CrayAsync("ims", "images", "import", "--name", "second", "--rootfs",
+            await JobEnvironment.BaseImagePathAsync(), "--format", "json")).Output)!["id"]!;
+        var twoImages = await Cray.CrayAsync("cfs", "v3", "sessions", "create", "--name", "layers-two-images", "--configuration-name", "three-layers",
+            "--target-definition", "image", "--target-group", "Compute", $"{environment.BaseImageId},{secondId}", "--wait", "--format", "json");
+        var twoImagesLog = (await Cray.CrayAsync("cfs", "sessions", "logs", "layers-two-images")).Output;
+        Assert.True(twoImages.ExitCode == 0, twoImagesLog);
+        Assert.Equal(3, Count(twoImagesLog, $"reused from the layer cache for image {environment.BaseImageId}"));
+        Assert.Contains("Phase layer 2 (three) finished", twoImagesLog);
+        Assert.Contains($"{secondId} : ok=", twoImagesLog);
+        Assert.DoesNotContain($"{environment.BaseImageId} : ok=", twoImagesLog);
+        var results = JsonNode.Parse(twoImages.Output)!["status"]!["artifacts"]!.AsArray();
+        Assert.Equal(2, results.Count);
+        foreach (var result in results)
+        {
+            var rootfs = Path.Combine(Cray.Root, $"two-images-{result!["image_id"]}.squashfs");
+            Assert.Equal(0, (await Cray.CrayAsync("artifacts", "get", "boot-images", $"{result["result_id"]}/rootfs", rootfs)).ExitCode);
+            Assert.Equal("three v2\n", await ReadAsync(rootfs, "etc/layer-three"));
+            Assert.Equal("one, changed by two\n", await ReadAsync(rootfs, "etc/layer-one"));
+        }
 
         // What changed between images: from the base, and between the first and the third result.
         var firstId = (string)ran["status"]!["artifacts"]![0]!["result_id"]!;
@@ -208,7 +230,7 @@ public sealed class LayerCacheTests(JobEnvironment environment) : IClassFixture<
         var (_, failedLog) = await RunSessionAsync("resume-failed", "resume", succeeds: false);
         Assert.Contains("Layer 1 (two) failed", failedLog);
         Assert.Contains("Layer cache: 1 layer(s) added", failedLog);
-        await ConfigureAsync("resume", repository, ("one", first, "resume1.yml"), ("two", second, "resume2.yml"), ("three", first, "layer3.yml"));
+        await ConfigureAsync("resume", repository, ("one", first, "resume1.yml"), ("two", next, "resume2.yml"), ("three", first, "layer3.yml"));
         var (resumed, resumedLog) = await RunSessionAsync("resume-fixed", "resume");
         Assert.Contains($"Layer 0 (one) reused from the layer cache for every image", resumedLog);
         Assert.Contains("Phase layer 1 (two) finished", resumedLog);

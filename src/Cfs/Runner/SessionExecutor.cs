@@ -172,7 +172,7 @@ public sealed class SessionExecutor(
                     + $"(key {string.Join(", ", reused.Select(image => LayerKeys.Short(layerPlans[image.ImageId].Keys[position]!)).Distinct())}).");
                 continue;
             }
-            var layerLimit = reused.Count == 0 ? limit : $"{limit}:{string.Join(':', reused.Select(image => "!" + image.ImageId))}";
+            var layerLimit = reused.Count == 0 ? limit : Excluding(limit!, reused.Select(image => image.ImageId));
             foreach (var image in reused)
             {
                 log($"Layer {layer.Index} ({layer.Name}) reused from the layer cache for image {image.ImageId}.");
@@ -223,6 +223,17 @@ public sealed class SessionExecutor(
             await imageProvenance.RecordAsync(provenance, workspace.Images, log, cancellationToken);
         }
         return succeeded;
+    }
+
+    /// <summary>
+    /// An Ansible limit that leaves <paramref name="hosts"/> out. Ansible splits a pattern on commas
+    /// when it has any, and then on nothing else; on colons otherwise: the exclusions join the
+    /// pattern with its own separator.
+    /// </summary>
+    public static string Excluding(string limit, IEnumerable<string> hosts)
+    {
+        var separator = limit.Contains(',', StringComparison.Ordinal) ? ',' : ':';
+        return limit + string.Concat(hosts.Select(host => $"{separator}!{host}"));
     }
 
     /// <summary>
