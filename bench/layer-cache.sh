@@ -60,7 +60,7 @@ run_session() {
   cray cfs sessions logs "$name" | sed -n 's/^.* Phase \(.*\) finished in \(.*\)\.$/  \1: \2/p; s/^.* \(Layer [0-9]* (.*) reused from the layer cache.*\)$/  \1/p'
   local job_id
   job_id=$(cray ims jobs list --format json | jq -r 'sort_by(.created) | .[-1].id')
-  cray ims jobs logs "$job_id" | sed -n 's/^.* \(Layer [0-9]* \(restored\|packed\|stored\|sealed\).*\)$/    IMS job: \1/p; s/^.* \(Packed .*\)$/    IMS job: \1/p; s/^.* Phase \(sealing_layer\) finished in \(.*\)\.$/    IMS job \1: \2/p'
+  cray ims jobs logs "$job_id" | sed -n 's/^.* \(Layer [0-9]* \(restored\|packed\|stored\|sealed\).*\)$/    IMS job: \1/p; s/^.* \(Packed .*\)$/    IMS job: \1/p; s/^.* Phase \(.*\) finished in \(.*\)\.$/    IMS job \1: \2/p'
 }
 
 configure "$first"

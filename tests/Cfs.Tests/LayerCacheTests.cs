@@ -47,7 +47,7 @@ public sealed class LayerCacheTests : IDisposable
         Assert.Equal(changed.Length, changed.Distinct().Count());
     }
 
-    private async Task<LayerCacheEntry> AddAsync(string key, long size, DateTimeOffset lastUsed)
+    private async Task<LayerCacheEntry> AddAsync(string key, long size, DateTimeOffset lastUsed, LayerCacheEntry? below = null)
     {
         var artifacts = server.Services.GetRequiredService<IArtifactStore>();
         var path = LayerCacheService.NewPath(key);
@@ -57,7 +57,7 @@ public sealed class LayerCacheTests : IDisposable
         {
             await artifacts.PutAsync(bucket, objectKey, content);
         }
-        var entry = new LayerCacheEntry(key, null, path, new string('0', 32), size, new CachedLayerOrigin(0, "layer", "https://git/repo", "c0ffee", "site.yml"),
+        var entry = new LayerCacheEntry(key, below?.Key, below?.Path, path, new string('0', 32), size, new CachedLayerOrigin(0, "layer", "https://git/repo", "c0ffee", "site.yml"),
             Facts.ImageId, Facts.SourceRootfsMd5, "session", lastUsed, lastUsed, 0);
         await server.Services.GetRequiredService<LayerCacheService>().AddAsync(entry, CancellationToken.None);
         return entry;
@@ -148,13 +148,46 @@ public sealed class LayerCacheTests : IDisposable
         var cache = new LayerCacheService(server.Services.GetRequiredService<Platform.Storage.IRecordStore>(), artifacts, clock);
 
         // Just stored: its session may still add the entry.
-        await cache.PruneAsync(all: false, unusedFor: null, sizeLimitBytes: null, CancellationToken.None);
+        await cache.PruneAsync(all: false, unusedFor: null, sizeLimitBytes: null, TimeSpan.FromHours(1), CancellationToken.None);
         Assert.NotNull(await artifacts.HeadAsync(bucket, orphanKey));
 
         clock.Advance(TimeSpan.FromHours(2));
-        var pruned = await cache.PruneAsync(all: false, unusedFor: null, sizeLimitBytes: null, CancellationToken.None);
+        var pruned = await cache.PruneAsync(all: false, unusedFor: null, sizeLimitBytes: null, TimeSpan.FromHours(1), CancellationToken.None);
         Assert.Null(await artifacts.HeadAsync(bucket, orphanKey));
         Assert.Empty(pruned.Deleted);
         Assert.True(await ObjectExistsAsync(kept));
+    }
+
+    /// <summary>A layer is reused only on top of the very object it ran on: a lower layer stored again, deleted or evicted takes the layers above it along.</summary>
+    [Fact]
+    public async Task ALayerIsReusedOnlyOnTheObjectItRanOn()
+    {
+        _ = server.CreateClient();
+        var cache = server.Services.GetRequiredService<LayerCacheService>();
+        var now = DateTimeOffset.UtcNow;
+        var lower = await AddAsync(new string('1', 64), 10, now);
+        var upper = await AddAsync(new string('2', 64), 10, now, below: lower);
+        Assert.Equal([lower.Key, upper.Key], (await cache.LongestPrefixAsync([lower.Key, upper.Key], CancellationToken.None)).Select(entry => entry.Key));
+        // A null key (a layer that opted out) ends the prefix.
+        Assert.Equal([lower.Key], (await cache.LongestPrefixAsync([lower.Key, null, upper.Key], CancellationToken.None)).Select(entry => entry.Key));
+
+        // The lower layer stored again (a session that ran it alone): the upper one ran on the old object, so it goes.
+        var restored = await AddAsync(lower.Key, 10, now.AddDays(-1));
+        Assert.NotEqual(lower.Path, restored.Path);
+        Assert.Equal([lower.Key], (await cache.LongestPrefixAsync([lower.Key, upper.Key], CancellationToken.None)).Select(entry => entry.Key));
+        Assert.Null(await cache.FindAsync(upper.Key, CancellationToken.None));
+        Assert.False(await ObjectExistsAsync(upper));
+        Assert.False(await ObjectExistsAsync(lower));
+
+        // An entry whose lower object does not match is not reused even when it is there.
+        var stale = await AddAsync(new string('3', 64), 10, now, below: lower);
+        Assert.Equal([restored.Key], (await cache.LongestPrefixAsync([restored.Key, stale.Key], CancellationToken.None)).Select(entry => entry.Key));
+
+        // Deleting (or evicting) a layer deletes the layers above it.
+        var above = await AddAsync(new string('4', 64), 10, now.AddDays(1), below: restored);
+        var pruned = await cache.PruneAsync(all: false, unusedFor: TimeSpan.FromHours(1), sizeLimitBytes: null, TimeSpan.FromHours(1), CancellationToken.None);
+        Assert.Contains(above.Key, pruned.Deleted);
+        Assert.Contains(restored.Key, pruned.Deleted);
+        Assert.False(await ObjectExistsAsync(above));
     }
 }

@@ -342,20 +342,31 @@ public sealed class JobsApiTests : IDisposable
         Assert.Equal(422, badPath);
         Assert.NotNull(pathProblem!["errors"]?["store_path"]);
         Assert.Equal(404, (await server.SendAsync(HttpMethod.Post, $"/apis/ims/v3/jobs/{Guid.NewGuid()}/layers", "{}")).Item1);
-        // Never over an object that exists: the source image's own manifest, here.
+        // Never among IMS's own objects (the source image's manifest, here), nor over any object that exists.
         var (_, image, _) = await server.SendAsync(HttpMethod.Get, $"/apis/ims/v3/images/{imageId}");
-        var (clobber, clobberProblem, _) = await server.SendAsync(HttpMethod.Post, $"/apis/ims/v3/jobs/{jobId}/layers",
+        var (ownBucket, ownBucketProblem, _) = await server.SendAsync(HttpMethod.Post, $"/apis/ims/v3/jobs/{jobId}/layers",
             $$"""{"store_path":"{{(string)image!["link"]!["path"]!}}"}""");
+        Assert.Equal(422, ownBucket);
+        Assert.Contains("IMS's own bucket", (string?)ownBucketProblem!["detail"], StringComparison.Ordinal);
+        var artifacts = server.Artifacts;
+        await artifacts.CreateBucketAsync("layers");
+        using (var existing = new MemoryStream([1, 2, 3]))
+        {
+            await artifacts.PutAsync("layers", "taken", existing);
+        }
+        var (clobber, clobberProblem, _) = await server.SendAsync(HttpMethod.Post, $"/apis/ims/v3/jobs/{jobId}/layers", """{"store_path":"s3://layers/taken"}""");
         Assert.Equal(409, clobber);
         Assert.Contains("An object exists at", (string?)clobberProblem!["detail"], StringComparison.Ordinal);
+        // Only a seal request says which layer to seal.
+        Assert.Equal(422, (await server.SendAsync(HttpMethod.Patch, $"/apis/ims/v3/jobs/{jobId}", """{"status":"sealing_layer"}""")).Item1);
 
-        var (accepted, sealing, _) = await server.SendAsync(HttpMethod.Post, $"/apis/ims/v3/jobs/{jobId}/layers", """{"store_path":"s3://boot-images/layers/two"}""");
+        var (accepted, sealing, _) = await server.SendAsync(HttpMethod.Post, $"/apis/ims/v3/jobs/{jobId}/layers", """{"store_path":"s3://layers/two"}""");
         Assert.Equal(202, accepted);
         Assert.Equal("sealing_layer", (string?)sealing!["status"]);
         var sealingLayer = sealing["layers"]!.AsArray()[^1]!;
         Assert.Equal(2, (int?)sealingLayer["index"]);
         Assert.Equal("sealing", (string?)sealingLayer["status"]);
-        Assert.Equal("s3://boot-images/layers/two", (string?)sealingLayer["path"]);
+        Assert.Equal("s3://layers/two", (string?)sealingLayer["path"]);
         // A second request before the worker served the fresh layer is refused.
         Assert.Equal(409, (await server.SendAsync(HttpMethod.Post, $"/apis/ims/v3/jobs/{jobId}/layers", "{}")).Item1);
     }

@@ -51,7 +51,7 @@ public static class LayerCacheApi
             var settings = await options.GetAsync(cancellationToken);
             // Without a choice, a prune brings the cache within its size limit, as each session that adds to it does.
             var limit = all || unusedFor is not null ? (long?)null : OptionsService.LayerCacheSizeLimitBytes(settings);
-            return CfsApi.Json(CfsApi.Node(await cache.PruneAsync(all, unusedFor, limit, cancellationToken)));
+            return CfsApi.Json(CfsApi.Node(await cache.PruneAsync(all, unusedFor, limit, LayerCacheService.OrphanGrace(settings), cancellationToken)));
         }).Produces<LayerCachePruning>();
         return group;
     }

@@ -13,11 +13,13 @@ public sealed record CachedLayerOrigin(
 /// <summary>
 /// One layer in the layer cache: the changes a configuration layer made to an image root, packed
 /// by the IMS job that ran it and stored at <see cref="Path"/> in the artifact repository, under
-/// the key its inputs hash to (<see cref="LayerKeys"/>).
+/// the key its inputs hash to (<see cref="LayerKeys"/>). <see cref="PreviousPath"/> is the object of
+/// the layer below that it ran on: a layer is reused only on top of that very object.
 /// </summary>
 public sealed record LayerCacheEntry(
     [property: JsonPropertyName("key")] string Key,
     [property: JsonPropertyName("previous_key")] string? PreviousKey,
+    [property: JsonPropertyName("previous_path")] string? PreviousPath,
     [property: JsonPropertyName("path")] string Path,
     [property: JsonPropertyName("md5")] string Md5,
     [property: JsonPropertyName("size")] long Size,

@@ -26,13 +26,17 @@ public sealed partial class LayerCacheService(IRecordStore store, IArtifactStore
     public Task<LayerCacheEntry?> FindAsync(string key, CancellationToken cancellationToken)
         => IsKey(key) ? store.GetAsync<LayerCacheEntry>(Collection, key, cancellationToken) : Task.FromResult<LayerCacheEntry?>(null);
 
-    /// <summary>The entries of the longest prefix of <paramref name="keys"/> that is cached (a null key ends it: that layer is not cacheable).</summary>
+    /// <summary>
+    /// The entries of the longest prefix of <paramref name="keys"/> that is cached, each on top of the
+    /// very object below it (a null key ends it: that layer is not cacheable; so does a layer whose
+    /// lower layer was stored again since it ran).
+    /// </summary>
     public async Task<List<LayerCacheEntry>> LongestPrefixAsync(IReadOnlyList<string?> keys, CancellationToken cancellationToken)
     {
         var found = new List<LayerCacheEntry>();
         foreach (var key in keys)
         {
-            if (key is null || await FindAsync(key, cancellationToken) is not { } entry)
+            if (key is null || await FindAsync(key, cancellationToken) is not { } entry || entry.PreviousPath != (found.Count == 0 ? null : found[^1].Path))
             {
                 break;
             }
@@ -51,7 +55,7 @@ public sealed partial class LayerCacheService(IRecordStore store, IArtifactStore
         }
     }
 
-    /// <summary>Adds (or replaces) an entry; a replaced entry's object is deleted.</summary>
+    /// <summary>Adds (or replaces) an entry; a replaced entry's object goes, and so do the entries that ran on it.</summary>
     public async Task AddAsync(LayerCacheEntry entry, CancellationToken cancellationToken)
     {
         var replaced = await store.GetAsync<LayerCacheEntry>(Collection, entry.Key, cancellationToken);
@@ -59,72 +63,97 @@ public sealed partial class LayerCacheService(IRecordStore store, IArtifactStore
         if (replaced is not null && replaced.Path != entry.Path)
         {
             await DeleteObjectAsync(replaced.Path, cancellationToken);
+            await DeleteAboveAsync(replaced.Path, [], cancellationToken);
         }
     }
 
-    /// <summary>Deletes an entry and its object; false when there was no such entry.</summary>
-    public async Task<bool> DeleteAsync(string key, CancellationToken cancellationToken)
+    /// <summary>Deletes an entry and its object, and the entries that ran on it; false when there was no such entry.</summary>
+    public async Task<bool> DeleteAsync(string key, CancellationToken cancellationToken) => (await DeleteWithAboveAsync(key, cancellationToken)).Count > 0;
+
+    /// <summary>Deletes an entry, its object and every entry above it; returns what went.</summary>
+    private async Task<List<LayerCacheEntry>> DeleteWithAboveAsync(string key, CancellationToken cancellationToken)
     {
         if (await FindAsync(key, cancellationToken) is not { } entry)
         {
-            return false;
+            return [];
         }
         await store.WriteAsync(RecordWrite.Delete(Collection, key), cancellationToken);
         await DeleteObjectAsync(entry.Path, cancellationToken);
-        return true;
+        List<LayerCacheEntry> deleted = [entry];
+        await DeleteAboveAsync(entry.Path, deleted, cancellationToken);
+        return deleted;
+    }
+
+    /// <summary>Entries that ran on the object at <paramref name="path"/> can never be reused: they go too.</summary>
+    private async Task DeleteAboveAsync(string path, List<LayerCacheEntry> deleted, CancellationToken cancellationToken)
+    {
+        foreach (var above in (await store.ListAsync<LayerCacheEntry>(Collection, cancellationToken)).Where(entry => entry.PreviousPath == path))
+        {
+            deleted.AddRange(await DeleteWithAboveAsync(above.Key, cancellationToken));
+        }
     }
 
     /// <summary>
     /// Deletes every entry (<paramref name="all"/>), or those unused for longer than
     /// <paramref name="unusedFor"/>, and then the least recently used until the cache holds at most
-    /// <paramref name="sizeLimitBytes"/>.
+    /// <paramref name="sizeLimitBytes"/>; an entry goes with those that ran on it. Objects no entry
+    /// names go once they are older than <paramref name="orphanGrace"/>.
     /// </summary>
-    public async Task<LayerCachePruning> PruneAsync(bool all, TimeSpan? unusedFor, long? sizeLimitBytes, CancellationToken cancellationToken)
+    public async Task<LayerCachePruning> PruneAsync(bool all, TimeSpan? unusedFor, long? sizeLimitBytes, TimeSpan orphanGrace, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var entries = (await ListAsync(cancellationToken)).OrderBy(entry => entry.LastUsed).ToList();
         var remaining = entries.Sum(entry => entry.Size);
         var deleted = new List<string>();
         long freed = 0;
-        foreach (var entry in entries)
+        foreach (var entry in entries.Where(entry => !deleted.Contains(entry.Key)))
         {
             var expired = all || (unusedFor is { } age && entry.LastUsed < now - age);
             if (!expired && (sizeLimitBytes is not { } limit || remaining <= limit))
             {
                 continue;
             }
-            if (await DeleteAsync(entry.Key, cancellationToken))
+            foreach (var gone in await DeleteWithAboveAsync(entry.Key, cancellationToken))
             {
-                deleted.Add(entry.Key);
-                freed += entry.Size;
+                deleted.Add(gone.Key);
+                freed += gone.Size;
+                remaining -= gone.Size;
             }
-            remaining -= entry.Size;
         }
-        freed += await DeleteOrphansAsync(cancellationToken);
+        freed += await DeleteOrphansAsync(orphanGrace, cancellationToken);
         return new LayerCachePruning(deleted, freed, remaining);
     }
 
     /// <summary>
-    /// Objects no entry names: stored by a job whose session ended before it could add the entry
-    /// (a crash, a deletion). An hour's grace leaves alone those a running session will still add.
+    /// How old an object no entry names must be before a prune deletes it: a session adds its
+    /// entries when it ends, so an object younger than the longest a session runs (the
+    /// session_timeout option) may still get one. A week when sessions have no time limit.
     /// </summary>
-    private async Task<long> DeleteOrphansAsync(CancellationToken cancellationToken)
+    public static TimeSpan OrphanGrace(System.Text.Json.Nodes.JsonObject settings)
+        => (Options.OptionsService.DurationOf(settings, "session_timeout") ?? TimeSpan.FromDays(7)) + TimeSpan.FromHours(1);
+
+    /// <summary>Objects no entry names: stored by a job whose session ended before it could add the entry (a crash, a deletion, a failure before the teardown).</summary>
+    private async Task<long> DeleteOrphansAsync(TimeSpan grace, CancellationToken cancellationToken)
     {
-        var named = (await ListAsync(cancellationToken)).Select(entry => entry.Path).ToHashSet(StringComparer.Ordinal);
-        var before = clock.GetUtcNow() - OrphanGrace;
-        long freed = 0;
+        var before = clock.GetUtcNow() - grace;
+        var old = new List<ArtifactSummary>();
         await foreach (var stored in artifacts.ListObjectsAsync(Bucket, cancellationToken: cancellationToken))
         {
-            if (stored.LastModified < before && !named.Contains($"s3://{Bucket}/{stored.Key}"))
+            if (stored.LastModified < before)
             {
-                await artifacts.DeleteAsync(Bucket, stored.Key, cancellationToken);
-                freed += stored.Size;
+                old.Add(stored);
             }
+        }
+        // The index is read after the listing, so an entry added meanwhile keeps its object.
+        var named = (await ListAsync(cancellationToken)).Select(entry => entry.Path).ToHashSet(StringComparer.Ordinal);
+        long freed = 0;
+        foreach (var stored in old.Where(stored => !named.Contains($"s3://{Bucket}/{stored.Key}")))
+        {
+            await artifacts.DeleteAsync(Bucket, stored.Key, cancellationToken);
+            freed += stored.Size;
         }
         return freed;
     }
-
-    private static readonly TimeSpan OrphanGrace = TimeSpan.FromHours(1);
 
     private async Task DeleteObjectAsync(string path, CancellationToken cancellationToken)
     {

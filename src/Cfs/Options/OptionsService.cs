@@ -73,7 +73,7 @@ public sealed partial class OptionsService(IRecordStore store)
     public static int PageSize(JsonObject options) => options["default_page_size"]?.GetValue<int>() ?? 1000;
 
     /// <summary>The layer_cache_size_limit_mib option in bytes.</summary>
-    public static long LayerCacheSizeLimitBytes(JsonObject options) => (options["layer_cache_size_limit_mib"]?.GetValue<long>() ?? 20480) * 1024 * 1024;
+    public static long LayerCacheSizeLimitBytes(JsonObject options) => (options["layer_cache_size_limit_mib"]?.GetValue<int>() ?? 20480) * 1024L * 1024;
 
     public static string Text(JsonObject options, string name) => options[name]?.GetValue<string>() ?? "";
 

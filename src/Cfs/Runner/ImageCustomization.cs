@@ -152,11 +152,18 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
 
     /// <summary>
     /// Seals the layer the image's job holds (storing it at <paramref name="storePath"/> when given)
-    /// and waits until the job serves the next one; its SSH port may have changed.
+    /// and waits until the job serves the next one; its SSH port may have changed. Returns the
+    /// sealed layer's index in the job, or null when IMS does not seal layers (an IMS without our
+    /// extension), in which case nothing changed.
     /// </summary>
-    public async Task SealLayerAsync(string sessionName, ImageHost image, string? storePath, CancellationToken cancellationToken)
+    public async Task<int?> SealLayerAsync(string sessionName, ImageHost image, string? storePath, CancellationToken cancellationToken)
     {
-        await ims.SealLayerAsync(image.JobId, storePath, cancellationToken);
+        if (await ims.SealLayerAsync(image.JobId, storePath, cancellationToken) is not { } sealing)
+        {
+            return null;
+        }
+        var index = (sealing["layers"] as JsonArray)?.LastOrDefault()?["index"]?.GetValue<int>()
+            ?? throw new SessionFailedException($"IMS did not say which layer of job {image.JobId} it seals.");
         var job = await WaitForStatusAsync(image.JobId, ["waiting_on_user", "error", "success"], null, cancellationToken)
             ?? throw new SessionFailedException($"IMS job {image.JobId} disappeared.");
         if (job["status"]?.GetValue<string>() is var status && status != "waiting_on_user")
@@ -164,6 +171,7 @@ public sealed class ImageCustomization(SessionService sessions, ImsClient ims, C
             throw new SessionFailedException($"IMS job {image.JobId} for image {image.ImageId} ended in {status} while a layer was sealed; see cray ims jobs logs {image.JobId}.");
         }
         ReadEndpoint(sessionName, image, job);
+        return index;
     }
 
     /// <summary>Writes a file into the image through its jail (root in the image, never a path on this host).</summary>

@@ -65,12 +65,20 @@ public sealed class ImsClient(HttpClient http, CfsRunnerOptions options)
         return await ReadAsync(response, "GET job", cancellationToken);
     }
 
-    /// <summary>Ours: asks a layered customize job to seal its current layer (storing it at <paramref name="storePath"/> when given) and serve a fresh one.</summary>
-    public async Task<JsonObject> SealLayerAsync(string jobId, string? storePath, CancellationToken cancellationToken)
+    /// <summary>
+    /// Ours: asks a layered customize job to seal its current layer (storing it at
+    /// <paramref name="storePath"/> when given) and serve a fresh one; the job as IMS answers, or null
+    /// when IMS has no such route (the reference's IMS answers 404 or 405 for it).
+    /// </summary>
+    public async Task<JsonObject?> SealLayerAsync(string jobId, string? storePath, CancellationToken cancellationToken)
     {
         var body = storePath is null ? new JsonObject() : new JsonObject { ["store_path"] = storePath };
         using var response = await http.PostAsync(Url($"jobs/{jobId}/layers"), new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
             cancellationToken);
+        if (response.StatusCode is HttpStatusCode.MethodNotAllowed || (response.StatusCode == HttpStatusCode.NotFound && await GetJobAsync(jobId, cancellationToken) is not null))
+        {
+            return null;
+        }
         return await ReadAsync(response, "POST job layer", cancellationToken);
     }
 

@@ -150,79 +150,113 @@ public sealed class SessionExecutor(
             await layerCache.NoteRestoredAsync(layerPlans, workspace.Images, log, cancellationToken);
         }
 
-        var inventory = SessionInventory.Write(session.Target, workspace);
-        var nodeKey = await nodeIdentity.EnsureAsync(cancellationToken);
-        // Image sessions default the limit to the image ids, which keeps additional-inventory hosts out.
-        var limit = !string.IsNullOrEmpty(session.Ansible.Limit) ? session.Ansible.Limit : isImage ? string.Join(',', imageIds) : null;
-        var recordState = !isImage && string.IsNullOrWhiteSpace(session.Ansible.Passthrough) && !DebugConfigurations.IsDebug(session.Configuration.Name);
-        if (!recordState)
+        try
         {
-            log("Component state is not recorded for this session (image target, passthrough or debug configuration).");
-        }
-        var ansibleSucceeded = true;
-        var started = clock.GetUtcNow();
-        for (var position = 0; position < layers.Count; position++)
-        {
-            var layer = layers[position].Layer;
-            // An image whose job restored this layer from the layer cache is left out of it.
-            var reused = workspace.Images.Where(image => layerPlans[image.ImageId].Restored > position).ToList();
-            if (isImage && reused.Count == workspace.Images.Count)
+            var inventory = SessionInventory.Write(session.Target, workspace);
+            var nodeKey = await nodeIdentity.EnsureAsync(cancellationToken);
+            // Image sessions default the limit to the image ids, which keeps additional-inventory hosts out.
+            var limit = !string.IsNullOrEmpty(session.Ansible.Limit) ? session.Ansible.Limit : isImage ? string.Join(',', imageIds) : null;
+            var recordState = !isImage && string.IsNullOrWhiteSpace(session.Ansible.Passthrough) && !DebugConfigurations.IsDebug(session.Configuration.Name);
+            if (!recordState)
             {
-                log($"Layer {layer.Index} ({layer.Name}) reused from the layer cache for every image "
-                    + $"(key {string.Join(", ", reused.Select(image => LayerKeys.Short(layerPlans[image.ImageId].Keys[position]!)).Distinct())}).");
-                continue;
+                log("Component state is not recorded for this session (image target, passthrough or debug configuration).");
             }
-            var layerLimit = reused.Count == 0 ? limit : Excluding(limit!, reused.Select(image => image.ImageId));
-            foreach (var image in reused)
+            var ansibleSucceeded = true;
+            var started = clock.GetUtcNow();
+            for (var position = 0; position < layers.Count; position++)
             {
-                log($"Layer {layer.Index} ({layer.Name}) reused from the layer cache for image {image.ImageId}.");
-            }
-            var passed = await PhaseAsync(log, $"layer {layer.Index} ({layer.Name})", async () =>
-            {
-                var recap = new PlayRecap();
-                var result = await RunLayerAsync(session, layer, inventory, ansibleConfig, nodeKey, layerLimit, workspace, line =>
+                var layer = layers[position].Layer;
+                // An image whose job restored this layer from the layer cache is left out of it.
+                var reused = workspace.Images.Where(image => layerPlans[image.ImageId].Restored > position).ToList();
+                if (isImage && reused.Count == workspace.Images.Count)
                 {
-                    recap.Add(line);
-                    log("  " + line);
-                }, cancellationToken);
-                if (recordState)
-                {
-                    await componentState.RecordAsync(session.Name, layer, recap, log, cancellationToken);
+                    log($"Layer {layer.Index} ({layer.Name}) reused from the layer cache for every image "
+                        + $"(key {string.Join(", ", reused.Select(image => LayerKeys.Short(layerPlans[image.ImageId].Keys[position]!)).Distinct())}).");
+                    continue;
                 }
-                return result;
-            });
-            if (!passed)
-            {
-                ansibleSucceeded = false;
-                log($"Layer {layer.Index} ({layer.Name}) failed; later layers do not run.");
-                break;
+                var layerLimit = reused.Count == 0 ? limit : Excluding(limit!, reused.Select(image => image.ImageId));
+                foreach (var image in reused)
+                {
+                    log($"Layer {layer.Index} ({layer.Name}) reused from the layer cache for image {image.ImageId}.");
+                }
+                var passed = await PhaseAsync(log, $"layer {layer.Index} ({layer.Name})", async () =>
+                {
+                    var recap = new PlayRecap();
+                    var noHostLeft = false;
+                    var result = await RunLayerAsync(session, layer, inventory, ansibleConfig, nodeKey, layerLimit, workspace, line =>
+                    {
+                        recap.Add(line);
+                        noHostLeft |= line.Contains(NoHostsLeft, StringComparison.Ordinal);
+                        log("  " + line);
+                    }, cancellationToken);
+                    if (!result && noHostLeft && reused.Count > 0)
+                    {
+                        // The session's own limit names only images that reused the layer: nothing is left to run it on.
+                        log($"Layer {layer.Index} ({layer.Name}): no host of the session's limit is left once the images that reused it are left out.");
+                        result = true;
+                    }
+                    if (recordState)
+                    {
+                        await componentState.RecordAsync(session.Name, layer, recap, log, cancellationToken);
+                    }
+                    return result;
+                });
+                if (!passed)
+                {
+                    ansibleSucceeded = false;
+                    log($"Layer {layer.Index} ({layer.Name}) failed; later layers do not run.");
+                    break;
+                }
+                if (isImage)
+                {
+                    await SealLayerAsync(session, workspace, layerPlans, position, layer, reused, log, cancellationToken);
+                }
             }
+            // IMS packages an image only once every SSH session into its jail has closed: Ansible's
+            // ControlPersist masters would hold the jails open for seconds after the last layer.
+            await StopControlMastersAsync(workspace);
+            if (!ansibleSucceeded && session.DebugOnFailure)
+            {
+                await PhaseAsync(log, "debug hold", () => HoldForDebuggingAsync(session.Name, settings, workspace, log, cancellationToken));
+            }
+            if (!isImage)
+            {
+                return ansibleSucceeded;
+            }
+            var provenance = ansibleSucceeded
+                ? await imageProvenance.WriteAsync(session, images, layers.Select(entry => entry.Layer).ToList(), layerPlans, workspace, started, log, cancellationToken)
+                : null;
+            var succeeded = await PhaseAsync(log, "packaging images", () => imageCustomization.TearDownAsync(session.Name, ansibleSucceeded, workspace, log, cancellationToken));
+            if (provenance is not null)
+            {
+                await imageProvenance.RecordAsync(provenance, workspace.Images, log, cancellationToken);
+            }
+            return succeeded;
+        }
+        finally
+        {
+            // Whatever ended the session, the layers its jobs stored are kept: a re-run starts from them.
             if (isImage)
             {
-                await SealLayerAsync(session, workspace, layerPlans, position, layer, reused, log, cancellationToken);
+                await RecordLayersAsync(session, settings, layerPlans, workspace, layers.Select(entry => entry.Layer).ToList(), log);
             }
         }
-        // IMS packages an image only once every SSH session into its jail has closed: Ansible's
-        // ControlPersist masters would hold the jails open for seconds after the last layer.
-        await StopControlMastersAsync(workspace);
-        if (!ansibleSucceeded && session.DebugOnFailure)
+    }
+
+    private const string NoHostsLeft = "leaves us with no hosts to target";
+
+    private async Task RecordLayersAsync(SessionRecord session, JsonObject settings, Dictionary<string, ImageLayerPlan> layerPlans, SessionWorkspace workspace,
+        List<LayerCheckout> layers, Action<string> log)
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        try
         {
-            await PhaseAsync(log, "debug hold", () => HoldForDebuggingAsync(session.Name, settings, workspace, log, cancellationToken));
+            await layerCache.RecordAsync(session, settings, layerPlans, workspace.Images, layers, log, limit.Token);
         }
-        if (!isImage)
+        catch (Exception exception) when (exception is not OutOfMemoryException)
         {
-            return ansibleSucceeded;
+            log($"Layer cache: the layers this session stored could not be recorded ({exception.Message}); a prune removes their objects later.");
         }
-        var provenance = ansibleSucceeded
-            ? await imageProvenance.WriteAsync(session, images, layers.Select(entry => entry.Layer).ToList(), layerPlans, workspace, started, log, cancellationToken)
-            : null;
-        var succeeded = await PhaseAsync(log, "packaging images", () => imageCustomization.TearDownAsync(session.Name, ansibleSucceeded, workspace, log, cancellationToken));
-        await layerCache.RecordAsync(session, settings, layerPlans, workspace.Images, layers.Select(entry => entry.Layer).ToList(), log, cancellationToken);
-        if (provenance is not null)
-        {
-            await imageProvenance.RecordAsync(provenance, workspace.Images, log, cancellationToken);
-        }
-        return succeeded;
     }
 
     /// <summary>
@@ -251,18 +285,26 @@ public sealed class SessionExecutor(
         }
         // The jails go down while their layers are sealed: no Ansible connection may hold them.
         await StopControlMastersAsync(workspace);
-        await Task.WhenAll(sealing.Select(async image =>
+        var sealedKeys = await Task.WhenAll(sealing.Select(async image =>
         {
             var plan = layerPlans[image.ImageId];
             var key = plan.Keys[position]!;
             var path = LayerCacheService.NewPath(key);
-            // The job's layers: those it restored, then one per seal, in order.
-            plan.Storing[position + 1] = (position, key, path);
-            await imageCustomization.SealLayerAsync(session.Name, image, path, cancellationToken);
+            if (await imageCustomization.SealLayerAsync(session.Name, image, path, cancellationToken) is not { } index)
+            {
+                log($"IMS does not seal layers (no POST /jobs/{{id}}/layers): image {image.ImageId}'s layers are not cached in this session.");
+                plan.StopCaching(position);
+                return null;
+            }
+            // The job says which of its layers this is: its recording matches by that index and the path.
+            plan.Storing[index] = (position, key, path);
+            return $"image {image.ImageId} (key {LayerKeys.Short(key)})";
         }));
         SessionInventory.Write(session.Target, workspace);
-        log($"Sealed layer {layer.Index} ({layer.Name}) of {string.Join(", ", sealing.Select(image => $"image {image.ImageId} (key {LayerKeys.Short(layerPlans[image.ImageId].Keys[position]!)})"))}; "
-            + "it is stored in the layer cache while the next layer runs.");
+        if (sealedKeys.OfType<string>().Any())
+        {
+            log($"Sealed layer {layer.Index} ({layer.Name}) of {string.Join(", ", sealedKeys.OfType<string>())}; it is stored in the layer cache while the next layer runs.");
+        }
     }
 
     /// <summary>

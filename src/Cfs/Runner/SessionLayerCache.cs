@@ -15,11 +15,13 @@ namespace Cray.Cfs.Runner;
 /// </summary>
 public sealed class ImageLayerPlan(string imageId, string? sourceRootfsMd5, IReadOnlyList<string?> keys, IReadOnlyList<LayerCacheEntry> restore)
 {
+    private readonly List<string?> keys = [.. keys];
+
     public string ImageId { get; } = imageId;
 
     public string? SourceRootfsMd5 { get; } = sourceRootfsMd5;
 
-    public IReadOnlyList<string?> Keys { get; } = keys;
+    public IReadOnlyList<string?> Keys => keys;
 
     public IReadOnlyList<LayerCacheEntry> Restore { get; } = restore;
 
@@ -28,6 +30,19 @@ public sealed class ImageLayerPlan(string imageId, string? sourceRootfsMd5, IRea
 
     /// <summary>Where each layer the job was asked to store goes, by the job's layer index.</summary>
     public Dictionary<int, (int Position, string Key, string Path)> Storing { get; } = [];
+
+    /// <summary>The object a layer's result is in: restored from it, or being stored to it; null when neither.</summary>
+    public string? PathOf(int position)
+        => position < Restored ? Restore[position].Path : Storing.Values.Where(target => target.Position == position).Select(target => target.Path).FirstOrDefault();
+
+    /// <summary>From this layer on nothing is cached (its job cannot seal layers).</summary>
+    public void StopCaching(int fromPosition)
+    {
+        for (var position = fromPosition; position < keys.Count; position++)
+        {
+            keys[position] = null;
+        }
+    }
 }
 
 /// <summary>
@@ -35,9 +50,12 @@ public sealed class ImageLayerPlan(string imageId, string? sourceRootfsMd5, IRea
 /// image can start from, which layers to seal and store as they finish, and, once the jobs have
 /// ended, the cache entries for what they stored, within the cache's size limit.
 /// </summary>
-public sealed class SessionLayerCache(LayerCacheService cache, IArtifactStore artifacts, IProcessRunner runner, TimeProvider clock)
+public sealed class SessionLayerCache(LayerCacheService cache, IArtifactStore artifacts, ImsClient ims, IProcessRunner runner, TimeProvider clock)
 {
-    private static string? ansibleVersion;
+    /// <summary>The most layers an IMS job stacks (IMS refuses a seal beyond them): later layers are not cached.</summary>
+    public const int MostCachedLayers = 32;
+
+    private static (DateTime Modified, string Version)? ansibleVersion;
 
     /// <summary>Whether the layer_cache option lets sessions use the cache at all.</summary>
     public static bool Enabled(JsonObject settings) => settings["layer_cache"]?.GetValue<bool>() ?? true;
@@ -69,13 +87,13 @@ public sealed class SessionLayerCache(LayerCacheService cache, IArtifactStore ar
             var keys = new List<string?>();
             if (rootfsMd5 is not null)
             {
-                var facts = new LayerRunFacts(imageId, rootfsMd5, GroupsOf(session.Target, imageId), session.Ansible.Limit, session.Ansible.Passthrough, ansibleConfigText,
+                var facts = new LayerRunFacts(imageId, rootfsMd5, MembershipOf(session.Target, imageId), session.Ansible.Limit, session.Ansible.Passthrough, ansibleConfigText,
                     additionalInventoryCommit, version, layers.Any(layer => layer.Configured?.RequiresDkms == true));
                 string? previous = null;
                 foreach (var (layer, configured) in layers)
                 {
                     // A layer that opts out ends the chain: what comes after it ran on a result nobody can reproduce.
-                    if ((keys.Count > 0 && previous is null) || configured is null || !configured.Cacheable)
+                    if ((keys.Count > 0 && previous is null) || configured is null || !configured.Cacheable || keys.Count >= MostCachedLayers)
                     {
                         previous = null;
                         keys.Add(null);
@@ -117,8 +135,9 @@ public sealed class SessionLayerCache(LayerCacheService cache, IArtifactStore ar
     }
 
     /// <summary>
-    /// After the jobs ended: an entry for each layer a job stored, then the cache trimmed to the
-    /// layer_cache_size_limit_mib option (least recently used first).
+    /// After the session (whatever its end): an entry for each layer a job reports stored, on top of
+    /// the very objects it ran on, then the cache trimmed to the layer_cache_size_limit_mib option
+    /// (least recently used first). A job that did not end is read as it is now.
     /// </summary>
     public async Task RecordAsync(SessionRecord session, JsonObject settings, IReadOnlyDictionary<string, ImageLayerPlan> plans, IReadOnlyList<ImageHost> images,
         IReadOnlyList<LayerCheckout> layers, Action<string> log, CancellationToken cancellationToken)
@@ -126,22 +145,33 @@ public sealed class SessionLayerCache(LayerCacheService cache, IArtifactStore ar
         var added = 0;
         foreach (var image in images)
         {
-            var plan = plans[image.ImageId];
-            foreach (var stored in image.FinalJob?["layers"] as JsonArray ?? [])
+            if (!plans.TryGetValue(image.ImageId, out var plan) || plan.Storing.Count == 0)
+            {
+                continue;
+            }
+            var job = image.FinalJob ?? await ims.GetJobAsync(image.JobId, cancellationToken);
+            foreach (var stored in job?["layers"] as JsonArray ?? [])
             {
                 var index = stored?["index"]?.GetValue<int>() ?? 0;
                 if (!plan.Storing.TryGetValue(index, out var target) || stored!["path"]?.GetValue<string>() != target.Path)
                 {
                     continue;
                 }
+                var layer = layers[target.Position];
                 if (stored["status"]?.GetValue<string>() != "stored" || stored["md5"]?.GetValue<string>() is not { Length: > 0 } md5)
                 {
-                    log($"Layer {layers[target.Position].Index} of image {image.ImageId} was not stored in the layer cache: {stored["message"]?.GetValue<string>() ?? stored["status"]?.GetValue<string>()}.");
+                    log($"Layer {layer.Index} ({layer.Name}) of image {image.ImageId} was not stored in the layer cache: "
+                        + $"{stored["message"]?.GetValue<string>() ?? stored["status"]?.GetValue<string>()}.");
                     continue;
                 }
-                var layer = layers[target.Position];
+                // The layer below must be in the cache as the object this one ran on, or this one is never reused.
+                var previousPath = target.Position == 0 ? null : plan.PathOf(target.Position - 1);
+                if (target.Position > 0 && previousPath is null)
+                {
+                    continue;
+                }
                 var now = clock.GetUtcNow();
-                await cache.AddAsync(new LayerCacheEntry(target.Key, target.Position == 0 ? null : plan.Keys[target.Position - 1], target.Path, md5,
+                await cache.AddAsync(new LayerCacheEntry(target.Key, target.Position == 0 ? null : plan.Keys[target.Position - 1], previousPath, target.Path, md5,
                     stored["size"]?.GetValue<long>() ?? 0,
                     new CachedLayerOrigin(target.Position, layer.Name, UrlCredentials.Redact(layer.CloneUrl), layer.Commit, layer.Playbook),
                     image.ImageId, plan.SourceRootfsMd5!, session.Name, now, now, 0), cancellationToken);
@@ -153,10 +183,19 @@ public sealed class SessionLayerCache(LayerCacheService cache, IArtifactStore ar
             return;
         }
         var limit = Options.OptionsService.LayerCacheSizeLimitBytes(settings);
-        var pruning = await cache.PruneAsync(all: false, unusedFor: null, limit, cancellationToken);
+        var pruning = await cache.PruneAsync(all: false, unusedFor: null, limit, LayerCacheService.OrphanGrace(settings), cancellationToken);
         log($"Layer cache: {added} layer(s) added; {(pruning.Deleted.Count == 0 ? "nothing evicted" : $"{pruning.Deleted.Count} least recently used evicted ({pruning.FreedBytes} bytes)")}, "
             + $"{pruning.RemainingBytes} of {limit} bytes in use.");
     }
+
+    /// <summary>
+    /// The image's groups with all their members: they decide which plays run on it, and a play may
+    /// read the other hosts of its groups (groups['Compute'] in a template, run_once).
+    /// </summary>
+    public static List<string> MembershipOf(SessionTarget target, string imageId)
+        => (target.Groups ?? []).Where(group => group.Members.Contains(imageId, StringComparer.OrdinalIgnoreCase))
+            .Select(group => $"{group.Name}={string.Join(',', group.Members.Select(member => member.ToLowerInvariant()).Distinct().Order(StringComparer.Ordinal))}")
+            .Distinct().Order(StringComparer.Ordinal).ToList();
 
     /// <summary>The groups of the session's target that name the image (they decide which plays run on it).</summary>
     public static List<string> GroupsOf(SessionTarget target, string imageId)
@@ -191,11 +230,15 @@ public sealed class SessionLayerCache(LayerCacheService cache, IArtifactStore ar
     /// <summary>ansible-playbook's version line: layers made by another Ansible are not reused.</summary>
     public async Task<string> AnsibleVersionAsync(CancellationToken cancellationToken)
     {
-        if (ansibleVersion is null)
+        // Asked again when the program changed (an upgrade while the server runs), else remembered.
+        var program = ProgramSearch.Find("ansible-playbook");
+        var modified = program is null ? DateTime.MinValue : File.GetLastWriteTimeUtc(program);
+        if (ansibleVersion is not { } known || known.Modified != modified)
         {
             var result = await runner.RunCheckedAsync(new ProcessRequest("ansible-playbook", ["--version"]) { Timeout = TimeSpan.FromMinutes(1) }, cancellationToken);
-            ansibleVersion = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "unknown";
+            known = (modified, result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "unknown");
+            ansibleVersion = known;
         }
-        return ansibleVersion;
+        return known.Version;
     }
 }

@@ -169,6 +169,10 @@ public static partial class JobRequests
         {
             errors.Add("status", $"Job state must be one of: {string.Join(", ", JobStatuses.All)}.");
         }
+        else if (status == JobStatuses.SealingLayer)
+        {
+            errors.Add("status", "sealing_layer is set by POST /jobs/{id}/layers, which says which layer to seal; it cannot be set by a PATCH.");
+        }
         string? resultant = null;
         var setsResultant = body.ContainsKey("resultant_image_id");
         if (setsResultant && body["resultant_image_id"] is not null)

@@ -12,8 +12,8 @@ namespace Cray.Ims.Worker;
 /// </summary>
 public sealed class JobLayering(IRecordStore store, IArtifactStore artifacts, SourceCache sourceCache, string jobId, Action<string> log, TimeProvider clock)
 {
-    // Writers on other machines do not wake this watch, so the record is read again at least this often.
-    private static readonly TimeSpan RereadInterval = TimeSpan.FromSeconds(1);
+    // A write by any server wakes the watch (LISTEN/NOTIFY on PostgreSQL); the reread bounds a lost notification.
+    private static readonly TimeSpan RereadInterval = TimeSpan.FromSeconds(5);
 
     private readonly List<Task> stores = [];
 
@@ -102,7 +102,7 @@ public sealed class JobLayering(IRecordStore store, IArtifactStore artifacts, So
             await UpdateLayerAsync(request.Index, current => current with { Status = JobLayerStates.Stored, Md5 = stored.Md5, Size = size }, cancellationToken);
             log($"Layer {layer.Index} stored at {request.Path} ({size} bytes, md5 {stored.Md5}).");
         }
-        catch (Exception exception) when (exception is OperationCanceledException or JobDeletedException)
+        catch (Exception exception) when (exception is JobDeletedException || (exception is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
             // The job was stopped or deleted: the object, if any, is an orphan the cache's prune removes.
         }
@@ -113,9 +113,10 @@ public sealed class JobLayering(IRecordStore store, IArtifactStore artifacts, So
             {
                 await UpdateLayerAsync(request.Index, current => current with { Status = JobLayerStates.StoreFailed, Message = exception.Message }, CancellationToken.None);
             }
-            catch (JobDeletedException)
+            catch (Exception recording)
             {
-                // Nobody is left to tell.
+                // The job is gone or the store unreachable: the layer stays "storing", which no session records.
+                log($"Layer {layer.Index}'s failure could not be recorded: {recording.Message}");
             }
         }
         finally

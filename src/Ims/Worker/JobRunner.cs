@@ -56,9 +56,8 @@ public sealed class JobRunner(
                 OverlayImageRoot? overlay = null;
                 await SetStatusAsync(jobId, JobStatuses.FetchingImage, cancellationToken);
                 await PhaseAsync(jobId, "fetching_image", async () => imageRoot = overlay = await StageAsync(document, workspace, jail, layering, cancellationToken));
+                // Layers sealed before a failure are still stored (the cleanup waits for them): a later job can start from them.
                 var signal = await ServeUntilSignalAsync(document, workspace, sshServer, jail, overlay, layering, Log, cancellationToken);
-                // Layers sealed before a failure are still stored: a later job can start from them.
-                await layering.WhenStoredAsync();
                 if (signal == UserSignal.Failed)
                 {
                     throw new JobFailedException("The user signalled failure (failed file); no image was made.");

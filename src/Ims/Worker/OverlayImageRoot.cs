@@ -95,6 +95,7 @@ public sealed class OverlayImageRoot : IStagedImageRoot
             Directory.CreateDirectory(directory);
         }
         var mountNamespace = await HeldNamespace.CreateAsync(runner, "mnt", ["--mount", "--propagation", "private"], workspace.Directory, cancellationToken);
+        OverlayImageRoot? overlay = null;
         try
         {
             await MountSquashfsAsync(runner, mountNamespace, source.Path, workspace.LowerDirectory, cancellationToken);
@@ -113,21 +114,13 @@ public sealed class OverlayImageRoot : IStagedImageRoot
                 var packedIndex = mountNamespace.View(Path.Combine(mountPoint, PackedIndexName));
                 layers.Add(new StackedLayer(index, upper, mountNamespace.View(upper), index == 1 && Directory.Exists(packedIndex) ? packedIndex : null, restored[index - 1]));
             }
-            var overlay = new OverlayImageRoot(mountNamespace, source, workspace, layers, runner, options, clock);
+            overlay = new OverlayImageRoot(mountNamespace, source, workspace, layers, runner, options, clock);
             if (layers.Count > 0)
             {
                 overlay.UpperDirectory = Path.Combine(workspace.LayerDirectory(layers.Count + 1), PackedUpperName);
                 overlay.WorkDirectory = Path.Combine(workspace.LayerDirectory(layers.Count + 1), "work");
             }
-            try
-            {
-                await overlay.MountOverlayAsync(log, cancellationToken);
-            }
-            catch
-            {
-                await overlay.DisposeAsync();
-                throw;
-            }
+            await overlay.MountOverlayAsync(log, cancellationToken);
             log($"Mounted {source.Path} read-only under an overlay at {workspace.ImageRoot}"
                 + (layers.Count > 0 ? $" with {layers.Count} restored layer(s) on it" : "")
                 + $" (changes go to {overlay.UpperDirectory}); nothing was unpacked.");
@@ -135,7 +128,15 @@ public sealed class OverlayImageRoot : IStagedImageRoot
         }
         catch
         {
-            await mountNamespace.DisposeAsync();
+            // The caller still owns the source and the restored layers: only what this made goes.
+            if (overlay is not null)
+            {
+                await overlay.StopAsync();
+            }
+            else
+            {
+                await mountNamespace.DisposeAsync();
+            }
             throw;
         }
     }
@@ -287,8 +288,8 @@ public sealed class OverlayImageRoot : IStagedImageRoot
         return true;
     }
 
-    /// <summary>Ends the namespace holder: once no process of the job is left in it, the kernel unmounts every layer and frees the loop devices.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>Stops the copy of the source's data and ends the namespace holder; the source and restored layers stay the owner's.</summary>
+    private async Task StopAsync()
     {
         await stopping.CancelAsync();
         if (sourceDataCopy is not null)
@@ -298,6 +299,12 @@ public sealed class OverlayImageRoot : IStagedImageRoot
         File.Delete(SourceDataPath);
         stopping.Dispose();
         await MountNamespace.DisposeAsync();
+    }
+
+    /// <summary>Ends the namespace holder (once no process of the job is left in it, the kernel unmounts every layer and frees the loop devices) and releases the source and the restored layers.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
         source.Dispose();
         foreach (var layer in layers)
         {
