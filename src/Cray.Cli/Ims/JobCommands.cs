@@ -28,7 +28,7 @@ public static class JobCommands
 
         var status = new Option<string>("--status") { Description = "Only jobs with this status", HelpName = "STATUS" };
         status.AcceptOnlyFromAmong("creating", "fetching_image", "fetching_recipe", "waiting_for_repos", "building_image",
-            "packaging_artifacts", "waiting_on_user", "error", "success");
+            "packaging_artifacts", "waiting_on_user", "sealing_layer", "error", "success");
         var jobType = new Option<string>("--job-type") { Description = "Only jobs of this type", HelpName = "JOB_TYPE" };
         jobType.AcceptOnlyFromAmong("create", "customize");
         var age = new Option<string>("--age") { Description = "Only jobs older than this, e.g. 30m, 6h, 1d, 2w", HelpName = "AGE" };
@@ -105,9 +105,9 @@ public static class JobCommands
     /// <summary>How long one read waits in the server for the job to change.</summary>
     internal static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(30);
 
-    /// <summary>Every job status, as the reference's schema lists them.</summary>
+    /// <summary>Every job status, as the reference's schema lists them, and ours: sealing_layer (a layered job between two layers).</summary>
     private static readonly string[] JobStatusNames =
-        ["creating", "fetching_image", "fetching_recipe", "waiting_for_repos", "building_image", "packaging_artifacts", "waiting_on_user", "error", "success"];
+        ["creating", "fetching_image", "fetching_recipe", "waiting_for_repos", "building_image", "packaging_artifacts", "waiting_on_user", "sealing_layer", "error", "success"];
 
     /// <summary>The query of a job read the server answers as soon as the status is not <paramref name="seen"/>, or after <paramref name="bound"/> (at least 1 s).</summary>
     internal static KeyValuePair<string, string?>[] LongPollQuery(string? seen, TimeSpan bound) =>
