@@ -16,7 +16,7 @@ namespace Cray.Server;
 /// <summary>The host's parts: web host and logging, stores, each role's services, and the request pipeline.</summary>
 public static class ServerComposition
 {
-    private static readonly string[] Buckets = ["boot-images", "ims", Cfs.LayerCache.LayerCacheService.Bucket];
+    private static readonly string[] Buckets = [.. Ims.ImsServices.Buckets, Cfs.LayerCache.LayerCacheService.Bucket];
 
     /// <summary>
     /// The server's own lines from --log-level; the framework's (request by request, HttpClient's four

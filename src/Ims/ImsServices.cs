@@ -9,6 +9,9 @@ namespace Cray.Ims;
 
 public static class ImsServices
 {
+    /// <summary>The buckets IMS keeps its objects in: images, and recipes and imports.</summary>
+    public static readonly IReadOnlyList<string> Buckets = [Worker.JobRunner.BootImagesBucket, "ims"];
+
     /// <summary>The IMS API's services. The worker options are needed here too: job records name the SSH address.</summary>
     public static IServiceCollection AddIms(this IServiceCollection services, ImsWorkerOptions workerOptions)
     {

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Cray.Platform.Json;
@@ -71,7 +70,7 @@ public static class CfsApi
 
     private static JsonObject Version()
     {
-        var text = typeof(CfsApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "1.0.0";
+        var text = Platform.ProductVersion.Of(typeof(CfsApi).Assembly) ?? "1.0.0";
         var parts = text.Split('.');
         return new JsonObject
         {

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Cray.Cfs.Model;
@@ -60,8 +59,8 @@ public sealed class ImageProvenance(ImageCustomization imageCustomization, ImsCl
                     ["passthrough"] = session.Ansible.Passthrough ?? "",
                 },
                 ["server_version"] = ServerVersion(),
-                ["started"] = started.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
-                ["finished"] = clock.GetUtcNow().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
+                ["started"] = Instant(started),
+                ["finished"] = Instant(clock.GetUtcNow()),
             };
             await imageCustomization.WriteIntoImageAsync(host, workspace, PathInImage, document.ToJsonString(Indented) + "\n", cancellationToken);
             written[host.ImageId] = document;
@@ -90,6 +89,8 @@ public sealed class ImageProvenance(ImageCustomization imageCustomization, ImsCl
         }
     }
 
-    private static string ServerVersion()
-        => typeof(ImageProvenance).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "unknown";
+    /// <summary>UTC with its Z: the file is read by people and tools outside the reference's record formats.</summary>
+    private static string Instant(DateTimeOffset instant) => instant.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string ServerVersion() => Platform.ProductVersion.Of(typeof(ImageProvenance).Assembly) ?? "unknown";
 }

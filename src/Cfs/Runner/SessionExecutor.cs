@@ -141,6 +141,7 @@ public sealed class SessionExecutor(
                 + "in the configuration, or the additional_inventory_url or additional_inventory_source option.");
         }
         var ansibleConfig = await WriteAnsibleConfigAsync(session, workspace, cancellationToken);
+        var checkouts = layers.Select(entry => entry.Layer).ToList();
         var layerPlans = new Dictionary<string, ImageLayerPlan>(StringComparer.OrdinalIgnoreCase);
         if (isImage)
         {
@@ -163,9 +164,9 @@ public sealed class SessionExecutor(
             }
             var ansibleSucceeded = true;
             var started = clock.GetUtcNow();
-            for (var position = 0; position < layers.Count; position++)
+            for (var position = 0; position < checkouts.Count; position++)
             {
-                var layer = layers[position].Layer;
+                var layer = checkouts[position];
                 // An image whose job restored this layer from the layer cache is left out of it.
                 var reused = workspace.Images.Where(image => layerPlans[image.ImageId].Restored > position).ToList();
                 if (isImage && reused.Count == workspace.Images.Count)
@@ -224,7 +225,7 @@ public sealed class SessionExecutor(
                 return ansibleSucceeded;
             }
             var provenance = ansibleSucceeded
-                ? await imageProvenance.WriteAsync(session, images, layers.Select(entry => entry.Layer).ToList(), layerPlans, workspace, started, log, cancellationToken)
+                ? await imageProvenance.WriteAsync(session, images, checkouts, layerPlans, workspace, started, log, cancellationToken)
                 : null;
             var succeeded = await PhaseAsync(log, "packaging images", () => imageCustomization.TearDownAsync(session.Name, ansibleSucceeded, workspace, log, cancellationToken));
             if (provenance is not null)
@@ -238,7 +239,7 @@ public sealed class SessionExecutor(
             // Whatever ended the session, the layers its jobs stored are kept: a re-run starts from them.
             if (isImage)
             {
-                await RecordLayersAsync(session, settings, layerPlans, workspace, layers.Select(entry => entry.Layer).ToList(), log);
+                await RecordLayersAsync(session, settings, layerPlans, workspace, checkouts, log);
             }
         }
     }
@@ -285,7 +286,7 @@ public sealed class SessionExecutor(
         }
         // The jails go down while their layers are sealed: no Ansible connection may hold them.
         await StopControlMastersAsync(workspace);
-        var sealedKeys = await Task.WhenAll(sealing.Select(async image =>
+        var sealedImages = await Task.WhenAll(sealing.Select(async image =>
         {
             var plan = layerPlans[image.ImageId];
             var key = plan.Keys[position]!;
@@ -301,9 +302,9 @@ public sealed class SessionExecutor(
             return $"image {image.ImageId} (key {LayerKeys.Short(key)})";
         }));
         SessionInventory.Write(session.Target, workspace);
-        if (sealedKeys.OfType<string>().Any())
+        if (sealedImages.OfType<string>().Any())
         {
-            log($"Sealed layer {layer.Index} ({layer.Name}) of {string.Join(", ", sealedKeys.OfType<string>())}; it is stored in the layer cache while the next layer runs.");
+            log($"Sealed layer {layer.Index} ({layer.Name}) of {string.Join(", ", sealedImages.OfType<string>())}; it is stored in the layer cache while the next layer runs.");
         }
     }
 

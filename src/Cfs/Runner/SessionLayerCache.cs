@@ -77,6 +77,7 @@ public sealed class SessionLayerCache(LayerCacheService cache, IArtifactStore ar
             log("This session reuses nothing from the layer cache (--no-cache); the layers it runs are stored.");
         }
         var version = enabled ? await AnsibleVersionAsync(cancellationToken) : "";
+        var requireDkms = layers.Any(layer => layer.Configured?.RequiresDkms == true);
         foreach (var (imageId, image) in images)
         {
             var rootfsMd5 = enabled ? await RootfsMd5Async(image, cancellationToken) : null;
@@ -88,7 +89,7 @@ public sealed class SessionLayerCache(LayerCacheService cache, IArtifactStore ar
             if (rootfsMd5 is not null)
             {
                 var facts = new LayerRunFacts(imageId, rootfsMd5, MembershipOf(session.Target, imageId), session.Ansible.Limit, session.Ansible.Passthrough, ansibleConfigText,
-                    additionalInventoryCommit, version, layers.Any(layer => layer.Configured?.RequiresDkms == true));
+                    additionalInventoryCommit, version, requireDkms);
                 string? previous = null;
                 foreach (var (layer, configured) in layers)
                 {

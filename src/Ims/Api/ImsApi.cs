@@ -1,4 +1,3 @@
-using System.Reflection;
 using Cray.Ims.Images;
 using Cray.Ims.Model;
 using Cray.Ims.PublicKeys;
@@ -58,8 +57,7 @@ public static class ImsApi
     internal static bool ParseCascade(string? cascade)
         => cascade is null || cascade.ToLowerInvariant() is "true" or "yes" or "t" or "1" or "y";
 
-    internal static string Version { get; } =
-        typeof(ImsApi).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "Unknown";
+    internal static string Version { get; } = Platform.ProductVersion.Of(typeof(ImsApi).Assembly) ?? "Unknown";
 }
 
 public static class ImsHealthApi

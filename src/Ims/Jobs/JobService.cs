@@ -190,9 +190,6 @@ public sealed class JobService(
         logs.Append(document.Job.Id, logLine);
     }
 
-    /// <summary>The buckets IMS keeps images and recipes in.</summary>
-    private static readonly string[] ImsBuckets = ["boot-images", "ims"];
-
     /// <summary>No transition rules, as in the reference: an operator can set any status but ours, sealing_layer, which only a seal request sets.</summary>
     public async Task<Job> PatchAsync(string id, JobPatch patch, CancellationToken cancellationToken)
     {
@@ -224,14 +221,17 @@ public sealed class JobService(
     public async Task<Job> SealLayerAsync(string id, LayerSeal seal, CancellationToken cancellationToken)
     {
         // A layer is never stored among IMS's own objects, nor over any other object: each seal names a new one.
-        if (seal.StorePath is not null && ArtifactPath.TryParse(seal.StorePath, out var bucket, out var key) && ImsBuckets.Contains(bucket))
+        if (seal.StorePath is not null && ArtifactPath.TryParse(seal.StorePath, out var bucket, out var key))
         {
-            throw ImsProblems.Unprocessable($"store_path {seal.StorePath} is in IMS's own bucket {bucket}; layers are stored elsewhere (CFS uses cfs-layer-cache).");
-        }
-        if (seal.StorePath is not null && ArtifactPath.TryParse(seal.StorePath, out bucket, out key) && await artifacts.HeadAsync(bucket, key, cancellationToken) is not null)
-        {
-            throw new Platform.Problems.ProblemException(Microsoft.AspNetCore.Http.StatusCodes.Status409Conflict,
-                $"An object exists at {seal.StorePath}: a sealed layer is stored only at a path nothing holds.");
+            if (ImsServices.Buckets.Contains(bucket))
+            {
+                throw ImsProblems.Unprocessable($"store_path {seal.StorePath} is in IMS's own bucket {bucket}; layers are stored elsewhere (CFS uses cfs-layer-cache).");
+            }
+            if (await artifacts.HeadAsync(bucket, key, cancellationToken) is not null)
+            {
+                throw new Platform.Problems.ProblemException(Microsoft.AspNetCore.Http.StatusCodes.Status409Conflict,
+                    $"An object exists at {seal.StorePath}: a sealed layer is stored only at a path nothing holds.");
+            }
         }
         string? refusal = null;
         var updated = await store.UpdateAsync<JobDocument>(Collection, id, document =>

@@ -46,8 +46,6 @@ public sealed class OverlayImageRoot : IStagedImageRoot
         this.options = options;
         this.clock = clock;
         HostView = mountNamespace.View(workspace.ImageRoot);
-        UpperDirectory = workspace.UpperDirectory;
-        WorkDirectory = workspace.OverlayWorkDirectory;
         if (options.Packing == ImagePacking.Incremental)
         {
             // The source's data area is copied while the job runs, so that packing writes only what changed.
@@ -78,10 +76,10 @@ public sealed class OverlayImageRoot : IStagedImageRoot
     /// <summary>The merged image root as this process reaches it (through the namespace holder's root).</summary>
     public string HostView { get; }
 
-    /// <summary>Where the current layer's changes go.</summary>
-    public string UpperDirectory { get; private set; }
+    /// <summary>Where the current layer's changes go: the job's upper directory for the first layer, then one of its own per layer.</summary>
+    public string UpperDirectory => layers.Count == 0 ? workspace.UpperDirectory : Path.Combine(workspace.LayerDirectory(layers.Count + 1), PackedUpperName);
 
-    private string WorkDirectory { get; set; }
+    private string WorkDirectory => layers.Count == 0 ? workspace.OverlayWorkDirectory : Path.Combine(workspace.LayerDirectory(layers.Count + 1), "work");
 
     /// <summary>The layers below the current one, lowest first.</summary>
     public IReadOnlyList<StackedLayer> Layers => layers;
@@ -115,11 +113,6 @@ public sealed class OverlayImageRoot : IStagedImageRoot
                 layers.Add(new StackedLayer(index, upper, mountNamespace.View(upper), index == 1 && Directory.Exists(packedIndex) ? packedIndex : null, restored[index - 1]));
             }
             overlay = new OverlayImageRoot(mountNamespace, source, workspace, layers, runner, options, clock);
-            if (layers.Count > 0)
-            {
-                overlay.UpperDirectory = Path.Combine(workspace.LayerDirectory(layers.Count + 1), PackedUpperName);
-                overlay.WorkDirectory = Path.Combine(workspace.LayerDirectory(layers.Count + 1), "work");
-            }
             await overlay.MountOverlayAsync(log, cancellationToken);
             log($"Mounted {source.Path} read-only under an overlay at {workspace.ImageRoot}"
                 + (layers.Count > 0 ? $" with {layers.Count} restored layer(s) on it" : "")
@@ -191,8 +184,6 @@ public sealed class OverlayImageRoot : IStagedImageRoot
         }
         var sealedLayer = new StackedLayer(layers.Count + 1, UpperDirectory, UpperDirectory, Indexed ? Path.Combine(WorkDirectory, "index") : null, Packed: null);
         layers.Add(sealedLayer);
-        UpperDirectory = Path.Combine(workspace.LayerDirectory(layers.Count + 1), PackedUpperName);
-        WorkDirectory = Path.Combine(workspace.LayerDirectory(layers.Count + 1), "work");
         await MountOverlayAsync(log, cancellationToken);
         log($"Layer {sealedLayer.Index} sealed; layer {layers.Count + 1} takes the changes from now on ({UpperDirectory}).");
         return sealedLayer;
