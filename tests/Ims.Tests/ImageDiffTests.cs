@@ -218,7 +218,8 @@ public sealed class ImageDiffTests : IDisposable
             async Task<ProcessResult> RunAsync(params string[] command)
                 => await ProcessRunner.Instance.RunAsync(new ProcessRequest("setpriv", ImagePackages.Sandboxed(copy, command)) { Timeout = TimeSpan.FromMinutes(1) });
 
-            Assert.True((await RunAsync("touch", "/rpmdb/written")).Succeeded);
+            var written = await RunAsync("touch", "/rpmdb/written");
+            Assert.True(written.Succeeded, written.Output);
             Assert.True(File.Exists(Path.Combine(copy, "written")));
             Assert.False((await RunAsync("cat", "/etc/shadow")).Succeeded);
             Assert.False((await RunAsync("ls", "/root")).Succeeded);
